@@ -1,0 +1,187 @@
+//! Configuration from environment variables, checked once at start.
+//!
+//! Every setting has a default, so that `cargo run --release` works with nothing set.
+//! An invalid value stops the process with a message naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: an external PostgreSQL. When unset, a private one is started.
+    pub database_url: Option<String>,
+    /// `CMS_BIND`: address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `CMS_DATA_DIR`: folder for the private PostgreSQL (`<dir>/postgres`).
+    pub data_dir: PathBuf,
+    /// `CMS_DB_POOL_SIZE`: maximum open database connections per process.
+    pub pool_size: usize,
+    /// `CMS_DB_TIMEOUT_MS`: how long a request waits for a database connection.
+    pub db_timeout: Duration,
+    /// `CMS_CORS_ORIGINS`: comma-separated allowed origins, `*` for any, empty for none.
+    pub cors_origins: CorsOrigins,
+    /// `CMS_BODY_LIMIT`: largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// `CMS_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `CMS_WORKERS`: HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+/// Which cross-origin callers browsers may let read the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    None,
+    Any,
+    List(Vec<String>),
+}
+
+/// A setting that could not be used, with the variable's name.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value {value:?} for {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so that tests can supply their own.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Config {
+            database_url: get("DATABASE_URL"),
+            bind: parse(&get, "CMS_BIND", "127.0.0.1:8080", |v| {
+                v.parse::<SocketAddr>()
+                    .map_err(|_| "expected an address such as 127.0.0.1:8080".into())
+            })?,
+            data_dir: PathBuf::from(get("CMS_DATA_DIR").unwrap_or_else(|| "data".into())),
+            pool_size: parse(&get, "CMS_DB_POOL_SIZE", "16", |v| positive(v, 1, 1000))?,
+            db_timeout: parse(&get, "CMS_DB_TIMEOUT_MS", "5000", |v| {
+                positive(v, 1, 600_000).map(|ms| Duration::from_millis(ms as u64))
+            })?,
+            cors_origins: parse(&get, "CMS_CORS_ORIGINS", "", parse_cors)?,
+            body_limit: parse(&get, "CMS_BODY_LIMIT", "1048576", |v| {
+                positive(v, 1024, 1 << 30)
+            })?,
+            log_format: parse(&get, "CMS_LOG_FORMAT", "text", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "text" => Ok(LogFormat::Text),
+                    "json" => Ok(LogFormat::Json),
+                    _ => Err("expected `text` or `json`".into()),
+                }
+            })?,
+            workers: match get("CMS_WORKERS") {
+                None => None,
+                Some(v) => Some(positive(&v, 1, 512).map_err(|reason| ConfigError {
+                    name: "CMS_WORKERS",
+                    value: v.clone(),
+                    reason,
+                })?),
+            },
+        })
+    }
+}
+
+fn parse<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let value = get(name).unwrap_or_else(|| default.to_string());
+    parse(value.trim()).map_err(|reason| ConfigError {
+        name,
+        value,
+        reason,
+    })
+}
+
+fn positive(value: &str, min: usize, max: usize) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+fn parse_cors(value: &str) -> Result<CorsOrigins, String> {
+    if value.is_empty() {
+        return Ok(CorsOrigins::None);
+    }
+    if value == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let origins: Vec<String> = value
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    for origin in &origins {
+        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            return Err(format!(
+                "{origin:?} is not an origin such as https://example.com"
+            ));
+        }
+    }
+    Ok(CorsOrigins::List(origins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_need_nothing_set() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, None);
+        assert_eq!(c.cors_origins, CorsOrigins::None);
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let err = config(&[("CMS_BIND", "localhost")]).unwrap_err();
+        assert_eq!(err.name, "CMS_BIND");
+        let err = config(&[("CMS_DB_POOL_SIZE", "0")]).unwrap_err();
+        assert_eq!(err.name, "CMS_DB_POOL_SIZE");
+        let err = config(&[("CMS_CORS_ORIGINS", "example.com")]).unwrap_err();
+        assert_eq!(err.name, "CMS_CORS_ORIGINS");
+        let err = config(&[("CMS_LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(err.to_string().contains("CMS_LOG_FORMAT"));
+    }
+
+    #[test]
+    fn cors_origins_are_a_list() {
+        let c = config(&[("CMS_CORS_ORIGINS", "https://a.example, https://b.example/")])
+            .expect("valid origins");
+        assert_eq!(
+            c.cors_origins,
+            CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! Optimistic concurrency: a write names the version it was based on (`If-Match`),
+//! and is refused when the stored version has moved on.
+
+use crate::error::AppError;
+
+/// The versions a write may apply to, from `If-Match`. No header: any version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Precondition {
+    #[default]
+    None,
+    /// `If-Match: *`: the resource must exist, at any version.
+    Exists,
+    /// The current version must be one of these.
+    Versions(Vec<i32>),
+}
+
+impl Precondition {
+    /// Checks the precondition against the stored version.
+    pub fn check(&self, current: i32) -> Result<(), AppError> {
+        match self {
+            Precondition::Versions(versions) if !versions.contains(&current) => {
+                Err(AppError::PreconditionFailed(format!(
+                    "The resource is at version {current}, not the one in If-Match; \
+                     read it again and reapply your change."
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}

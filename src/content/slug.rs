@@ -1,0 +1,103 @@
+//! URL slugs: lowercase ASCII words joined by hyphens, derived from titles and names.
+
+use std::fmt;
+
+/// Longest slug accepted, in characters.
+pub const MAX_SLUG_LEN: usize = 100;
+
+/// A valid slug: `^[a-z0-9]+(-[a-z0-9]+)*$`, at most [`MAX_SLUG_LEN`] characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Accepts a slug given by a client, or says why it is not one.
+    pub fn parse(value: &str) -> Result<Slug, String> {
+        if value.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if value.chars().count() > MAX_SLUG_LEN {
+            return Err(format!("must be at most {MAX_SLUG_LEN} characters"));
+        }
+        let words_ok = value.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if !words_ok {
+            return Err(
+                "must be lowercase letters a-z and digits, in words joined by single hyphens \
+                 (e.g. `south-korea`)"
+                    .into(),
+            );
+        }
+        Ok(Slug(value.to_string()))
+    }
+
+    /// Derives a slug from a title or name. Non-Latin scripts are transliterated
+    /// ("Zürich" -> `zurich`, "Монголия" -> `mongoliia`); `None` when nothing is left.
+    pub fn derive(text: &str) -> Option<Slug> {
+        let ascii = deunicode::deunicode(text).to_ascii_lowercase();
+        let mut slug = String::with_capacity(ascii.len());
+        for word in ascii
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let extra = usize::from(!slug.is_empty()) + word.len();
+            if slug.len() + extra > MAX_SLUG_LEN {
+                if slug.is_empty() {
+                    slug.push_str(&word[..MAX_SLUG_LEN]);
+                }
+                break;
+            }
+            if !slug.is_empty() {
+                slug.push('-');
+            }
+            slug.push_str(word);
+        }
+        (!slug.is_empty()).then_some(Slug(slug))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_slugs_from_unicode_text() {
+        let derive = |s: &str| Slug::derive(s).map(Slug::into_string);
+        assert_eq!(derive("South Korea").as_deref(), Some("south-korea"));
+        assert_eq!(derive("  Zürich -- Café ").as_deref(), Some("zurich-cafe"));
+        assert_eq!(
+            derive("Goryeo–Mongol alliance").as_deref(),
+            Some("goryeo-mongol-alliance")
+        );
+        assert_eq!(derive("!!!"), None);
+        let long = "word ".repeat(40);
+        let slug = derive(&long).expect("a slug");
+        assert!(slug.len() <= MAX_SLUG_LEN && !slug.ends_with('-'));
+    }
+
+    #[test]
+    fn parses_only_canonical_slugs() {
+        assert!(Slug::parse("south-korea").is_ok());
+        assert!(Slug::parse("k-pop-2025").is_ok());
+        for bad in ["", "South-Korea", "a--b", "-a", "a-", "a b", "ü"] {
+            assert!(Slug::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Tags: named topics shared by many articles. Types, validation and all tag SQL.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::content::pagination::{into_page, PageRequest};
+use crate::content::precondition::Precondition;
+use crate::content::slug::Slug;
+use crate::db::schema::tags;
+use crate::error::{AppError, AppResult, FieldError};
+
+pub const MAX_NAME_LEN: usize = 100;
+pub const MAX_DESCRIPTION_LEN: usize = 2000;
+
+/// A tag as stored and as served. (The row and the representation are the same
+/// fields today; they split when they diverge.)
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
+pub struct Tag {
+    pub id: Uuid,
+    /// Unique, URL-safe name of the tag; the tag is also reachable by it.
+    #[schema(example = "south-korea")]
+    pub slug: String,
+    #[schema(example = "South Korea")]
+    pub name: String,
+    pub description: Option<String>,
+    /// Bumped by every change; the `ETag` carries it.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A request to create a tag.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTag {
+    /// Display name, 1 to 100 characters.
+    #[schema(example = "South Korea", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Derived from the name when omitted ("South Korea" -> `south-korea`).
+    #[schema(
+        example = "south-korea",
+        max_length = 100,
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+    )]
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[schema(max_length = 2000)]
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A partial update of a tag: fields left out stay as they are; `description: null`
+/// clears the description. Renaming a tag keeps its slug unless a new one is given,
+/// so that links to it keep working.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagPatch {
+    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default)]
+    pub name: Option<String>,
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[schema(max_length = 2000)]
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// How a client names a tag in a path: by id or by slug.
+#[derive(Debug, Clone)]
+pub enum TagKey {
+    Id(Uuid),
+    Slug(String),
+}
+
+impl TagKey {
+    pub fn parse(value: &str) -> TagKey {
+        match Uuid::parse_str(value) {
+            Ok(id) => TagKey::Id(id),
+            Err(_) => TagKey::Slug(value.to_string()),
+        }
+    }
+}
+
+/// Sort key of the tag list: name, then id to break ties.
+type TagCursor = (String, Uuid);
+
+#[derive(Insertable)]
+#[diesel(table_name = tags)]
+struct TagRecord {
+    slug: String,
+    name: String,
+    description: Option<String>,
+}
+
+fn validate_name(name: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "must not be empty"));
+    } else if name.chars().count() > MAX_NAME_LEN {
+        errors.push(FieldError::new(
+            "name",
+            format!("must be at most {MAX_NAME_LEN} characters"),
+        ));
+    } else if name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "must not contain control characters",
+        ));
+    }
+    name.to_string()
+}
+
+fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
+    match Slug::parse(slug) {
+        Ok(slug) => slug.into_string(),
+        Err(message) => {
+            errors.push(FieldError::new("slug", message));
+            String::new()
+        }
+    }
+}
+
+fn validate_description(description: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let description = description.map(str::trim).filter(|d| !d.is_empty())?;
+    if description.chars().count() > MAX_DESCRIPTION_LEN {
+        errors.push(FieldError::new(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+        ));
+    }
+    Some(description.to_string())
+}
+
+fn checked<T>(value: T, errors: Vec<FieldError>) -> AppResult<T> {
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+impl NewTag {
+    fn validate(&self) -> AppResult<TagRecord> {
+        let mut errors = Vec::new();
+        let name = validate_name(&self.name, &mut errors);
+        let slug = match &self.slug {
+            Some(slug) => validate_slug(slug, &mut errors),
+            None => match Slug::derive(&name) {
+                Some(slug) => slug.into_string(),
+                None if name.is_empty() => String::new(),
+                None => {
+                    errors.push(FieldError::new(
+                        "slug",
+                        "cannot be derived from this name; give one",
+                    ));
+                    String::new()
+                }
+            },
+        };
+        let description = validate_description(self.description.as_deref(), &mut errors);
+        checked(
+            TagRecord {
+                slug,
+                name,
+                description,
+            },
+            errors,
+        )
+    }
+}
+
+impl TagPatch {
+    /// Applies the patch to the current values, validating what it changes.
+    fn apply_to(&self, current: &Tag) -> AppResult<TagRecord> {
+        let mut errors = Vec::new();
+        let name = match &self.name {
+            Some(name) => validate_name(name, &mut errors),
+            None => current.name.clone(),
+        };
+        let slug = match &self.slug {
+            Some(slug) => validate_slug(slug, &mut errors),
+            None => current.slug.clone(),
+        };
+        let description = match &self.description {
+            Some(description) => validate_description(description.as_deref(), &mut errors),
+            None => current.description.clone(),
+        };
+        checked(
+            TagRecord {
+                slug,
+                name,
+                description,
+            },
+            errors,
+        )
+    }
+}
+
+/// Maps a unique violation of the slug to a 409 the client can act on.
+fn slug_conflict(slug: &str) -> impl FnOnce(diesel::result::Error) -> AppError + '_ {
+    move |error| match &error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) if info.constraint_name() == Some("tags_slug_key") => {
+            AppError::Conflict(format!("A tag with the slug `{slug}` already exists."))
+        }
+        _ => AppError::from(error),
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("No tag has this id or slug.".into())
+}
+
+/// The `WHERE` clause selecting the tag a key names.
+fn key_matches(
+    key: &TagKey,
+) -> Box<dyn BoxableExpression<tags::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_>
+{
+    match key {
+        TagKey::Id(id) => Box::new(tags::id.eq(*id)),
+        TagKey::Slug(slug) => Box::new(tags::slug.eq(slug)),
+    }
+}
+
+/// Creates a tag.
+pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag) -> AppResult<Tag> {
+    let record = input.validate()?;
+    diesel::insert_into(tags::table)
+        .values((tags::id.eq(Uuid::now_v7()), &record))
+        .returning(Tag::as_returning())
+        .get_result(conn)
+        .await
+        .map_err(slug_conflict(&record.slug))
+}
+
+/// Finds a tag by id or slug.
+pub async fn find(conn: &mut AsyncPgConnection, key: &TagKey) -> AppResult<Tag> {
+    tags::table
+        .filter(key_matches(key))
+        .select(Tag::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+/// One page of tags, sorted by name.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    page: &PageRequest<TagCursor>,
+) -> AppResult<(Vec<Tag>, Option<String>)> {
+    let mut query = tags::table
+        .select(Tag::as_select())
+        .order((tags::name.asc(), tags::id.asc()))
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some((name, id)) = &page.after {
+        query = query.filter(
+            tags::name
+                .gt(name)
+                .or(tags::name.eq(name).and(tags::id.gt(id))),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(into_page(rows, page.limit, |tag| {
+        (tag.name.clone(), tag.id)
+    }))
+}
+
+/// Applies a partial update, if the precondition holds. A patch that changes
+/// nothing leaves the version as it is.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    key: &TagKey,
+    patch: &TagPatch,
+    precondition: &Precondition,
+) -> AppResult<Tag> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let current = tags::table
+            .filter(key_matches(key))
+            .select(Tag::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(not_found)?;
+        precondition.check(current.version)?;
+        let record = patch.apply_to(&current)?;
+        if record.name == current.name
+            && record.slug == current.slug
+            && record.description == current.description
+        {
+            return Ok(current);
+        }
+        diesel::update(tags::table.filter(tags::id.eq(current.id)))
+            .set((
+                tags::slug.eq(&record.slug),
+                tags::name.eq(&record.name),
+                tags::description.eq(&record.description),
+                tags::version.eq(tags::version + 1),
+                tags::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Tag::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(slug_conflict(&record.slug))
+    })
+    .await
+}
+
+/// Deletes a tag, if the precondition holds.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    key: &TagKey,
+    precondition: &Precondition,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let current = tags::table
+            .filter(key_matches(key))
+            .select(Tag::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(not_found)?;
+        precondition.check(current.version)?;
+        diesel::delete(tags::table.filter(tags::id.eq(current.id)))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,189 @@
+//! The database: connection settings, the pool, embedded migrations, and the private
+//! PostgreSQL used when no `DATABASE_URL` is given.
+//!
+//! Why diesel-async with deadpool: actix-web runs handlers on a small set of async
+//! workers, and a blocking Diesel connection would stall a worker for the length of
+//! every query. diesel-async keeps Diesel's typed query builder and speaks to
+//! PostgreSQL through tokio-postgres (no libpq), and deadpool is the pool it supports
+//! best, with timeouts that let a request fail fast while the database is away.
+
+pub mod local_postgres;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures_util::FutureExt;
+
+/// The migrations under `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Shared pool of database connections.
+pub type DbPool = Pool<AsyncPgConnection>;
+/// A connection borrowed from the pool.
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// Why the database could not be prepared at start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("invalid DATABASE_URL: {0}")]
+    InvalidUrl(String),
+    #[error("cannot reach PostgreSQL: {0}")]
+    Unreachable(String),
+    #[error("cannot create database {name:?}: {reason}")]
+    CreateDatabase { name: String, reason: String },
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+}
+
+/// Parses a `postgres://` URL (or key=value string) into connection settings.
+pub fn parse_database_url(url: &str) -> Result<tokio_postgres::Config, SetupError> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| SetupError::InvalidUrl(e.to_string()))?;
+    if config.get_dbname().is_none() {
+        config.dbname("cms");
+    }
+    if config.get_user().is_none() {
+        config.user("postgres");
+    }
+    Ok(config)
+}
+
+/// Opens one connection with the given settings.
+pub async fn connect(
+    config: &tokio_postgres::Config,
+) -> Result<AsyncPgConnection, ConnectionError> {
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+}
+
+/// Builds the pool. Connections are opened lazily, so this never touches the network.
+pub fn build_pool(
+    config: tokio_postgres::Config,
+    max_size: usize,
+    timeout: Duration,
+) -> Result<DbPool, SetupError> {
+    let mut config = config;
+    config.connect_timeout(timeout);
+    if config.get_application_name().is_none() {
+        config.application_name("cms");
+    }
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    // A broken connection is detected without a round trip (tokio-postgres knows when
+    // its socket closed), so skip the `SELECT 1` on every checkout.
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    manager_config.custom_setup = Box::new(move |_url| {
+        let config = config.clone();
+        async move { connect(&config).await }.boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config("", manager_config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| SetupError::Pool(e.to_string()))
+}
+
+/// Waits (up to `patience`) for the server to accept connections, then creates the
+/// configured database if it does not exist yet.
+pub async fn ensure_database(
+    config: &tokio_postgres::Config,
+    patience: Duration,
+) -> Result<(), SetupError> {
+    let name = config.get_dbname().unwrap_or("cms").to_string();
+    let mut maintenance = config.clone();
+    maintenance.dbname("postgres");
+    let client = connect_with_retry(&maintenance, patience).await?;
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .map_err(|e| SetupError::Unreachable(e.to_string()))?
+        .is_some();
+    if !exists {
+        let sql = format!("CREATE DATABASE {}", quote_ident(&name));
+        if let Err(e) = client.batch_execute(&sql).await {
+            // Another replica may have created it at the same moment.
+            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+                return Err(SetupError::CreateDatabase {
+                    name,
+                    reason: e
+                        .as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().into()),
+                });
+            }
+        }
+        tracing::info!(database = %name, "created database");
+    }
+    Ok(())
+}
+
+async fn connect_with_retry(
+    config: &tokio_postgres::Config,
+    patience: Duration,
+) -> Result<tokio_postgres::Client, SetupError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match config.connect(tokio_postgres::NoTls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                return Ok(client);
+            }
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(SetupError::Unreachable(e.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Quotes an SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Applies pending migrations. An advisory lock makes replicas that start together
+/// take turns instead of racing.
+pub async fn run_migrations(config: &tokio_postgres::Config) -> Result<usize, SetupError> {
+    use diesel_async::RunQueryDsl;
+    const MIGRATION_LOCK: i64 = 0x636d_735f_6d69_6772; // "cms_migr"
+
+    let mut conn = connect(config)
+        .await
+        .map_err(|e| SetupError::Unreachable(e.to_string()))?;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| SetupError::Migrations(e.to_string()))?;
+    // The wrapper drives the async connection with blocking calls: keep it off the
+    // async workers. The lock goes with the session when the connection closes.
+    tokio::task::spawn_blocking(move || {
+        let mut wrapper = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
+        wrapper
+            .run_pending_migrations(MIGRATIONS)
+            .map(|applied| applied.len())
+            .map_err(|e| SetupError::Migrations(e.to_string()))
+    })
+    .await
+    .map_err(|e| SetupError::Migrations(e.to_string()))?
+}

@@ -1,0 +1,238 @@
+//! The one error type of the service and its one mapping to HTTP: RFC 9457 problem
+//! details (`application/problem+json`).
+//!
+//! Details shown to clients are written for them; database and internal errors are
+//! logged with the request and answered with a generic message, never with SQL or
+//! internal names.
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client should wait before retrying while the database is unavailable.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation-error",
+    "title": "The request is not valid",
+    "status": 422,
+    "detail": "1 field is not valid",
+    "errors": [{"field": "name", "message": "must not be empty"}]
+}))]
+pub struct Problem {
+    /// A stable identifier of the kind of problem; clients branch on this.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem; the same for every occurrence.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for humans.
+    pub detail: String,
+    /// One entry per invalid field (validation errors only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request, e.g. `name` or `citations[2].url`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The addressed resource does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path matches no route.
+    #[error("no route matches this path")]
+    RouteNotFound,
+    /// The path exists, but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: Vec<Method> },
+    /// The body is not well-formed JSON.
+    #[error("{0}")]
+    MalformedBody(String),
+    /// A query or path parameter cannot be parsed.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// The body has a media type other than JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than the configured limit.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// Well-formed input that breaks the rules, one message per field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The change clashes with existing data (e.g. a taken slug).
+    #[error("{0}")]
+    Conflict(String),
+    /// `If-Match` named a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The database cannot be reached right now.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// A bug or an unexpected failure; the message is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The stable `type` and `title` of each kind of problem.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::NotFound(_) | AppError::RouteNotFound => {
+                ("/problems/not-found", "Resource not found")
+            }
+            AppError::MethodNotAllowed { .. } => {
+                ("/problems/method-not-allowed", "Method not allowed")
+            }
+            AppError::MalformedBody(_) => ("/problems/malformed-body", "Malformed request body"),
+            AppError::InvalidParameter(_) => {
+                ("/problems/invalid-parameter", "Invalid request parameter")
+            }
+            AppError::UnsupportedMediaType(_) => {
+                ("/problems/unsupported-media-type", "Unsupported media type")
+            }
+            AppError::PayloadTooLarge { .. } => {
+                ("/problems/payload-too-large", "Request body too large")
+            }
+            AppError::Validation(_) => ("/problems/validation-error", "The request is not valid"),
+            AppError::Conflict(_) => ("/problems/conflict", "Conflict with the current state"),
+            AppError::PreconditionFailed(_) => (
+                "/problems/precondition-failed",
+                "The resource has changed since you read it",
+            ),
+            AppError::Unavailable => (
+                "/problems/service-unavailable",
+                "Service temporarily unavailable",
+            ),
+            AppError::Internal(_) => ("/problems/internal-error", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            AppError::RouteNotFound => "No resource exists at this path.".into(),
+            AppError::MethodNotAllowed { allow } => {
+                let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                format!("This resource allows {}.", allow.join(", "))
+            }
+            AppError::Validation(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                many => format!("{} fields are not valid.", many.len()),
+            },
+            AppError::Unavailable => {
+                "The database cannot be reached right now; retry shortly.".into()
+            }
+            AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The problem details body of this error.
+    pub fn problem(&self) -> Problem {
+        let (problem_type, title) = self.kind();
+        Problem {
+            problem_type: problem_type.into(),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                AppError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) | AppError::RouteNotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::MalformedBody(_) | AppError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(message) = self {
+            tracing::error!(error = %message, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            AppError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            }
+            AppError::MethodNotAllowed { allow } => {
+                let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            _ => {}
+        }
+        // Serializing plain strings and numbers cannot fail; fall back to an empty body.
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        response.body(body)
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => AppError::NotFound("The resource does not exist.".into()),
+            Error::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+                info,
+            ) => {
+                tracing::warn!(error = info.message(), "database connection lost");
+                AppError::Unavailable
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::warn!(error = %error, "no database connection available");
+        AppError::Unavailable
+    }
+}
+
+/// Result type of handlers and domain functions.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,161 @@
+//! Request extractors whose failures are problem details.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// The largest accepted request body, in bytes (from `CMS_BODY_LIMIT`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON request body.
+///
+/// Unlike `actix_web::web::Json`, it tells apart a body that is not JSON at all
+/// (400, with the line and column where parsing stopped) from JSON of the wrong shape
+/// (422, naming the field), and answers every failure as problem details.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<BodyLimit>()
+            .map_or(crate::http::DEFAULT_BODY_LIMIT, |l| l.0);
+        let content_type_ok = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType(
+                    "Send the body as JSON, with `Content-Type: application/json`.".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == 413 {
+                    AppError::PayloadTooLarge { limit }
+                } else {
+                    AppError::MalformedBody("The request body could not be read.".into())
+                }
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// `application/json`, or any `application/*+json` (such as merge-patch+json).
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses JSON, mapping syntax errors to 400 and shape errors to 422 with the field path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(deserializer) {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    Err(AppError::Validation(vec![field_error(&path, &inner)]))
+                }
+                serde_json::error::Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => {
+                    Err(AppError::MalformedBody(
+                        "The request body is empty; send a JSON object.".into(),
+                    ))
+                }
+                _ => Err(AppError::MalformedBody(format!(
+                    "The body is not valid JSON: {} at line {}, column {}.",
+                    syntax_message(&inner),
+                    inner.line(),
+                    inner.column()
+                ))),
+            }
+        }
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix (we add our own).
+fn syntax_message(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message,
+    }
+}
+
+/// Turns a serde data error into a field and a message without internal type names.
+fn field_error(path: &str, error: &serde_json::Error) -> FieldError {
+    let message = syntax_message(error);
+    let join = |name: &str| {
+        if path == "." || path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = |text: &str| text.split('`').nth(1).map(str::to_string);
+    if let Some(name) = message.strip_prefix("missing field ").and_then(quoted) {
+        return FieldError::new(join(&name), "is required");
+    }
+    if message.starts_with("unknown field ") {
+        // serde names the field first, then the accepted ones.
+        let name = quoted(&message).unwrap_or_default();
+        let expected = message
+            .split_once("expected ")
+            .map(|(_, e)| format!("; expected {}", e.replace('`', "")))
+            .unwrap_or_default();
+        // serde_path_to_error already appended the unknown field to the path.
+        let field = if path.ends_with(&name) {
+            path.to_string()
+        } else {
+            join(&name)
+        };
+        return FieldError::new(field, format!("is not a known field{expected}"));
+    }
+    let field = if path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
+    };
+    let message = message
+        .replace("invalid type: ", "wrong type: ")
+        .replace('`', "");
+    // "expected struct NewTag" names an internal type; say what the client must send.
+    let message = match message.find("expected struct ") {
+        Some(index) => format!("{}expected a JSON object", &message[..index]),
+        None => message,
+    };
+    FieldError::new(field, message)
+}
+
+/// Maps `web::Query` failures to problem details.
+pub fn query_error(
+    error: actix_web::error::QueryPayloadError,
+    _: &HttpRequest,
+) -> actix_web::Error {
+    AppError::InvalidParameter(format!("The query string is not valid: {error}.")).into()
+}
+
+/// Maps `web::Path` failures to problem details.
+pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    AppError::InvalidParameter(format!("The path is not valid: {error}.")).into()
+}

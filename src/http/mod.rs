@@ -1,0 +1,104 @@
+//! The HTTP layer: one module per resource, each handler thin (parse, call the
+//! domain, map the result). Routes are registered here and nowhere else.
+
+pub mod conditional;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod tags;
+
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::db::{DbConn, DbPool};
+use crate::error::{AppError, AppResult};
+
+/// Request body limit when none is configured (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// Prefix of the versioned API.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Registers every documented route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope(API_PREFIX)
+                .service(tags::list_tags)
+                .service(tags::create_tag)
+                .service(tags::get_tag)
+                .service(tags::update_tag)
+                .service(tags::delete_tag),
+        );
+}
+
+/// Borrows a database connection; 503 when none can be had in time.
+pub async fn connection(pool: &DbPool) -> AppResult<DbConn> {
+    Ok(pool.get().await?)
+}
+
+/// The documented paths and their methods, so that a known path with the wrong
+/// method gets 405 (with `Allow`) instead of 404.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<Method>)>,
+}
+
+impl RouteTable {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut table = RouteTable::default();
+        for (path, item) in &api.paths.paths {
+            let operations = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ];
+            let methods = operations
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+            table.add(path, methods);
+        }
+        table
+    }
+
+    pub fn add(&mut self, template: &str, methods: Vec<Method>) {
+        let segments = template.split('/').map(str::to_string).collect();
+        self.routes.push((segments, methods));
+    }
+
+    /// The methods allowed on `path`, if it is a known path.
+    pub fn allowed_methods(&self, path: &str) -> Option<&[Method]> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.routes
+            .iter()
+            .find(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(t, s)| {
+                        (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s
+                    })
+            })
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+/// Answers requests that no route took: 405 on a known path, 404 otherwise.
+pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> AppResult<HttpResponse> {
+    match routes.allowed_methods(req.path()) {
+        Some(methods) if req.method() == Method::OPTIONS => {
+            let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            Ok(HttpResponse::NoContent()
+                .insert_header((header::ALLOW, allow.join(", ")))
+                .finish())
+        }
+        Some(methods) => Err(AppError::MethodNotAllowed {
+            allow: methods.to_vec(),
+        }),
+        None => Err(AppError::RouteNotFound),
+    }
+}

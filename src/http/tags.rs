@@ -1,0 +1,211 @@
+//! `/api/v1/tags`: create, list, read, update and delete tags.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::content::pagination::PageRequest;
+use crate::content::tags::{self, NewTag, Tag, TagKey, TagPatch};
+use crate::db::DbPool;
+use crate::error::{AppResult, Problem};
+use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::extract::JsonBody;
+use crate::http::{connection, API_PREFIX};
+
+/// Paging parameters of the tag list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTagsParams {
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// Where the page starts: the `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of tags, sorted by name.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TagPage {
+    pub items: Vec<Tag>,
+    /// Cursor of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List tags
+///
+/// Tags sorted by name (then id), a page at a time. Follow `next_cursor` (or the
+/// `Link: rel="next"` header) until it is `null`.
+#[utoipa::path(
+    tag = "tags",
+    params(ListTagsParams),
+    responses(
+        (status = 200, description = "A page of tags", body = TagPage, headers(
+            ("ETag" = String, description = "Entity tag of this page"),
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+        )),
+        (status = 304, description = "The page has not changed since the `If-None-Match` tag"),
+        (status = 400, description = "`limit` or `cursor` is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/tags")]
+pub async fn list_tags(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    params: web::Query<ListTagsParams>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    let mut conn = connection(&pool).await?;
+    let (items, next_cursor) = tags::list(&mut conn, &page).await?;
+    let link = next_cursor.as_ref().map(|cursor| {
+        format!(
+            "<{API_PREFIX}/tags?limit={}&cursor={cursor}>; rel=\"next\"",
+            page.limit
+        )
+    });
+    let mut response = json_with_etag(&req, StatusCode::OK, None, &TagPage { items, next_cursor })?;
+    if let Some(link) = link.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// Create a tag
+///
+/// The slug is derived from the name unless given ("South Korea" -> `south-korea`).
+#[utoipa::path(
+    tag = "tags",
+    request_body(content = NewTag, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The tag was created", body = Tag, headers(
+            ("ETag" = String, description = "Entity tag of the new tag"),
+            ("Location" = String, description = "URL of the new tag"),
+        )),
+        (status = 400, description = "The body is not valid JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another tag has this slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/tags")]
+pub async fn create_tag(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    body: JsonBody<NewTag>,
+) -> AppResult<HttpResponse> {
+    let mut conn = connection(&pool).await?;
+    let tag = tags::create(&mut conn, &body.0).await?;
+    let mut response = json_with_etag(&req, StatusCode::CREATED, Some(tag.version), &tag)?;
+    let location = format!("{API_PREFIX}/tags/{}", tag.id);
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Get a tag
+///
+/// By id or by slug.
+#[utoipa::path(
+    tag = "tags",
+    params(("tag" = String, Path, description = "The tag's id or slug")),
+    responses(
+        (status = 200, description = "The tag", body = Tag, headers(
+            ("ETag" = String, description = "Entity tag; send it as `If-Match` to update"),
+        )),
+        (status = 304, description = "The tag has not changed since the `If-None-Match` tag"),
+        (status = 404, description = "No tag has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/tags/{tag}")]
+pub async fn get_tag(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut conn = connection(&pool).await?;
+    let tag = tags::find(&mut conn, &TagKey::parse(&path)).await?;
+    json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
+}
+
+/// Update a tag
+///
+/// Merge semantics: only the fields sent change; `description: null` clears it.
+/// Send the `ETag` you read as `If-Match` so that you never overwrite someone
+/// else's change.
+#[utoipa::path(
+    tag = "tags",
+    params(
+        ("tag" = String, Path, description = "The tag's id or slug"),
+        ("If-Match" = Option<String>, Header, description = "Apply only if the tag is still at this entity tag"),
+    ),
+    request_body(content = TagPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated tag", body = Tag, headers(
+            ("ETag" = String, description = "Entity tag of the updated tag"),
+        )),
+        (status = 400, description = "The body is not valid JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No tag has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another tag has this slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 412, description = "The tag changed since the `If-Match` tag", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/tags/{tag}")]
+pub async fn update_tag(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<TagPatch>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let mut conn = connection(&pool).await?;
+    let tag = tags::update(&mut conn, &TagKey::parse(&path), &body.0, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
+}
+
+/// Delete a tag
+///
+/// Articles lose the tag; they are not deleted.
+#[utoipa::path(
+    tag = "tags",
+    params(
+        ("tag" = String, Path, description = "The tag's id or slug"),
+        ("If-Match" = Option<String>, Header, description = "Delete only if the tag is still at this entity tag"),
+    ),
+    responses(
+        (status = 204, description = "The tag was deleted"),
+        (status = 404, description = "No tag has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 412, description = "The tag changed since the `If-Match` tag", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/tags/{tag}")]
+pub async fn delete_tag(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let mut conn = connection(&pool).await?;
+    tags::delete(&mut conn, &TagKey::parse(&path), &precondition).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,186 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{header, Method};
+use actix_web::middleware::{from_fn, Compress, Condition};
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::{Config, CorsOrigins};
+use crate::db::local_postgres::{Durability, LocalPostgres};
+use crate::db::{self, DbPool};
+use crate::http::extract::{path_error, query_error, BodyLimit};
+use crate::http::{middleware, RouteTable};
+use crate::openapi::{DOCS_PATH, SPEC_PATH};
+
+/// HTTP settings that the app needs per request.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub body_limit: usize,
+    pub cors_origins: CorsOrigins,
+    pub workers: Option<usize>,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+impl HttpOptions {
+    pub fn from_config(config: &Config) -> Self {
+        HttpOptions {
+            body_limit: config.body_limit,
+            cors_origins: config.cors_origins.clone(),
+            workers: config.workers,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+fn cors(origins: &CorsOrigins) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_any_header()
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            middleware::REQUEST_ID,
+        ])
+        // Browsers enforce CORS; a request from another origin just gets no CORS
+        // headers instead of an error.
+        .block_on_origin_mismatch(false)
+        .max_age(3600);
+    match origins {
+        CorsOrigins::None => {}
+        CorsOrigins::Any => cors = cors.allow_any_origin(),
+        CorsOrigins::List(list) => {
+            for origin in list {
+                cors = cors.allowed_origin(origin);
+            }
+        }
+    }
+    cors
+}
+
+/// Starts serving on `listener`. The returned server runs when awaited or spawned.
+pub fn start_server(
+    listener: TcpListener,
+    pool: DbPool,
+    options: HttpOptions,
+) -> std::io::Result<Server> {
+    let pool = web::Data::new(pool);
+    let spec = crate::openapi::spec();
+    let mut routes = RouteTable::from_openapi(&spec);
+    routes.add(SPEC_PATH, vec![Method::GET]);
+    routes.add(DOCS_PATH, vec![Method::GET]);
+    let routes = web::Data::new(routes);
+    let limit = options.body_limit;
+    let cors_enabled = options.cors_origins != CorsOrigins::None;
+    let cors_origins = options.cors_origins.clone();
+
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .configure(crate::http::configure)
+            .split_for_parts();
+        app.app_data(pool.clone())
+            .app_data(routes.clone())
+            .app_data(BodyLimit(limit))
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .service(SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).url(SPEC_PATH, spec.clone()))
+            .service(web::redirect(DOCS_PATH, format!("{DOCS_PATH}/")))
+            .default_service(web::to(crate::http::fallback))
+            .wrap(from_fn(middleware::problem_details))
+            .wrap(Condition::new(cors_enabled, cors(&cors_origins)))
+            .wrap(Compress::default())
+            .wrap(from_fn(middleware::request_context))
+    })
+    .shutdown_timeout(options.shutdown_timeout.as_secs())
+    .listen(listener)?;
+    if let Some(workers) = options.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Everything `cms serve` does: database (private or external), migrations, server.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let (db_config, local) = database(&config)?;
+    prepare_database(&db_config).await?;
+    let pool = db::build_pool(db_config, config.pool_size, config.db_timeout)
+        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| format!("cannot listen on {} (CMS_BIND): {e}", config.bind))?;
+    tracing::info!(
+        address = %config.bind,
+        docs = %format!("http://{}{DOCS_PATH}/", config.bind),
+        "serving the API"
+    );
+    let server = start_server(listener, pool, HttpOptions::from_config(&config))
+        .map_err(|e| e.to_string())?;
+    // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
+    let result = server.await.map_err(|e| e.to_string());
+    if let Some(local) = local {
+        tracing::info!("stopping the private PostgreSQL");
+        tokio::task::spawn_blocking(move || local.stop())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    result
+}
+
+/// `cms migrate`: prepares the database and applies migrations, then stops.
+pub async fn migrate(config: Config) -> Result<(), String> {
+    let (db_config, local) = database(&config)?;
+    let result = prepare_database(&db_config).await;
+    if let Some(local) = local {
+        tokio::task::spawn_blocking(move || local.stop())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    result
+}
+
+/// The database to use: `DATABASE_URL`, or a private cluster under `CMS_DATA_DIR`.
+fn database(config: &Config) -> Result<(tokio_postgres::Config, Option<LocalPostgres>), String> {
+    match &config.database_url {
+        Some(url) => Ok((
+            db::parse_database_url(url).map_err(|e| e.to_string())?,
+            None,
+        )),
+        None => {
+            let data_dir = config.data_dir.join("postgres");
+            let local = LocalPostgres::start(&data_dir, Durability::Persistent)
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                data = %data_dir.display(),
+                socket = %local.socket_dir().display(),
+                "DATABASE_URL is unset: started a private PostgreSQL (data kept in this folder)"
+            );
+            Ok((local.config("cms"), Some(local)))
+        }
+    }
+}
+
+async fn prepare_database(db_config: &tokio_postgres::Config) -> Result<(), String> {
+    db::ensure_database(db_config, Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())?;
+    let applied = db::run_migrations(db_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(applied, "migrations are up to date");
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Structured logs via tracing: text for people, JSON for log shippers.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber. `CMS_LOG` (e.g. `debug`, `cms=debug,info`)
+/// overrides the default level, `info`.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("CMS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
