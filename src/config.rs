@@ -25,6 +25,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// `CMS_DATA_DIR`: folder for the private PostgreSQL (`<dir>/postgres`).
     pub data_dir: PathBuf,
+    /// `CMS_POSTGRES_BIN`: folder with `initdb` and `postgres` for the private server
+    /// (default: search PATH, then /usr/lib/postgresql/*/bin).
+    pub postgres_bin: Option<PathBuf>,
     /// `CMS_DB_POOL_SIZE`: maximum open database connections per process.
     pub pool_size: usize,
     /// `CMS_DB_TIMEOUT_MS`: how long a request waits for a database connection.
@@ -72,6 +75,7 @@ impl Config {
                     .map_err(|_| "expected an address such as 127.0.0.1:8080".into())
             })?,
             data_dir: PathBuf::from(get("CMS_DATA_DIR").unwrap_or_else(|| "data".into())),
+            postgres_bin: get("CMS_POSTGRES_BIN").map(PathBuf::from),
             pool_size: parse(&get, "CMS_DB_POOL_SIZE", "16", |v| positive(v, 1, 1000))?,
             db_timeout: parse(&get, "CMS_DB_TIMEOUT_MS", "5000", |v| {
                 positive(v, 1, 600_000).map(|ms| Duration::from_millis(ms as u64))

@@ -162,8 +162,12 @@ fn database(config: &Config) -> Result<(tokio_postgres::Config, Option<LocalPost
         )),
         None => {
             let data_dir = config.data_dir.join("postgres");
-            let local = LocalPostgres::start(&data_dir, Durability::Persistent)
-                .map_err(|e| e.to_string())?;
+            let local = LocalPostgres::start(
+                &data_dir,
+                config.postgres_bin.as_deref(),
+                Durability::Persistent,
+            )
+            .map_err(|e| e.to_string())?;
             tracing::info!(
                 data = %data_dir.display(),
                 socket = %local.socket_dir().display(),

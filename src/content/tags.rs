@@ -84,15 +84,18 @@ where
 #[derive(Debug, Clone)]
 pub enum TagKey {
     Id(Uuid),
-    Slug(String),
+    Slug(Slug),
 }
 
 impl TagKey {
-    pub fn parse(value: &str) -> TagKey {
-        match Uuid::parse_str(value) {
-            Ok(id) => TagKey::Id(id),
-            Err(_) => TagKey::Slug(value.to_string()),
+    /// A UUID or a slug; anything else cannot name a tag (404 without a query).
+    pub fn parse(value: &str) -> AppResult<TagKey> {
+        if let Ok(id) = Uuid::parse_str(value) {
+            return Ok(TagKey::Id(id));
         }
+        Slug::parse(value)
+            .map(TagKey::Slug)
+            .map_err(|_| not_found())
     }
 }
 
@@ -141,6 +144,14 @@ fn validate_description(description: Option<&str>, errors: &mut Vec<FieldError>)
         errors.push(FieldError::new(
             "description",
             format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+        ));
+    } else if description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.push(FieldError::new(
+            "description",
+            "must not contain control characters other than line breaks and tabs",
         ));
     }
     Some(description.to_string())
@@ -235,7 +246,7 @@ fn key_matches(
 {
     match key {
         TagKey::Id(id) => Box::new(tags::id.eq(*id)),
-        TagKey::Slug(slug) => Box::new(tags::slug.eq(slug)),
+        TagKey::Slug(slug) => Box::new(tags::slug.eq(slug.as_str())),
     }
 }
 

@@ -31,8 +31,8 @@ pub enum Durability {
 #[derive(Debug, thiserror::Error)]
 pub enum LocalPostgresError {
     #[error(
-        "no PostgreSQL server binaries (initdb, postgres) were found on PATH or under \
-         /usr/lib/postgresql/*/bin. Either install PostgreSQL (Debian: `apt-get install \
+        "no PostgreSQL server binaries (initdb, postgres) were found (CMS_POSTGRES_BIN, \
+         PATH, /usr/lib/postgresql/*/bin). Either install PostgreSQL (Debian: `apt-get install \
          postgresql`), or set DATABASE_URL to a server you run, or use `docker compose up`"
     )]
     BinariesNotFound,
@@ -61,9 +61,18 @@ pub struct LocalPostgres {
 
 impl LocalPostgres {
     /// Starts (creating it first if needed) the cluster whose files live in `data_dir`.
-    /// Its log goes to `<data_dir>.log`.
-    pub fn start(data_dir: &Path, durability: Durability) -> Result<Self, LocalPostgresError> {
-        let bin_dir = find_bin_dir().ok_or(LocalPostgresError::BinariesNotFound)?;
+    /// Its log goes to `<data_dir>.log`. The server binaries are taken from `bin_dir`
+    /// when given, else found on PATH or under /usr/lib/postgresql/*/bin.
+    pub fn start(
+        data_dir: &Path,
+        bin_dir: Option<&Path>,
+        durability: Durability,
+    ) -> Result<Self, LocalPostgresError> {
+        let bin_dir = match bin_dir {
+            Some(dir) if has_binaries(dir) => dir.to_path_buf(),
+            Some(_) => return Err(LocalPostgresError::BinariesNotFound),
+            None => find_bin_dir().ok_or(LocalPostgresError::BinariesNotFound)?,
+        };
         let owner = unprivileged_owner()?;
         let data_dir = absolute(data_dir)?;
         let log = data_dir.with_extension("log");
@@ -157,10 +166,13 @@ impl Drop for LocalPostgres {
     }
 }
 
+fn has_binaries(dir: &Path) -> bool {
+    dir.join("initdb").is_file() && dir.join("postgres").is_file()
+}
+
 /// The folder with `initdb` and `postgres`: PATH first, then Debian's layout (newest
 /// major version first).
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_binaries = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
     if let Some(path) = std::env::var_os("PATH") {
         if let Some(dir) = std::env::split_paths(&path).find(|dir| has_binaries(dir)) {
             return Some(dir);

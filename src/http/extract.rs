@@ -42,7 +42,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     AppError::MalformedBody("The request body could not be read.".into())
                 }
             })?;
-            parse_json(&bytes).map(JsonBody)
+            parse_json_object(&bytes).map(JsonBody)
         })
     }
 }
@@ -63,6 +63,19 @@ fn is_json(req: &HttpRequest) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON object. (serde would also build a struct from an array of its
+/// field values, which no client means.)
+pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'{') | None => parse_json(bytes),
+        Some(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => Err(AppError::validation("body", "expected a JSON object")),
+            Err(_) => parse_json(bytes),
+        },
+    }
 }
 
 /// Parses JSON, mapping syntax errors to 400 and shape errors to 422 with the field path.

@@ -132,7 +132,7 @@ pub async fn get_tag(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &TagKey::parse(&path)).await?;
+    let tag = tags::find(&mut conn, &TagKey::parse(&path)?).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -177,7 +177,7 @@ pub async fn update_tag(
 ) -> AppResult<HttpResponse> {
     let precondition = precondition(&req)?;
     let mut conn = connection(&pool).await?;
-    let tag = tags::update(&mut conn, &TagKey::parse(&path), &body.0, &precondition).await?;
+    let tag = tags::update(&mut conn, &TagKey::parse(&path)?, &body.0, &precondition).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -206,6 +206,6 @@ pub async fn delete_tag(
 ) -> AppResult<HttpResponse> {
     let precondition = precondition(&req)?;
     let mut conn = connection(&pool).await?;
-    tags::delete(&mut conn, &TagKey::parse(&path), &precondition).await?;
+    tags::delete(&mut conn, &TagKey::parse(&path)?, &precondition).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,1 +1,10 @@
+//! The API's specification, as tests: each drives the real HTTP app against a real
+//! PostgreSQL, on a database of its own.
 
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod openapi;
+mod resilience;
+mod tags;

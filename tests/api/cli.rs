@@ -1,0 +1,202 @@
+//! The `cms` binary: configuration checks, the private PostgreSQL it starts when
+//! `DATABASE_URL` is unset, and the spec it prints.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::database_url;
+
+const CMS: &str = env!("CARGO_BIN_EXE_cms");
+
+/// A `cms` command with a clean environment: no DATABASE_URL, no CMS_* settings.
+fn cms(args: &[&str]) -> Command {
+    let mut command = Command::new(CMS);
+    command.args(args).stdin(Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key == "DATABASE_URL" || key.starts_with("CMS_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A scratch folder that the unprivileged `postgres` user can reach.
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cms-cli-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn an_invalid_setting_stops_the_start_with_a_message_naming_it() {
+    let output = cms(&["serve"])
+        .env("CMS_BIND", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("CMS_BIND"), "{stderr}");
+    assert!(stderr.contains("not-an-address"), "{stderr}");
+}
+
+#[test]
+fn without_postgresql_binaries_the_message_names_the_three_ways_out() {
+    let dir = scratch_dir();
+    let output = cms(&["serve"])
+        .env("CMS_DATA_DIR", &dir)
+        .env("CMS_POSTGRES_BIN", dir.join("no-such-folder"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for way_out in ["install PostgreSQL", "DATABASE_URL", "docker compose up"] {
+        assert!(stderr.contains(way_out), "{way_out:?} in {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_openapi_command_prints_the_committed_spec() {
+    let output = cms(&["openapi"]).output().unwrap();
+    assert!(output.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&output.stdout) == committed,
+        "openapi/openapi.json is stale; regenerate it with \
+         `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn with_database_url_set_a_missing_database_is_created() {
+    let name = format!("cms_cli_{}", uuid::Uuid::new_v4().simple());
+    let output = cms(&["migrate"])
+        .env("DATABASE_URL", database_url(&name))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("created database"), "{stderr}");
+    // A second run finds it and has nothing to apply.
+    let output = cms(&["migrate"])
+        .env("DATABASE_URL", database_url(&name))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("created database"));
+}
+
+struct Service {
+    child: Child,
+    address: String,
+    log: PathBuf,
+}
+
+impl Service {
+    fn start(data_dir: &Path) -> Service {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = data_dir.join(format!("cms-{port}.log"));
+        let child = cms(&[])
+            .env("CMS_DATA_DIR", data_dir)
+            .env("CMS_BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Service {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    async fn wait_until_up(&mut self, client: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(response) = client.get(format!("{}/readyz", self.address)).send().await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("cms exited with {status}: {}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cms did not come up: {}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    fn terminate(mut self) -> String {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "clean exit on SIGTERM: {}", self.log());
+        self.log()
+    }
+}
+
+#[tokio::test]
+async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
+    let data_dir = scratch_dir();
+    let client = reqwest::Client::new();
+
+    let mut service = Service::start(&data_dir);
+    service.wait_until_up(&client).await;
+    let created = client
+        .post(format!("{}/api/v1/tags", service.address))
+        .json(&json!({"name": "Kept across restarts"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let log = service.terminate();
+    assert!(log.contains("started a private PostgreSQL"), "{log}");
+    assert!(data_dir.join("postgres").join("PG_VERSION").exists());
+    assert!(
+        !data_dir.join("postgres").join("postmaster.pid").exists(),
+        "PostgreSQL was stopped cleanly with the service"
+    );
+    let socket_left = std::fs::read_dir(data_dir.join("postgres"))
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(".s.PGSQL"));
+    assert!(!socket_left, "the Unix socket is gone with the server");
+
+    let mut service = Service::start(&data_dir);
+    service.wait_until_up(&client).await;
+    let tag: Value = client
+        .get(format!(
+            "{}/api/v1/tags/kept-across-restarts",
+            service.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tag["name"], "Kept across restarts",
+        "the second start reuses the data"
+    );
+    service.terminate();
+    let _ = std::fs::remove_dir_all(data_dir);
+}

@@ -1,0 +1,259 @@
+//! Every failure is an RFC 9457 problem (`application/problem+json`) with a stable
+//! `type`, and changes nothing.
+
+use serde_json::json;
+
+use crate::helpers::{problem, TestApp, TestOptions};
+
+async fn tag_count(app: &TestApp) -> i64 {
+    app.db()
+        .await
+        .query_one("SELECT count(*) FROM tags", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_404() {
+    let app = TestApp::spawn().await;
+    let body = problem(app.get("/api/v1/nothing-here").await, 404).await;
+    assert_eq!(body["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_a_known_path_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .put(app.url("/api/v1/tags/some-tag"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "GET, PATCH, DELETE");
+    let body = problem(response, 405).await;
+    assert_eq!(body["type"], "/problems/method-not-allowed");
+
+    let response = app.delete("/api/v1/tags").await;
+    assert_eq!(response.headers()["allow"], "GET, POST");
+    problem(response, 405).await;
+}
+
+#[tokio::test]
+async fn options_on_a_known_path_lists_the_allowed_methods() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/tags"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.headers()["allow"], "GET, POST");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_saying_where_it_broke() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/tags"))
+        .header("content-type", "application/json")
+        .body("{\"name\": \"South Korea\",\n \"slug\": }")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 400).await;
+    assert_eq!(body["type"], "/problems/malformed-body");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("line 2, column"), "{detail}");
+    assert_eq!(tag_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_empty_body_is_400() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/tags"))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 400).await;
+    assert!(body["detail"].as_str().unwrap().contains("empty"));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/tags"))
+        .header("content-type", "text/plain")
+        .body("name=South Korea")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 415).await;
+    assert_eq!(body["type"], "/problems/unsupported-media-type");
+    assert_eq!(tag_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn merge_patch_json_is_accepted_as_json() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let response = app
+        .client
+        .patch(app.url("/api/v1/tags/mongolia"))
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"description": "Landlocked, between China and Russia"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = TestApp::spawn_with(TestOptions {
+        body_limit: 2048,
+        ..TestOptions::default()
+    })
+    .await;
+    let body = json!({"name": "Big", "description": "x".repeat(4000)});
+    let body = problem(app.post_json("/api/v1/tags", &body).await, 413).await;
+    assert_eq!(body["type"], "/problems/payload-too-large");
+    assert!(body["detail"].as_str().unwrap().contains("2048"));
+    assert_eq!(tag_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_with_a_message_per_field() {
+    let app = TestApp::spawn().await;
+    let body = json!({"name": "  ", "slug": "Not A Slug", "description": "d".repeat(2001)});
+    let body = problem(app.post_json("/api/v1/tags", &body).await, 422).await;
+    assert_eq!(body["type"], "/problems/validation-error");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "slug", "description"]);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("empty"));
+    assert_eq!(tag_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_field_is_422_naming_it() {
+    let app = TestApp::spawn().await;
+    let body = problem(app.post_json("/api/v1/tags", &json!({})).await, 422).await;
+    assert_eq!(
+        body["errors"],
+        json!([{"field": "name", "message": "is required"}])
+    );
+}
+
+#[tokio::test]
+async fn a_field_of_the_wrong_type_is_422_naming_it() {
+    let app = TestApp::spawn().await;
+    let body = problem(
+        app.post_json("/api/v1/tags", &json!({"name": 42})).await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("wrong type"), "{message}");
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_422_rather_than_silently_ignored() {
+    let app = TestApp::spawn().await;
+    let body = problem(
+        app.post_json(
+            "/api/v1/tags",
+            &json!({"name": "Mongolia", "colour": "blue"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "colour");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a known field"));
+}
+
+#[tokio::test]
+async fn a_json_array_instead_of_an_object_is_422_without_internal_names() {
+    let app = TestApp::spawn().await;
+    let response = app.post_json("/api/v1/tags", &json!(["Mongolia"])).await;
+    let text = problem(response, 422).await.to_string();
+    assert!(text.contains("expected a JSON object"), "{text}");
+    assert!(!text.contains("NewTag"), "{text}");
+}
+
+#[tokio::test]
+async fn a_taken_slug_is_409() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "South Korea"})).await;
+    let body = problem(
+        app.post_json("/api/v1/tags", &json!({"name": "South  Korea!"}))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(body["type"], "/problems/conflict");
+    assert!(body["detail"].as_str().unwrap().contains("south-korea"));
+    assert_eq!(tag_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_bad_query_parameter_is_400() {
+    let app = TestApp::spawn().await;
+    for query in ["limit=abc", "limit=0", "limit=101", "cursor=not-a-cursor"] {
+        let body = problem(app.get(&format!("/api/v1/tags?{query}")).await, 400).await;
+        assert_eq!(body["type"], "/problems/invalid-parameter", "{query}");
+    }
+}
+
+#[tokio::test]
+async fn errors_never_leak_sql_or_internal_names() {
+    let app = TestApp::spawn().await;
+    let responses = [
+        app.post_json("/api/v1/tags", &json!({"name": "\u{0000}"}))
+            .await,
+        app.get("/api/v1/tags/%00").await,
+        app.post_json(
+            "/api/v1/tags",
+            &json!({"name": "a", "description": "nul\u{0000}"}),
+        )
+        .await,
+        app.post_json(
+            "/api/v1/tags",
+            &json!({"name": "a", "slug": "a".repeat(300)}),
+        )
+        .await,
+    ];
+    for response in responses {
+        assert!(response.status().is_client_error(), "{}", response.status());
+        let text = response.text().await.unwrap().to_lowercase();
+        for leak in [
+            "select",
+            "insert",
+            "diesel",
+            "postgres",
+            "constraint",
+            "panicked",
+        ] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The spec is the contract: generated from the code, served, committed, rendered.
+
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+const REGENERATE: &str = "cargo run -- openapi > openapi/openapi.json";
+
+#[tokio::test]
+async fn the_committed_spec_matches_the_served_one() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    let served: Value = response.json().await.unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("{path} is missing; create it with `{REGENERATE}`"));
+    let committed: Value = serde_json::from_str(&committed)
+        .unwrap_or_else(|_| panic!("{path} is not JSON; regenerate it with `{REGENERATE}`"));
+    assert!(
+        served == committed,
+        "openapi/openapi.json differs from the spec the code generates; \
+         regenerate it with `{REGENERATE}` and commit it"
+    );
+}
+
+#[tokio::test]
+async fn the_spec_is_openapi_3_1_and_documents_every_operation() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(!spec["info"]["license"]["name"]
+        .as_str()
+        .unwrap_or("")
+        .is_empty());
+    let paths = spec["paths"].as_object().unwrap();
+    for expected in ["/api/v1/tags", "/api/v1/tags/{tag}", "/healthz", "/readyz"] {
+        assert!(paths.contains_key(expected), "{expected} is documented");
+    }
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has a description"
+                );
+                assert!(
+                    response["headers"].get("X-Request-Id").is_some(),
+                    "{method} {path} {status} documents X-Request-Id"
+                );
+            }
+            if path.starts_with("/api/v1") {
+                assert!(
+                    responses.contains_key("503"),
+                    "{method} {path} documents 503"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_documented_path_is_routed() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let concrete = path.replace("{tag}", "some-tag");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(response.status(), 405, "{method} {concrete} is routed");
+            let body: Value = response.json().await.unwrap();
+            assert_ne!(
+                body["detail"], "No resource exists at this path.",
+                "{method} {concrete} reaches a handler, not the fallback"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_docs_page_is_served_without_any_cdn() {
+    let app = TestApp::spawn().await;
+    let redirect = app.get("/docs").await;
+    assert!(redirect.status().is_redirection());
+    assert_eq!(redirect.headers()["location"], "/docs/");
+
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    assert!(
+        !html.contains("https://"),
+        "the page loads nothing from the network"
+    );
+
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        let response = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(response.status(), 200, "{asset} is served by the binary");
+    }
+    let initializer = app
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(initializer.contains("/openapi.json"));
+}

@@ -1,0 +1,467 @@
+//! `/api/v1/tags`: topics shared by articles.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, TestApp};
+
+#[tokio::test]
+async fn creating_a_tag_derives_its_slug_from_the_name() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_json("/api/v1/tags", &json!({"name": "South Korea"}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let tag: Value = response.json().await.unwrap();
+    assert_eq!(tag["slug"], "south-korea");
+    assert_eq!(tag["name"], "South Korea");
+    assert_eq!(tag["description"], Value::Null);
+    assert_eq!(tag["version"], 1);
+    assert_eq!(
+        location,
+        format!("/api/v1/tags/{}", tag["id"].as_str().unwrap())
+    );
+    assert!(etag.starts_with("\"v1-"), "{etag}");
+}
+
+#[tokio::test]
+async fn slugs_are_derived_from_any_script() {
+    let app = TestApp::spawn().await;
+    for (name, slug) in [
+        ("Zürich Café", "zurich-cafe"),
+        ("Монголия", "mongoliia"),
+        ("Goryeo–Mongol  alliance", "goryeo-mongol-alliance"),
+    ] {
+        let tag = app.create_tag(json!({"name": name})).await;
+        assert_eq!(tag["slug"], slug, "slug of {name}");
+    }
+}
+
+#[tokio::test]
+async fn a_given_slug_is_kept() {
+    let app = TestApp::spawn().await;
+    let tag = app
+        .create_tag(json!({"name": "K-pop", "slug": "korean-pop", "description": "Music"}))
+        .await;
+    assert_eq!(tag["slug"], "korean-pop");
+    assert_eq!(tag["description"], "Music");
+}
+
+#[tokio::test]
+async fn a_name_without_letters_or_digits_needs_a_slug() {
+    let app = TestApp::spawn().await;
+    let body = problem(
+        app.post_json("/api/v1/tags", &json!({"name": "!!!"})).await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "slug");
+    let tag = app
+        .create_tag(json!({"name": "!!!", "slug": "exclamations"}))
+        .await;
+    assert_eq!(tag["name"], "!!!");
+}
+
+#[tokio::test]
+async fn a_tag_is_reachable_by_id_and_by_slug() {
+    let app = TestApp::spawn().await;
+    let created = app.create_tag(json!({"name": "Mongolia"})).await;
+    let id = created["id"].as_str().unwrap();
+    for key in [id, "mongolia"] {
+        let response = app.get(&format!("/api/v1/tags/{key}")).await;
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().contains_key("etag"));
+        let tag: Value = response.json().await.unwrap();
+        assert_eq!(tag, created);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_tag_is_404() {
+    let app = TestApp::spawn().await;
+    for key in [
+        "nope",
+        "0192e4a0-0000-7000-8000-000000000000",
+        "Not%20A%20Slug",
+    ] {
+        let body = problem(app.get(&format!("/api/v1/tags/{key}")).await, 404).await;
+        assert_eq!(body["type"], "/problems/not-found");
+    }
+}
+
+#[tokio::test]
+async fn a_matching_if_none_match_gets_304() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let first = app.get("/api/v1/tags/mongolia").await;
+    let etag = first.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url("/api/v1/tags/mongolia"))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let stale = app
+        .client
+        .get(app.url("/api/v1/tags/mongolia"))
+        .header("if-none-match", "\"v0-0000000000000000\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+}
+
+#[tokio::test]
+async fn the_list_has_an_etag_and_honours_if_none_match() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let first = app.get("/api/v1/tags").await;
+    let etag = first.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url("/api/v1/tags"))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    app.create_tag(json!({"name": "Korea"})).await;
+    let changed = app
+        .client
+        .get(app.url("/api/v1/tags"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200, "a new tag changes the list's ETag");
+}
+
+#[tokio::test]
+async fn tags_are_listed_by_name_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    for name in [
+        "banana", "Apple", "cherry", "Zürich", "apricot", "Éclair", "date",
+    ] {
+        app.create_tag(json!({"name": name})).await;
+    }
+    let mut names = Vec::new();
+    let mut path = "/api/v1/tags?limit=3".to_string();
+    let mut pages = 0;
+    loop {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        let link = response
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_string());
+        let page: Value = response.json().await.unwrap();
+        pages += 1;
+        assert!(page["items"].as_array().unwrap().len() <= 3);
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                let link = link.expect("a Link header when there is a next page");
+                assert!(link.contains(cursor) && link.ends_with("rel=\"next\""));
+                path = format!("/api/v1/tags?limit=3&cursor={cursor}");
+            }
+            None => {
+                assert!(link.is_none());
+                break;
+            }
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        names,
+        ["Apple", "apricot", "banana", "cherry", "date", "Éclair", "Zürich"]
+    );
+}
+
+#[tokio::test]
+async fn pages_stay_stable_when_tags_are_added_meanwhile() {
+    let app = TestApp::spawn().await;
+    for name in ["b", "d", "f", "h"] {
+        app.create_tag(json!({"name": name})).await;
+    }
+    let first: Value = app.get("/api/v1/tags?limit=2").await.json().await.unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    app.create_tag(json!({"name": "a"})).await;
+    app.create_tag(json!({"name": "c"})).await;
+    let second: Value = app
+        .get(&format!("/api/v1/tags?limit=2&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["f", "h"],
+        "no row repeated or skipped after the cursor"
+    );
+}
+
+#[tokio::test]
+async fn the_default_page_has_twenty_tags() {
+    let app = TestApp::spawn().await;
+    for i in 0..25 {
+        app.create_tag(json!({"name": format!("tag {i:02}")})).await;
+    }
+    let page: Value = app.get("/api/v1/tags").await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 20);
+    assert!(page["next_cursor"].is_string());
+    let page: Value = app
+        .get("/api/v1/tags?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 25);
+    assert!(page["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn patching_a_tag_changes_only_the_fields_sent() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .create_tag(json!({"name": "Mongolia", "description": "A country"}))
+        .await;
+    let response = app
+        .patch_json(
+            "/api/v1/tags/mongolia",
+            &json!({"name": "Mongolia (country)"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"v2-"));
+    let tag: Value = response.json().await.unwrap();
+    assert_eq!(tag["name"], "Mongolia (country)");
+    assert_eq!(
+        tag["slug"], "mongolia",
+        "renaming keeps the slug, so links keep working"
+    );
+    assert_eq!(tag["description"], "A country");
+    assert_eq!(tag["version"], 2);
+    assert_eq!(tag["created_at"], created["created_at"]);
+    assert_ne!(tag["updated_at"], created["updated_at"]);
+}
+
+#[tokio::test]
+async fn patching_with_null_clears_the_description() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia", "description": "A country"}))
+        .await;
+    let tag: Value = app
+        .patch_json("/api/v1/tags/mongolia", &json!({"description": null}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tag["description"], Value::Null);
+}
+
+#[tokio::test]
+async fn patching_the_slug_moves_the_tag() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let response = app
+        .patch_json("/api/v1/tags/mongolia", &json!({"slug": "mn"}))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.get("/api/v1/tags/mn").await.status(), 200);
+    assert_eq!(app.get("/api/v1/tags/mongolia").await.status(), 404);
+}
+
+#[tokio::test]
+async fn patching_to_a_taken_slug_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    app.create_tag(json!({"name": "Korea"})).await;
+    problem(
+        app.patch_json(
+            "/api/v1/tags/korea",
+            &json!({"slug": "mongolia", "name": "X"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    let korea: Value = app.get("/api/v1/tags/korea").await.json().await.unwrap();
+    assert_eq!(korea["name"], "Korea");
+    assert_eq!(korea["version"], 1);
+}
+
+#[tokio::test]
+async fn an_empty_patch_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let tag: Value = app
+        .patch_json("/api/v1/tags/mongolia", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tag["version"], 1);
+}
+
+#[tokio::test]
+async fn an_invalid_patch_is_422_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let body = problem(
+        app.patch_json(
+            "/api/v1/tags/mongolia",
+            &json!({"name": "", "slug": "ok-slug"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    assert_eq!(app.get("/api/v1/tags/ok-slug").await.status(), 404);
+}
+
+#[tokio::test]
+async fn patching_an_unknown_tag_is_404() {
+    let app = TestApp::spawn().await;
+    problem(
+        app.patch_json("/api/v1/tags/nope", &json!({"name": "x"}))
+            .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_write_with_a_stale_if_match_is_412_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let read = app.get("/api/v1/tags/mongolia").await;
+    let etag = read.headers()["etag"].clone();
+
+    // Editor A saves with the tag they read: accepted.
+    let first = app
+        .client
+        .patch(app.url("/api/v1/tags/mongolia"))
+        .header("if-match", etag.clone())
+        .json(&json!({"description": "by editor A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+
+    // Editor B saves with the same, now stale, tag: refused.
+    let second = app
+        .client
+        .patch(app.url("/api/v1/tags/mongolia"))
+        .header("if-match", etag.clone())
+        .json(&json!({"description": "by editor B"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(second, 412).await;
+    assert_eq!(body["type"], "/problems/precondition-failed");
+    let tag: Value = app.get("/api/v1/tags/mongolia").await.json().await.unwrap();
+    assert_eq!(tag["description"], "by editor A");
+
+    let delete = app
+        .client
+        .delete(app.url("/api/v1/tags/mongolia"))
+        .header("if-match", etag)
+        .send()
+        .await
+        .unwrap();
+    problem(delete, 412).await;
+    assert_eq!(app.get("/api/v1/tags/mongolia").await.status(), 200);
+}
+
+#[tokio::test]
+async fn if_match_accepts_the_current_etag_star_and_rejects_weak_tags() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let etag = app.get("/api/v1/tags/mongolia").await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let patch = |if_match: String, name: &'static str| {
+        app.client
+            .patch(app.url("/api/v1/tags/mongolia"))
+            .header("if-match", if_match)
+            .json(&json!({"name": name}))
+            .send()
+    };
+    assert_eq!(
+        patch(format!("W/{etag}"), "weak").await.unwrap().status(),
+        412
+    );
+    assert_eq!(
+        patch("\"garbage\"".into(), "garbage")
+            .await
+            .unwrap()
+            .status(),
+        412
+    );
+    assert_eq!(
+        patch(format!("\"x\", {etag}"), "listed")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(patch("*".into(), "star").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn deleting_a_tag_removes_it() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let response = app.delete("/api/v1/tags/mongolia").await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(app.get("/api/v1/tags/mongolia").await.status(), 404);
+    problem(app.delete("/api/v1/tags/mongolia").await, 404).await;
+}
+
+#[tokio::test]
+async fn deleting_with_the_current_etag_succeeds() {
+    let app = TestApp::spawn().await;
+    app.create_tag(json!({"name": "Mongolia"})).await;
+    let etag = app.get("/api/v1/tags/mongolia").await.headers()["etag"].clone();
+    let response = app
+        .client
+        .delete(app.url("/api/v1/tags/mongolia"))
+        .header("if-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+#[tokio::test]
+async fn each_test_has_its_own_database() {
+    let a = TestApp::spawn().await;
+    let b = TestApp::spawn().await;
+    a.create_tag(json!({"name": "Only in A"})).await;
+    let page: Value = b.get("/api/v1/tags").await.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+}
