@@ -1,5 +1,5 @@
 # Multi-stage build: compile in the Rust image, run in a slim Debian.
-FROM rust:1.88-bookworm AS build
+FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
