@@ -4,10 +4,10 @@
 
 use actix_web::App;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Required};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
@@ -49,21 +49,31 @@ pub fn spec() -> OpenApiDoc {
     complete(api)
 }
 
-/// Adds what every operation shares, so that each handler's annotation lists only
-/// its own responses.
+/// Adds what operations share, so that each handler's annotation lists only its own
+/// parameters and responses: request ids everywhere; on the API, 503 when the
+/// database is away, `If-None-Match`/304 on reads and `If-Match`/412 on writes to an
+/// existing resource.
 fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
     for (path, item) in api.paths.paths.iter_mut() {
-        let uses_database = path.starts_with(crate::http::API_PREFIX) || path == "/readyz";
+        let in_api = path.starts_with(crate::http::API_PREFIX);
+        let addresses_resource = path.contains('{');
         let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
+            (Method::Get, &mut item.get),
+            (Method::Post, &mut item.post),
+            (Method::Put, &mut item.put),
+            (Method::Patch, &mut item.patch),
+            (Method::Delete, &mut item.delete),
         ];
-        for operation in operations.into_iter().flatten() {
-            if uses_database {
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            if in_api || path == "/readyz" {
                 add_unavailable(operation);
+            }
+            if in_api && method == Method::Get {
+                add_if_none_match(operation);
+            }
+            if in_api && method != Method::Get && addresses_resource {
+                add_if_match(operation);
             }
             add_request_id(operation);
         }
@@ -71,19 +81,53 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
     api
 }
 
-fn add_unavailable(operation: &mut Operation) {
-    if operation.responses.responses.contains_key("503") {
-        return;
+#[derive(PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+fn string_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn problem_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        crate::error::PROBLEM_JSON,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build(),
+    )
+}
+
+fn header_parameter(name: &str, description: &str, pattern: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(string_schema().pattern(Some(pattern))))
+        .build()
+}
+
+/// An entity-tag list as RFC 9110 writes it: `*`, or quoted tags, comma-separated.
+const ETAG_LIST_PATTERN: &str = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#;
+
+fn add_response(operation: &mut Operation, status: &str, response: ResponseBuilder) {
+    if !operation.responses.responses.contains_key(status) {
+        operation
+            .responses
+            .responses
+            .insert(status.into(), response.build().into());
     }
-    let response = ResponseBuilder::new()
-        .description("The database is unreachable; retry after `Retry-After` seconds")
-        .content(
-            crate::error::PROBLEM_JSON,
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
-        .header(
+}
+
+fn add_unavailable(operation: &mut Operation) {
+    let response =
+        problem_response("The database is unreachable; retry after `Retry-After` seconds").header(
             "Retry-After",
             HeaderBuilder::new()
                 .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
@@ -91,40 +135,78 @@ fn add_unavailable(operation: &mut Operation) {
                     "Seconds to wait before retrying (currently {RETRY_AFTER_SECONDS})"
                 )))
                 .build(),
+        );
+    add_response(operation, "503", response);
+}
+
+fn add_if_none_match(operation: &mut Operation) {
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        header_parameter(
+            "If-None-Match",
+            "Entity tags of representations you hold; 304 when one is current",
+            ETAG_LIST_PATTERN,
         )
+        .into(),
+    );
+    let etag = HeaderBuilder::new()
+        .schema(Some(string_schema()))
+        .description(Some("The current entity tag"))
         .build();
-    operation
-        .responses
-        .responses
-        .insert("503".into(), response.into());
+    add_response(
+        operation,
+        "304",
+        ResponseBuilder::new()
+            .description("Not modified: the `If-None-Match` tag is current")
+            .header("ETag", etag),
+    );
+}
+
+fn add_if_match(operation: &mut Operation) {
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        header_parameter(
+            "If-Match",
+            "Apply the write only if the resource is still at this entity tag (the `ETag` \
+             you read); `*` for any version",
+            ETAG_LIST_PATTERN,
+        )
+        .into(),
+    );
+    add_response(
+        operation,
+        "412",
+        problem_response("The resource changed since the `If-Match` tag was read"),
+    );
+    add_response(
+        operation,
+        "400",
+        problem_response("A parameter or header is not valid"),
+    );
 }
 
 fn add_request_id(operation: &mut Operation) {
     let header = HeaderBuilder::new()
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .schema(Some(string_schema()))
         .description(Some(
-            "The request's id: the client's `X-Request-Id` when it sent one, else a new UUID",
+            "The request's id: the client's `X-Request-Id` when it sent a usable one \
+             (1 to 128 printable ASCII characters), else a new UUID",
         ))
         .build();
     for response in operation.responses.responses.values_mut() {
-        if let utoipa::openapi::RefOr::T(response) = response {
+        if let RefOr::T(response) = response {
             response
                 .headers
                 .insert("X-Request-Id".into(), header.clone().into());
         }
     }
-    let parameter = utoipa::openapi::path::ParameterBuilder::new()
+    let parameter = ParameterBuilder::new()
         .name("X-Request-Id")
-        .parameter_in(utoipa::openapi::path::ParameterIn::Header)
-        .required(utoipa::openapi::Required::False)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
         .description(Some(
-            "An id to trace this request by; echoed on the response",
+            "An id to trace this request by, echoed on the response; an unusable one \
+             is replaced",
         ))
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .max_length(Some(128)),
-        ))
+        .schema(Some(string_schema()))
         .build();
     operation
         .parameters

@@ -5,3 +5,4 @@ pub mod pagination;
 pub mod precondition;
 pub mod slug;
 pub mod tags;
+pub mod text;

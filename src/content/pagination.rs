@@ -30,7 +30,11 @@ impl<K: DeserializeOwned> PageRequest<K> {
                 "limit must be between 1 and {MAX_LIMIT}"
             )));
         }
-        let after = cursor.map(decode_cursor).transpose()?;
+        // An empty cursor is the first page, like no cursor.
+        let after = cursor
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()?;
         Ok(PageRequest { limit, after })
     }
 }

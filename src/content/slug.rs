@@ -58,6 +58,15 @@ impl Slug {
         (!slug.is_empty()).then_some(Slug(slug))
     }
 
+    /// Derives a slug, or when the text has nothing to derive one from ("!!!"), makes
+    /// a unique one such as `tag-3f2a9c1b`.
+    pub fn derive_or_fallback(text: &str, prefix: &str) -> Slug {
+        Slug::derive(text).unwrap_or_else(|| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            Slug(format!("{prefix}-{}", &id[..8]))
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

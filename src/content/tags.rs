@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
+use crate::content::text;
 use crate::db::schema::tags;
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -39,7 +40,12 @@ pub struct Tag {
 #[serde(deny_unknown_fields)]
 pub struct NewTag {
     /// Display name, 1 to 100 characters.
-    #[schema(example = "South Korea", min_length = 1, max_length = 100)]
+    #[schema(
+        example = "South Korea",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
     /// Derived from the name when omitted ("South Korea" -> `south-korea`).
     #[schema(
@@ -49,7 +55,10 @@ pub struct NewTag {
     )]
     #[serde(default)]
     pub slug: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -60,13 +69,20 @@ pub struct NewTag {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagPatch {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub name: Option<String>,
     #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     #[serde(default)]
     pub slug: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default, deserialize_with = "present")]
     pub description: Option<Option<String>>,
 }
@@ -110,24 +126,6 @@ struct TagRecord {
     description: Option<String>,
 }
 
-fn validate_name(name: &str, errors: &mut Vec<FieldError>) -> String {
-    let name = name.trim();
-    if name.is_empty() {
-        errors.push(FieldError::new("name", "must not be empty"));
-    } else if name.chars().count() > MAX_NAME_LEN {
-        errors.push(FieldError::new(
-            "name",
-            format!("must be at most {MAX_NAME_LEN} characters"),
-        ));
-    } else if name.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    name.to_string()
-}
-
 fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
     match Slug::parse(slug) {
         Ok(slug) => slug.into_string(),
@@ -138,53 +136,21 @@ fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
     }
 }
 
-fn validate_description(description: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
-    let description = description.map(str::trim).filter(|d| !d.is_empty())?;
-    if description.chars().count() > MAX_DESCRIPTION_LEN {
-        errors.push(FieldError::new(
-            "description",
-            format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
-        ));
-    } else if description
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        errors.push(FieldError::new(
-            "description",
-            "must not contain control characters other than line breaks and tabs",
-        ));
-    }
-    Some(description.to_string())
-}
-
-fn checked<T>(value: T, errors: Vec<FieldError>) -> AppResult<T> {
-    if errors.is_empty() {
-        Ok(value)
-    } else {
-        Err(AppError::Validation(errors))
-    }
-}
-
 impl NewTag {
     fn validate(&self) -> AppResult<TagRecord> {
         let mut errors = Vec::new();
-        let name = validate_name(&self.name, &mut errors);
+        let name = text::line("name", &self.name, MAX_NAME_LEN, &mut errors);
         let slug = match &self.slug {
             Some(slug) => validate_slug(slug, &mut errors),
-            None => match Slug::derive(&name) {
-                Some(slug) => slug.into_string(),
-                None if name.is_empty() => String::new(),
-                None => {
-                    errors.push(FieldError::new(
-                        "slug",
-                        "cannot be derived from this name; give one",
-                    ));
-                    String::new()
-                }
-            },
+            None => Slug::derive_or_fallback(&name, "tag").into_string(),
         };
-        let description = validate_description(self.description.as_deref(), &mut errors);
-        checked(
+        let description = text::optional_text(
+            "description",
+            self.description.as_deref(),
+            MAX_DESCRIPTION_LEN,
+            &mut errors,
+        );
+        text::checked(
             TagRecord {
                 slug,
                 name,
@@ -200,7 +166,7 @@ impl TagPatch {
     fn apply_to(&self, current: &Tag) -> AppResult<TagRecord> {
         let mut errors = Vec::new();
         let name = match &self.name {
-            Some(name) => validate_name(name, &mut errors),
+            Some(name) => text::line("name", name, MAX_NAME_LEN, &mut errors),
             None => current.name.clone(),
         };
         let slug = match &self.slug {
@@ -208,10 +174,15 @@ impl TagPatch {
             None => current.slug.clone(),
         };
         let description = match &self.description {
-            Some(description) => validate_description(description.as_deref(), &mut errors),
+            Some(description) => text::optional_text(
+                "description",
+                description.as_deref(),
+                MAX_DESCRIPTION_LEN,
+                &mut errors,
+            ),
             None => current.description.clone(),
         };
-        checked(
+        text::checked(
             TagRecord {
                 slug,
                 name,

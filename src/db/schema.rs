@@ -11,3 +11,73 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    articles (id) {
+        id -> Uuid,
+        slug -> Text,
+        title -> Text,
+        standfirst -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        published_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    key_point_lists (id) {
+        id -> Uuid,
+        article_id -> Uuid,
+        position -> Int4,
+        title -> Text,
+    }
+}
+
+diesel::table! {
+    key_points (id) {
+        id -> Uuid,
+        list_id -> Uuid,
+        position -> Int4,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    citations (id) {
+        id -> Uuid,
+        article_id -> Uuid,
+        number -> Int4,
+        title -> Text,
+        publisher -> Nullable<Text>,
+        url -> Nullable<Text>,
+        author -> Nullable<Text>,
+        published_on -> Nullable<Date>,
+        quote -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> Uuid,
+        tag_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(citations -> articles (article_id));
+diesel::joinable!(key_point_lists -> articles (article_id));
+diesel::joinable!(key_points -> key_point_lists (list_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    articles,
+    article_tags,
+    citations,
+    key_point_lists,
+    key_points,
+    tags
+);

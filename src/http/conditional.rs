@@ -21,17 +21,52 @@ pub fn entity_tag(version: Option<i32>, body: &[u8]) -> String {
     }
 }
 
-/// The listed tags of an `If-None-Match` / `If-Match` header as (weak, opaque tag);
-/// `*` stays `*`.
-fn listed_tags(value: &str) -> impl Iterator<Item = (bool, &str)> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty())
-        .map(|tag| match tag.strip_prefix("W/") {
-            Some(strong) => (true, strong),
-            None => (false, tag),
-        })
+/// A parsed `If-Match` / `If-None-Match` header.
+enum EntityTags<'a> {
+    Any,
+    /// (weak, opaque tag with its quotes)
+    List(Vec<(bool, &'a str)>),
+}
+
+/// Parses an entity-tag list (RFC 9110 §8.8.3); a malformed header is a 400, not a
+/// silent mismatch.
+fn entity_tags<'a>(
+    req: &'a HttpRequest,
+    name: header::HeaderName,
+) -> AppResult<Option<EntityTags<'a>>> {
+    let Some(value) = req.headers().get(&name) else {
+        return Ok(None);
+    };
+    let display = if name == header::IF_MATCH {
+        "If-Match"
+    } else {
+        "If-None-Match"
+    };
+    let invalid = || {
+        AppError::InvalidParameter(format!(
+            "{display} must be `*` or a comma-separated list of quoted entity tags, such as \"v3-0123456789abcdef\""
+        ))
+    };
+    let value = value.to_str().map_err(|_| invalid())?.trim();
+    if value == "*" {
+        return Ok(Some(EntityTags::Any));
+    }
+    let mut tags = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        let (weak, tag) = match item.strip_prefix("W/") {
+            Some(tag) => (true, tag),
+            None => (false, item),
+        };
+        let quoted = tag.len() >= 2
+            && tag.starts_with('"')
+            && tag.ends_with('"')
+            && !tag[1..tag.len() - 1].contains('"');
+        if !quoted {
+            return Err(invalid());
+        }
+        tags.push((weak, tag));
+    }
+    Ok(Some(EntityTags::List(tags)))
 }
 
 /// Serializes `value` as JSON with its `ETag`, or answers `304 Not Modified` when the
@@ -46,11 +81,12 @@ pub fn json_with_etag(
     let etag = entity_tag(version, &body);
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
     if is_read && status == StatusCode::OK {
-        let matches = req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| listed_tags(v).any(|(_, tag)| tag == "*" || tag == etag));
+        // If-None-Match compares weakly: W/"x" matches "x".
+        let matches = match entity_tags(req, header::IF_NONE_MATCH)? {
+            None => false,
+            Some(EntityTags::Any) => true,
+            Some(EntityTags::List(tags)) => tags.iter().any(|(_, tag)| *tag == etag),
+        };
         if matches {
             return Ok(HttpResponse::NotModified()
                 .insert_header((header::ETAG, etag))
@@ -66,25 +102,20 @@ pub fn json_with_etag(
 /// Reads `If-Match` into the versions a write may apply to. A tag that is not one of
 /// ours can never match, so it fails the precondition (RFC 9110 §13.1.1).
 pub fn precondition(req: &HttpRequest) -> AppResult<Precondition> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(Precondition::None);
+    let tags = match entity_tags(req, header::IF_MATCH)? {
+        None => return Ok(Precondition::None),
+        Some(EntityTags::Any) => return Ok(Precondition::Exists),
+        Some(EntityTags::List(tags)) => tags,
     };
-    let value = value
-        .to_str()
-        .map_err(|_| AppError::InvalidParameter("If-Match is not a list of entity tags".into()))?;
-    let mut versions = Vec::new();
-    for (weak, tag) in listed_tags(value) {
-        if tag == "*" {
-            return Ok(Precondition::Exists);
-        }
-        // If-Match uses strong comparison: a weak tag never matches.
-        let version = tag
-            .strip_prefix("\"v")
-            .and_then(|rest| rest.split(['-', '"']).next())
-            .and_then(|v| v.parse::<i32>().ok());
-        if let (Some(version), false) = (version, weak) {
-            versions.push(version);
-        }
-    }
+    // If-Match compares strongly: a weak tag never matches.
+    let versions = tags
+        .into_iter()
+        .filter(|(weak, _)| !weak)
+        .filter_map(|(_, tag)| {
+            tag.strip_prefix("\"v")
+                .and_then(|rest| rest.split(['-', '"']).next())
+                .and_then(|v| v.parse::<i32>().ok())
+        })
+        .collect();
     Ok(Precondition::Versions(versions))
 }

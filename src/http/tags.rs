@@ -21,6 +21,7 @@ pub struct ListTagsParams {
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
     /// Where the page starts: the `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -44,7 +45,6 @@ pub struct TagPage {
             ("ETag" = String, description = "Entity tag of this page"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
         )),
-        (status = 304, description = "The page has not changed since the `If-None-Match` tag"),
         (status = 400, description = "`limit` or `cursor` is not valid", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -120,7 +120,6 @@ pub async fn create_tag(
         (status = 200, description = "The tag", body = Tag, headers(
             ("ETag" = String, description = "Entity tag; send it as `If-Match` to update"),
         )),
-        (status = 304, description = "The tag has not changed since the `If-None-Match` tag"),
         (status = 404, description = "No tag has this id or slug", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -145,7 +144,6 @@ pub async fn get_tag(
     tag = "tags",
     params(
         ("tag" = String, Path, description = "The tag's id or slug"),
-        ("If-Match" = Option<String>, Header, description = "Apply only if the tag is still at this entity tag"),
     ),
     request_body(content = TagPatch, content_type = "application/json"),
     responses(
@@ -157,8 +155,6 @@ pub async fn get_tag(
         (status = 404, description = "No tag has this id or slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 409, description = "Another tag has this slug", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 412, description = "The tag changed since the `If-Match` tag", body = Problem,
             content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem,
             content_type = "application/problem+json"),
@@ -188,13 +184,10 @@ pub async fn update_tag(
     tag = "tags",
     params(
         ("tag" = String, Path, description = "The tag's id or slug"),
-        ("If-Match" = Option<String>, Header, description = "Delete only if the tag is still at this entity tag"),
     ),
     responses(
         (status = 204, description = "The tag was deleted"),
         (status = 404, description = "No tag has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 412, description = "The tag changed since the `If-Match` tag", body = Problem,
             content_type = "application/problem+json"),
     )
 )]
