@@ -32,6 +32,10 @@ citations and tags, as JSON over HTTP.\n\n\
 Every response carries an `X-Request-Id` (yours, if you sent one).",
     ),
     tags(
+        (name = "articles", description = "Whole articles and their workflow"),
+        (name = "key-point lists", description = "An article's titled, ordered lists of key points"),
+        (name = "citations", description = "An article's numbered sources, referred to as `[n]` in its body"),
+        (name = "article tags", description = "An article's ordered tags"),
         (name = "tags", description = "Named topics shared by many articles"),
         (name = "health", description = "Liveness and readiness probes"),
     ),

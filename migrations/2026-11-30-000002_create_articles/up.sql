@@ -6,7 +6,7 @@
 CREATE TABLE articles (
     id           uuid PRIMARY KEY,
     slug         text NOT NULL,
-    title        text NOT NULL,
+    title        text COLLATE "und-x-icu" NOT NULL,
     standfirst   text,
     body         text NOT NULL DEFAULT '',
     status       text NOT NULL DEFAULT 'draft',

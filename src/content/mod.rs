@@ -1,7 +1,13 @@
 //! The domain: content types, their validation and their SQL, one module per resource.
 //! Handlers call these functions; nothing outside this module builds queries.
 
+pub mod article_tags;
+pub mod articles;
+pub mod citations;
+pub mod key_points;
+pub mod markdown;
 pub mod pagination;
+pub mod positions;
 pub mod precondition;
 pub mod slug;
 pub mod tags;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -33,6 +33,17 @@ pub struct Tag {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A tag as an article lists it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
+pub struct TagRef {
+    pub id: Uuid,
+    #[schema(example = "south-korea")]
+    pub slug: String,
+    #[schema(example = "South Korea")]
+    pub name: String,
 }
 
 /// A request to create a tag.
@@ -83,17 +94,8 @@ pub struct TagPatch {
         max_length = 2000,
         pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
     )]
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::articles::present")]
     pub description: Option<Option<String>>,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from a field left out (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// How a client names a tag in a path: by id or by slug.

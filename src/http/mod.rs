@@ -1,9 +1,13 @@
 //! The HTTP layer: one module per resource, each handler thin (parse, call the
 //! domain, map the result). Routes are registered here and nowhere else.
 
+pub mod article_tags;
+pub mod articles;
+pub mod citations;
 pub mod conditional;
 pub mod extract;
 pub mod health;
+pub mod key_points;
 pub mod middleware;
 pub mod tags;
 
@@ -33,6 +37,26 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tags::update_tag)
                 .service(tags::delete_tag),
         );
+}
+
+/// Adds `Link: <...>; rel="next"` (the same request with the next cursor) when there
+/// is a next page.
+pub fn with_next_link(req: &HttpRequest, mut response: HttpResponse, next: Option<&str>) -> HttpResponse {
+    let Some(cursor) = next else {
+        return response;
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if key != "cursor" {
+            query.append_pair(&key, &value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    let link = format!("<{}?{}>; rel=\"next\"", req.path(), query.finish());
+    if let Ok(link) = header::HeaderValue::from_str(&link) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    response
 }
 
 /// Borrows a database connection; 503 when none can be had in time.

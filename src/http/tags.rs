@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::content::pagination::PageRequest;
+use crate::content::articles::ArticleFilter;
 use crate::content::tags::{self, NewTag, Tag, TagKey, TagPatch};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::conditional::{json_with_etag, precondition};
 use crate::http::extract::JsonBody;
-use crate::http::{connection, API_PREFIX};
+use crate::http::articles::{list_response, ListArticlesParams};
+use crate::http::{connection, with_next_link, API_PREFIX};
 
 /// Paging parameters of the tag list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,17 +60,12 @@ pub async fn list_tags(
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     let mut conn = connection(&pool).await?;
     let (items, next_cursor) = tags::list(&mut conn, &page).await?;
-    let link = next_cursor.as_ref().map(|cursor| {
-        format!(
-            "<{API_PREFIX}/tags?limit={}&cursor={cursor}>; rel=\"next\"",
-            page.limit
-        )
-    });
-    let mut response = json_with_etag(&req, StatusCode::OK, None, &TagPage { items, next_cursor })?;
-    if let Some(link) = link.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LINK, link);
-    }
-    Ok(response)
+    let page_body = TagPage {
+        items,
+        next_cursor: next_cursor.clone(),
+    };
+    let response = json_with_etag(&req, StatusCode::OK, None, &page_body)?;
+    Ok(with_next_link(&req, response, next_cursor.as_deref()))
 }
 
 /// Create a tag
@@ -201,4 +198,42 @@ pub async fn delete_tag(
     let mut conn = connection(&pool).await?;
     tags::delete(&mut conn, &TagKey::parse(&path)?, &precondition).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// List a tag's articles
+///
+/// The articles carrying this tag, with the filters, sort and paging of
+/// `GET /articles` (a `tag` filter narrows further).
+#[utoipa::path(
+    tag = "tags",
+    params(
+        ("tag" = String, Path, description = "The tag's id or slug"),
+        ListArticlesParams,
+    ),
+    responses(
+        (status = 200, description = "A page of articles", body = crate::http::articles::ArticlePage, headers(
+            ("ETag" = String, description = "Entity tag of this page"),
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+        )),
+        (status = 400, description = "A parameter is not valid", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No tag has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/tags/{tag}/articles")]
+pub async fn list_tag_articles(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    params: web::Query<ListArticlesParams>,
+) -> AppResult<HttpResponse> {
+    let key = TagKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let tag = tags::find(&mut conn, &key).await?;
+    let filter = ArticleFilter {
+        tag_groups: vec![vec![tag.slug]],
+        ..ArticleFilter::default()
+    };
+    list_response(&req, &mut conn, filter, &params).await
 }

@@ -1,0 +1,912 @@
+//! Articles: the representation, validation, workflow and all article SQL. The parts
+//! (key-point lists, citations, tags) have modules of their own; every write to an
+//! article or a part goes through [`lock`] and [`touch`], so that versioning and the
+//! publishing check (and later revisions, search and webhooks) hook in once.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::content::citations::{self, Citation, CitationInput};
+use crate::content::key_points::{self, KeyPointList, KeyPointListInput};
+use crate::content::markdown;
+use crate::content::pagination::{into_page, PageRequest};
+use crate::content::precondition::Precondition;
+use crate::content::slug::Slug;
+use crate::content::tags::TagRef;
+use crate::content::{article_tags, text};
+use crate::db::schema::{article_tags as article_tags_table, articles, tags};
+use crate::error::{AppError, AppResult, FieldError};
+
+pub const MAX_TITLE_LEN: usize = 300;
+pub const MAX_STANDFIRST_LEN: usize = 2000;
+pub const MAX_BODY_LEN: usize = 500_000;
+
+/// Where an article is in its life. `scheduled` is a published article whose
+/// `published_at` is still in the future; it turns `published` at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Scheduled,
+    Published,
+    Archived,
+}
+
+/// An article row as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct ArticleRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub standfirst: Option<String>,
+    pub body: String,
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ArticleRow {
+    /// The status as readers see it now (visibility is decided at read time).
+    pub fn status_at(&self, now: DateTime<Utc>) -> Status {
+        match self.status.as_str() {
+            "published" if self.published_at.is_some_and(|at| at > now) => Status::Scheduled,
+            "published" => Status::Published,
+            "archived" => Status::Archived,
+            _ => Status::Draft,
+        }
+    }
+}
+
+/// An article as served. Lists leave out the parts not asked for with `include`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Article {
+    pub id: Uuid,
+    #[schema(example = "mongolia-looks-to-south-korea")]
+    pub slug: String,
+    pub title: String,
+    /// The summary under the headline.
+    pub standfirst: Option<String>,
+    /// Markdown. Left out of lists unless `include=body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
+    /// with `include=body_html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change to the article or any of its parts; the `ETag`
+    /// carries it.
+    pub version: i32,
+    /// In the article's order.
+    pub tags: Vec<TagRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_point_lists: Option<Vec<KeyPointList>>,
+    /// Ordered by number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Citation>>,
+}
+
+/// Which optional parts a representation carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Include {
+    pub body: bool,
+    pub body_html: bool,
+    pub key_point_lists: bool,
+    pub citations: bool,
+}
+
+impl Include {
+    /// A whole article: everything but the rendered HTML.
+    pub const WHOLE: Include = Include {
+        body: true,
+        body_html: false,
+        key_point_lists: true,
+        citations: true,
+    };
+
+    /// Parses `include=body,body_html,key_point_lists,citations` on top of `base`.
+    pub fn parse(base: Include, value: Option<&str>) -> AppResult<Include> {
+        let mut include = base;
+        for part in value.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "body" => include.body = true,
+                "body_html" => include.body_html = true,
+                "key_point_lists" => include.key_point_lists = true,
+                "citations" => include.citations = true,
+                other => {
+                    return Err(AppError::InvalidParameter(format!(
+                        "include: unknown part `{other}`; use body, body_html, key_point_lists \
+                         or citations"
+                    )))
+                }
+            }
+        }
+        Ok(include)
+    }
+}
+
+/// The status an editor may ask for when writing a whole article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusInput {
+    Draft,
+    Published,
+    Scheduled,
+    Archived,
+}
+
+/// A whole article, to create (`POST`) or replace (`PUT`) in one request with its
+/// key-point lists, citations and tags.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleInput {
+    #[schema(min_length = 1, max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub title: String,
+    /// Derived from the title when omitted.
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[schema(max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub standfirst: Option<String>,
+    /// Markdown; refer to citation n as `[n]`.
+    #[schema(max_length = 500000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub body: Option<String>,
+    /// `draft` when creating; unchanged when replacing. `published` and `scheduled`
+    /// run the publishing check.
+    #[serde(default)]
+    pub status: Option<StatusInput>,
+    /// For `scheduled`: when it goes live (in the future). For `published`: when it
+    /// went live (default: now).
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub key_point_lists: Option<Vec<KeyPointListInput>>,
+    #[serde(default)]
+    #[schema(max_items = 200)]
+    pub citations: Option<Vec<CitationInput>>,
+    /// Tags by slug or name, in order; unknown names create the tag.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// A partial update: only the fields sent change. `standfirst: null` clears it; a
+/// list of parts sent replaces that list whole. Status changes go through the
+/// workflow endpoints (publish, schedule, unpublish, archive).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticlePatch {
+    #[schema(min_length = 1, max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub title: Option<String>,
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[schema(max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default, deserialize_with = "present")]
+    pub standfirst: Option<Option<String>>,
+    #[schema(max_length = 500000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub key_point_lists: Option<Vec<KeyPointListInput>>,
+    #[serde(default)]
+    #[schema(max_items = 200)]
+    pub citations: Option<Vec<CitationInput>>,
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// When a scheduled article goes live.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    /// A moment in the future.
+    pub published_at: DateTime<Utc>,
+}
+
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// How a client names an article in a path: by id or by slug.
+#[derive(Debug, Clone)]
+pub enum ArticleKey {
+    Id(Uuid),
+    Slug(Slug),
+}
+
+impl ArticleKey {
+    /// A UUID or a slug; anything else cannot name an article (404 without a query).
+    pub fn parse(value: &str) -> AppResult<ArticleKey> {
+        if let Ok(id) = Uuid::parse_str(value) {
+            return Ok(ArticleKey::Id(id));
+        }
+        Slug::parse(value)
+            .map(ArticleKey::Slug)
+            .map_err(|_| not_found())
+    }
+}
+
+pub(crate) fn not_found() -> AppError {
+    AppError::NotFound("No article has this id or slug.".into())
+}
+
+fn key_matches(
+    key: &ArticleKey,
+) -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_>
+{
+    match key {
+        ArticleKey::Id(id) => Box::new(articles::id.eq(*id)),
+        ArticleKey::Slug(slug) => Box::new(articles::slug.eq(slug.as_str())),
+    }
+}
+
+/// The article's own fields, validated.
+struct ArticleFields {
+    slug: String,
+    title: String,
+    standfirst: Option<String>,
+    body: String,
+}
+
+/// Everything a whole-article write carries, validated.
+struct ValidArticle {
+    fields: ArticleFields,
+    status: Option<(String, Option<DateTime<Utc>>)>,
+    key_point_lists: Option<Vec<key_points::ValidList>>,
+    citations: Option<Vec<citations::ValidCitation>>,
+    tags: Option<Vec<String>>,
+}
+
+fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
+    match Slug::parse(slug) {
+        Ok(slug) => slug.into_string(),
+        Err(message) => {
+            errors.push(FieldError::new("slug", message));
+            String::new()
+        }
+    }
+}
+
+fn validate_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    if tags.len() > 50 {
+        errors.push(FieldError::new("tags", "must have at most 50 tags"));
+    }
+    tags.iter()
+        .enumerate()
+        .map(|(i, tag)| text::line(&format!("tags[{i}]"), tag, crate::content::tags::MAX_NAME_LEN, errors))
+        .collect()
+}
+
+/// The stored status and date for a requested status.
+fn stored_status(
+    status: StatusInput,
+    published_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    errors: &mut Vec<FieldError>,
+) -> (String, Option<DateTime<Utc>>) {
+    match status {
+        StatusInput::Draft => {
+            if published_at.is_some() {
+                errors.push(FieldError::new(
+                    "published_at",
+                    "only published and scheduled articles have a publication date",
+                ));
+            }
+            ("draft".into(), None)
+        }
+        StatusInput::Published => ("published".into(), Some(published_at.unwrap_or(now))),
+        StatusInput::Scheduled => match published_at {
+            Some(at) if at > now => ("published".into(), Some(at)),
+            _ => {
+                errors.push(FieldError::new(
+                    "published_at",
+                    "a scheduled article needs a publication date in the future",
+                ));
+                ("published".into(), Some(now))
+            }
+        },
+        StatusInput::Archived => ("archived".into(), published_at),
+    }
+}
+
+impl ArticleInput {
+    fn validate(&self, now: DateTime<Utc>) -> AppResult<ValidArticle> {
+        let mut errors = Vec::new();
+        let title = text::line("title", &self.title, MAX_TITLE_LEN, &mut errors);
+        let slug = match &self.slug {
+            Some(slug) => validate_slug(slug, &mut errors),
+            None => Slug::derive_or_fallback(&title, "article").into_string(),
+        };
+        let standfirst = text::optional_text(
+            "standfirst",
+            self.standfirst.as_deref(),
+            MAX_STANDFIRST_LEN,
+            &mut errors,
+        );
+        let body = self.body.clone().unwrap_or_default();
+        text::check_text("body", &body, MAX_BODY_LEN, &mut errors);
+        let status = match self.status {
+            Some(status) => Some(stored_status(status, self.published_at, now, &mut errors)),
+            None if self.published_at.is_some() => {
+                errors.push(FieldError::new(
+                    "published_at",
+                    "give a status (published or scheduled) with a publication date",
+                ));
+                None
+            }
+            None => None,
+        };
+        let key_point_lists = self
+            .key_point_lists
+            .as_deref()
+            .map(|lists| key_points::validate_lists(lists, &mut errors));
+        let citations = self
+            .citations
+            .as_deref()
+            .map(|citations| citations::validate_all(citations, &mut errors));
+        let tags = self.tags.as_deref().map(|tags| validate_tags(tags, &mut errors));
+        text::checked(
+            ValidArticle {
+                fields: ArticleFields {
+                    slug,
+                    title,
+                    standfirst,
+                    body,
+                },
+                status,
+                key_point_lists,
+                citations,
+                tags,
+            },
+            errors,
+        )
+    }
+}
+
+impl ArticlePatch {
+    fn validate(&self, current: &ArticleRow) -> AppResult<ValidArticle> {
+        let mut errors = Vec::new();
+        let title = match &self.title {
+            Some(title) => text::line("title", title, MAX_TITLE_LEN, &mut errors),
+            None => current.title.clone(),
+        };
+        let slug = match &self.slug {
+            Some(slug) => validate_slug(slug, &mut errors),
+            None => current.slug.clone(),
+        };
+        let standfirst = match &self.standfirst {
+            Some(standfirst) => text::optional_text(
+                "standfirst",
+                standfirst.as_deref(),
+                MAX_STANDFIRST_LEN,
+                &mut errors,
+            ),
+            None => current.standfirst.clone(),
+        };
+        let body = match &self.body {
+            Some(body) => {
+                text::check_text("body", body, MAX_BODY_LEN, &mut errors);
+                body.clone()
+            }
+            None => current.body.clone(),
+        };
+        let key_point_lists = self
+            .key_point_lists
+            .as_deref()
+            .map(|lists| key_points::validate_lists(lists, &mut errors));
+        let citations = self
+            .citations
+            .as_deref()
+            .map(|citations| citations::validate_all(citations, &mut errors));
+        let tags = self.tags.as_deref().map(|tags| validate_tags(tags, &mut errors));
+        text::checked(
+            ValidArticle {
+                fields: ArticleFields {
+                    slug,
+                    title,
+                    standfirst,
+                    body,
+                },
+                status: None,
+                key_point_lists,
+                citations,
+                tags,
+            },
+            errors,
+        )
+    }
+}
+
+fn slug_conflict(slug: &str) -> impl FnOnce(diesel::result::Error) -> AppError + '_ {
+    move |error| match &error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) if info.constraint_name() == Some("articles_slug_key") => {
+            AppError::Conflict(format!("An article with the slug `{slug}` already exists."))
+        }
+        _ => AppError::from(error),
+    }
+}
+
+/// Locks the article for the rest of the transaction and checks `If-Match`.
+pub(crate) async fn lock(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    precondition: &Precondition,
+) -> AppResult<ArticleRow> {
+    let row = articles::table
+        .filter(key_matches(key))
+        .select(ArticleRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
+    precondition.check(row.version)?;
+    Ok(row)
+}
+
+/// Records that the article changed: bumps its version and, when it is published
+/// or scheduled, checks that it still may be (every `[n]` has a citation n). Every
+/// write calls this last, inside its transaction.
+pub(crate) async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<ArticleRow> {
+    let row = diesel::update(articles::table.filter(articles::id.eq(id)))
+        .set((
+            articles::version.eq(articles::version + 1),
+            articles::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ArticleRow::as_returning())
+        .get_result(conn)
+        .await?;
+    after_write(conn, &row).await?;
+    Ok(row)
+}
+
+/// What must hold after any write: a published (or scheduled) article passes the
+/// publishing check.
+async fn after_write(conn: &mut AsyncPgConnection, row: &ArticleRow) -> AppResult<()> {
+    if row.status == "published" {
+        let numbers = citations::numbers(conn, row.id).await?;
+        check_publishable(&row.body, &numbers)?;
+    }
+    Ok(())
+}
+
+/// The publishing check: every `[n]` in the body has a citation n.
+fn check_publishable(body: &str, citation_numbers: &[i32]) -> AppResult<()> {
+    let problems: Vec<FieldError> = markdown::citation_references(body)
+        .into_iter()
+        .filter(|n| !citation_numbers.contains(n))
+        .map(|n| {
+            FieldError::new(
+                "body",
+                format!("refers to [{n}], but the article has no citation {n}"),
+            )
+        })
+        .collect();
+    text::checked((), problems)
+}
+
+/// Creates a whole article with its parts, in one transaction.
+pub async fn create(conn: &mut AsyncPgConnection, input: &ArticleInput) -> AppResult<Article> {
+    let valid = input.validate(Utc::now())?;
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (status, published_at) = valid
+                .status
+                .clone()
+                .unwrap_or_else(|| ("draft".into(), None));
+            let fields = &valid.fields;
+            let row = diesel::insert_into(articles::table)
+                .values((
+                    articles::id.eq(Uuid::now_v7()),
+                    articles::slug.eq(&fields.slug),
+                    articles::title.eq(&fields.title),
+                    articles::standfirst.eq(&fields.standfirst),
+                    articles::body.eq(&fields.body),
+                    articles::status.eq(&status),
+                    articles::published_at.eq(published_at),
+                ))
+                .returning(ArticleRow::as_returning())
+                .get_result(conn)
+                .await
+                .map_err(slug_conflict(&fields.slug))?;
+            write_parts(conn, row.id, &valid, false).await?;
+            after_write(conn, &row).await?;
+            Ok(row.id)
+        })
+        .await?;
+    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+}
+
+/// Writes the parts a whole-article write carries, replacing what was there.
+async fn write_parts(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    valid: &ValidArticle,
+    replace: bool,
+) -> AppResult<()> {
+    if let Some(lists) = &valid.key_point_lists {
+        if replace {
+            key_points::delete_all(conn, id).await?;
+        }
+        key_points::insert_lists(conn, id, lists, 0).await?;
+    }
+    if let Some(citations) = &valid.citations {
+        if replace {
+            citations::delete_all(conn, id).await?;
+        }
+        citations::insert_all(conn, id, citations).await?;
+    }
+    if let Some(tags) = &valid.tags {
+        let tag_ids = article_tags::resolve(conn, tags).await?;
+        article_tags::replace(conn, id, &tag_ids).await?;
+    }
+    Ok(())
+}
+
+/// Replaces a whole article (`PUT`): its fields and every part. Parts left out are
+/// emptied; the status is kept unless one is given.
+pub async fn replace(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    input: &ArticleInput,
+    precondition: &Precondition,
+) -> AppResult<Article> {
+    let mut valid = input.validate(Utc::now())?;
+    valid.key_point_lists.get_or_insert_with(Vec::new);
+    valid.citations.get_or_insert_with(Vec::new);
+    valid.tags.get_or_insert_with(Vec::new);
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = lock(conn, key, precondition).await?;
+            update_fields(conn, current.id, &valid).await?;
+            write_parts(conn, current.id, &valid, true).await?;
+            touch(conn, current.id).await?;
+            Ok(current.id)
+        })
+        .await?;
+    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+}
+
+async fn update_fields(conn: &mut AsyncPgConnection, id: Uuid, valid: &ValidArticle) -> AppResult<()> {
+    let fields = &valid.fields;
+    let target = articles::table.filter(articles::id.eq(id));
+    diesel::update(target)
+        .set((
+            articles::slug.eq(&fields.slug),
+            articles::title.eq(&fields.title),
+            articles::standfirst.eq(&fields.standfirst),
+            articles::body.eq(&fields.body),
+        ))
+        .execute(conn)
+        .await
+        .map_err(slug_conflict(&fields.slug))?;
+    if let Some((status, published_at)) = &valid.status {
+        diesel::update(target)
+            .set((
+                articles::status.eq(status),
+                articles::published_at.eq(published_at),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Applies a partial update (`PATCH`).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    patch: &ArticlePatch,
+    precondition: &Precondition,
+) -> AppResult<Article> {
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = lock(conn, key, precondition).await?;
+            let valid = patch.validate(&current)?;
+            update_fields(conn, current.id, &valid).await?;
+            write_parts(conn, current.id, &valid, true).await?;
+            touch(conn, current.id).await?;
+            Ok(current.id)
+        })
+        .await?;
+    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+}
+
+/// Deletes an article and its parts.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    precondition: &Precondition,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let current = lock(conn, key, precondition).await?;
+        diesel::delete(articles::table.filter(articles::id.eq(current.id)))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A workflow step.
+#[derive(Debug, Clone, Copy)]
+pub enum Transition {
+    /// Live now (or keep the date it went live).
+    Publish,
+    /// Live at a future moment.
+    Schedule(DateTime<Utc>),
+    /// Back to draft.
+    Unpublish,
+    /// Out of circulation, date kept.
+    Archive,
+}
+
+/// Moves an article through its workflow. Publishing and scheduling run the
+/// publishing check; a failing check changes nothing.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    transition: Transition,
+    precondition: &Precondition,
+) -> AppResult<Article> {
+    let now = Utc::now();
+    if let Transition::Schedule(at) = transition {
+        if at <= now {
+            return Err(AppError::validation(
+                "published_at",
+                "must be in the future; to publish now, use publish",
+            ));
+        }
+    }
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = lock(conn, key, precondition).await?;
+            let (status, published_at) = match transition {
+                Transition::Publish => {
+                    let keep = current
+                        .published_at
+                        .filter(|at| *at <= now && current.status != "draft");
+                    ("published", Some(keep.unwrap_or(now)))
+                }
+                Transition::Schedule(at) => ("published", Some(at)),
+                Transition::Unpublish => ("draft", None),
+                Transition::Archive => ("archived", current.published_at),
+            };
+            diesel::update(articles::table.filter(articles::id.eq(current.id)))
+                .set((
+                    articles::status.eq(status),
+                    articles::published_at.eq(published_at),
+                ))
+                .execute(conn)
+                .await?;
+            touch(conn, current.id).await?;
+            Ok(current.id)
+        })
+        .await?;
+    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+}
+
+/// One article with the parts asked for.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    include: Include,
+) -> AppResult<Article> {
+    let row = articles::table
+        .filter(key_matches(key))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
+    let mut articles = assemble(conn, vec![row], include).await?;
+    articles.pop().ok_or_else(not_found)
+}
+
+/// Turns rows into representations, loading each kind of part for all rows at once:
+/// a fixed number of queries whatever the number of rows or parts.
+async fn assemble(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<ArticleRow>,
+    include: Include,
+) -> AppResult<Vec<Article>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut tags = article_tags::load(conn, &ids).await?;
+    let mut lists = if include.key_point_lists {
+        key_points::load(conn, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let mut cites = if include.citations {
+        citations::load(conn, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let now = Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|row| Article {
+            id: row.id,
+            status: row.status_at(now),
+            body_html: include.body_html.then(|| markdown::render(&row.body)),
+            body: include.body.then_some(row.body),
+            slug: row.slug,
+            title: row.title,
+            standfirst: row.standfirst,
+            published_at: row.published_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+            tags: tags.remove(&row.id).unwrap_or_default(),
+            key_point_lists: include
+                .key_point_lists
+                .then(|| lists.remove(&row.id).unwrap_or_default()),
+            citations: include
+                .citations
+                .then(|| cites.remove(&row.id).unwrap_or_default()),
+        })
+        .collect())
+}
+
+/// How article lists are sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Newest first; drafts (no date) last.
+    #[default]
+    PublishedAt,
+    /// Most recently changed first.
+    UpdatedAt,
+    /// A to Z.
+    Title,
+}
+
+/// The sort key of the last row of a page, tagged with its sort.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ArticleCursor {
+    P(Option<DateTime<Utc>>, Uuid),
+    U(DateTime<Utc>, Uuid),
+    T(String, Uuid),
+}
+
+/// The filters of an article list.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    pub status: Option<Status>,
+    /// Tag slugs: an article matches a group when it carries any tag of it, and
+    /// must match every group.
+    pub tag_groups: Vec<Vec<String>>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+}
+
+/// One page of articles.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &ArticleFilter,
+    sort: Sort,
+    include: Include,
+    page: &PageRequest<ArticleCursor>,
+) -> AppResult<(Vec<Article>, Option<String>)> {
+    let now = Utc::now();
+    let mut query = articles::table
+        .select(ArticleRow::as_select())
+        .limit(page.limit + 1)
+        .into_boxed();
+    query = match filter.status {
+        None => query,
+        Some(Status::Draft) => query.filter(articles::status.eq("draft")),
+        Some(Status::Archived) => query.filter(articles::status.eq("archived")),
+        Some(Status::Published) => query
+            .filter(articles::status.eq("published"))
+            .filter(articles::published_at.le(now)),
+        Some(Status::Scheduled) => query
+            .filter(articles::status.eq("published"))
+            .filter(articles::published_at.gt(now)),
+    };
+    for group in &filter.tag_groups {
+        let tagged = article_tags_table::table
+            .inner_join(tags::table)
+            .filter(tags::slug.eq_any(group.clone()))
+            .select(article_tags_table::article_id);
+        query = query.filter(articles::id.eq_any(tagged));
+    }
+    if let Some(after) = filter.published_after {
+        query = query.filter(articles::published_at.gt(after));
+    }
+    if let Some(before) = filter.published_before {
+        query = query.filter(articles::published_at.lt(before));
+    }
+    let mismatch = || {
+        AppError::InvalidParameter("cursor belongs to a list with another sort".into())
+    };
+    query = match sort {
+        Sort::PublishedAt => {
+            let query = query.order((
+                articles::published_at.desc().nulls_last(),
+                articles::id.desc(),
+            ));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::P(Some(at), id)) => query.filter(
+                    articles::published_at
+                        .lt(*at)
+                        .or(articles::published_at.eq(*at).and(articles::id.lt(*id)))
+                        .or(articles::published_at.is_null()),
+                ),
+                Some(ArticleCursor::P(None, id)) => query
+                    .filter(articles::published_at.is_null())
+                    .filter(articles::id.lt(*id)),
+                Some(_) => return Err(mismatch()),
+            }
+        }
+        Sort::UpdatedAt => {
+            let query = query.order((articles::updated_at.desc(), articles::id.desc()));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::U(at, id)) => query.filter(
+                    articles::updated_at
+                        .lt(*at)
+                        .or(articles::updated_at.eq(*at).and(articles::id.lt(*id))),
+                ),
+                Some(_) => return Err(mismatch()),
+            }
+        }
+        Sort::Title => {
+            let query = query.order((articles::title.asc(), articles::id.asc()));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::T(title, id)) => query.filter(
+                    articles::title
+                        .gt(title.clone())
+                        .or(articles::title.eq(title.clone()).and(articles::id.gt(*id))),
+                ),
+                Some(_) => return Err(mismatch()),
+            }
+        }
+    };
+    let rows = query.load(conn).await?;
+    let (rows, next) = into_page(rows, page.limit, |row: &ArticleRow| match sort {
+        Sort::PublishedAt => ArticleCursor::P(row.published_at, row.id),
+        Sort::UpdatedAt => ArticleCursor::U(row.updated_at, row.id),
+        Sort::Title => ArticleCursor::T(row.title.clone(), row.id),
+    });
+    Ok((assemble(conn, rows, include).await?, next))
+}
+
+/// The current version of an article, for the `ETag` of its parts' representations.
+pub async fn version(conn: &mut AsyncPgConnection, key: &ArticleKey) -> AppResult<(Uuid, i32)> {
+    articles::table
+        .filter(key_matches(key))
+        .select((articles::id, articles::version))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)
+}

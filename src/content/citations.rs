@@ -1,0 +1,409 @@
+//! Citations: the numbered sources of an article. The body refers to citation n as
+//! `[n]`; numbers are unique per article and never reassigned behind an editor's back.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::content::articles::{self, present, ArticleKey};
+use crate::content::precondition::Precondition;
+use crate::content::text;
+use crate::db::schema::citations;
+use crate::error::{AppError, AppResult, FieldError};
+
+pub const MAX_CITATIONS: usize = 200;
+pub const MAX_NUMBER: i32 = 9999;
+
+/// A source of the article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = citations, check_for_backend(diesel::pg::Pg))]
+pub struct Citation {
+    pub id: Uuid,
+    /// The n of `[n]` in the body; frontends anchor it as `#citation-n`.
+    #[schema(example = 1)]
+    pub number: i32,
+    #[schema(example = "Korea Herald")]
+    pub title: String,
+    pub publisher: Option<String>,
+    pub url: Option<String>,
+    pub author: Option<String>,
+    /// Publication date of the source.
+    #[diesel(column_name = published_on)]
+    pub date: Option<NaiveDate>,
+    /// A quote from the source, or a note about it.
+    pub quote: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = citations, check_for_backend(diesel::pg::Pg))]
+struct CitationRow {
+    article_id: Uuid,
+    #[diesel(embed)]
+    citation: Citation,
+}
+
+/// A citation to write.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationInput {
+    /// Default: one more than the highest number in use.
+    #[schema(minimum = 1, maximum = 9999)]
+    #[serde(default)]
+    pub number: Option<i32>,
+    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub title: String,
+    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub publisher: Option<String>,
+    /// An absolute http(s) URL.
+    #[schema(max_length = 2000, format = "uri")]
+    #[serde(default)]
+    pub url: Option<String>,
+    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+    #[schema(max_length = 5000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub quote: Option<String>,
+}
+
+/// A change to a citation: fields sent change, `null` clears an optional one.
+/// Changing `number` renumbers it (the body's `[n]` must follow).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationPatch {
+    #[schema(minimum = 1, maximum = 9999)]
+    #[serde(default)]
+    pub number: Option<i32>,
+    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default)]
+    pub title: Option<String>,
+    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default, deserialize_with = "present")]
+    pub publisher: Option<Option<String>>,
+    #[schema(max_length = 2000, format = "uri")]
+    #[serde(default, deserialize_with = "present")]
+    pub url: Option<Option<String>>,
+    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default, deserialize_with = "present")]
+    pub author: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub date: Option<Option<NaiveDate>>,
+    #[schema(max_length = 5000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[serde(default, deserialize_with = "present")]
+    pub quote: Option<Option<String>>,
+}
+
+/// A validated citation (number assigned).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ValidCitation {
+    number: i32,
+    title: String,
+    publisher: Option<String>,
+    url: Option<String>,
+    author: Option<String>,
+    date: Option<NaiveDate>,
+    quote: Option<String>,
+}
+
+fn validate_url(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            if value.chars().count() > 2000 {
+                errors.push(FieldError::new(field, "must be at most 2000 characters"));
+            }
+        }
+        _ => errors.push(FieldError::new(
+            field,
+            "must be an absolute http or https URL, such as https://www.koreaherald.com/",
+        )),
+    }
+    Some(value.to_string())
+}
+
+fn validate_number(field: &str, number: i32, errors: &mut Vec<FieldError>) {
+    if !(1..=MAX_NUMBER).contains(&number) {
+        errors.push(FieldError::new(field, format!("must be between 1 and {MAX_NUMBER}")));
+    }
+}
+
+fn validate_one(prefix: &str, input: &CitationInput, number: i32, errors: &mut Vec<FieldError>) -> ValidCitation {
+    let field = |name: &str| format!("{prefix}{name}");
+    ValidCitation {
+        number,
+        title: text::line(&field("title"), &input.title, 500, errors),
+        publisher: text::optional_line(&field("publisher"), input.publisher.as_deref(), 300, errors),
+        url: validate_url(&field("url"), input.url.as_deref(), errors),
+        author: text::optional_line(&field("author"), input.author.as_deref(), 300, errors),
+        date: input.date,
+        quote: text::optional_text(&field("quote"), input.quote.as_deref(), 5000, errors),
+    }
+}
+
+/// Validates the citations of a whole-article write; those without a number get
+/// the next free ones, in order.
+pub(crate) fn validate_all(inputs: &[CitationInput], errors: &mut Vec<FieldError>) -> Vec<ValidCitation> {
+    if inputs.len() > MAX_CITATIONS {
+        errors.push(FieldError::new(
+            "citations",
+            format!("must have at most {MAX_CITATIONS} citations"),
+        ));
+    }
+    let mut used = HashSet::new();
+    for (i, input) in inputs.iter().enumerate() {
+        if let Some(number) = input.number {
+            validate_number(&format!("citations[{i}].number"), number, errors);
+            if !used.insert(number) {
+                errors.push(FieldError::new(
+                    format!("citations[{i}].number"),
+                    format!("{number} is used by another citation of this article"),
+                ));
+            }
+        }
+    }
+    let mut next = used.iter().copied().max().unwrap_or(0);
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let number = input.number.unwrap_or_else(|| {
+                next += 1;
+                next
+            });
+            validate_one(&format!("citations[{i}]."), input, number, errors)
+        })
+        .collect()
+}
+
+/// Inserts citations in one statement.
+pub(crate) async fn insert_all(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    all: &[ValidCitation],
+) -> AppResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = all.iter().map(|_| Uuid::now_v7()).collect();
+    if all.is_empty() {
+        return Ok(ids);
+    }
+    let rows: Vec<_> = all
+        .iter()
+        .zip(&ids)
+        .map(|(c, id)| {
+            (
+                citations::id.eq(*id),
+                citations::article_id.eq(article_id),
+                citations::number.eq(c.number),
+                citations::title.eq(c.title.clone()),
+                citations::publisher.eq(c.publisher.clone()),
+                citations::url.eq(c.url.clone()),
+                citations::author.eq(c.author.clone()),
+                citations::published_on.eq(c.date),
+                citations::quote.eq(c.quote.clone()),
+            )
+        })
+        .collect();
+    diesel::insert_into(citations::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map_err(number_conflict)?;
+    Ok(ids)
+}
+
+fn number_conflict(error: diesel::result::Error) -> AppError {
+    match &error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) if info.constraint_name() == Some("citations_number_key") => AppError::Conflict(
+            "Another citation of this article has this number.".into(),
+        ),
+        _ => AppError::from(error),
+    }
+}
+
+pub(crate) async fn delete_all(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<()> {
+    diesel::delete(citations::table.filter(citations::article_id.eq(article_id)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The numbers in use in an article.
+pub(crate) async fn numbers(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<Vec<i32>> {
+    Ok(citations::table
+        .filter(citations::article_id.eq(article_id))
+        .select(citations::number)
+        .load(conn)
+        .await?)
+}
+
+/// The citations of many articles at once, by number: one query.
+pub(crate) async fn load(
+    conn: &mut AsyncPgConnection,
+    article_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Citation>>> {
+    let rows: Vec<CitationRow> = citations::table
+        .filter(citations::article_id.eq_any(article_ids))
+        .order((citations::article_id, citations::number))
+        .select(CitationRow::as_select())
+        .load(conn)
+        .await?;
+    let mut by_article: HashMap<Uuid, Vec<Citation>> = HashMap::new();
+    for row in rows {
+        by_article.entry(row.article_id).or_default().push(row.citation);
+    }
+    Ok(by_article)
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("The article has no citation with this id.".into())
+}
+
+async fn find_in(conn: &mut AsyncPgConnection, article_id: Uuid, id: Uuid) -> AppResult<Citation> {
+    citations::table
+        .filter(citations::id.eq(id))
+        .filter(citations::article_id.eq(article_id))
+        .select(Citation::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+/// All citations of an article, with its version.
+pub async fn list_all(conn: &mut AsyncPgConnection, key: &ArticleKey) -> AppResult<(Vec<Citation>, i32)> {
+    let (article_id, version) = articles::version(conn, key).await?;
+    let all = load(conn, &[article_id]).await?.remove(&article_id).unwrap_or_default();
+    Ok((all, version))
+}
+
+/// One citation, with the article's version.
+pub async fn get(conn: &mut AsyncPgConnection, key: &ArticleKey, id: Uuid) -> AppResult<(Citation, i32)> {
+    let (article_id, version) = articles::version(conn, key).await?;
+    Ok((find_in(conn, article_id, id).await?, version))
+}
+
+/// Adds a citation (409 when its number is taken).
+pub async fn add(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    input: &CitationInput,
+    precondition: &Precondition,
+) -> AppResult<(Citation, i32)> {
+    let mut errors = Vec::new();
+    if let Some(number) = input.number {
+        validate_number("number", number, &mut errors);
+    }
+    let mut valid = validate_one("", input, input.number.unwrap_or(1), &mut errors);
+    text::checked((), errors)?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let article = articles::lock(conn, key, precondition).await?;
+        let used = numbers(conn, article.id).await?;
+        if used.len() >= MAX_CITATIONS {
+            return Err(AppError::Conflict(format!(
+                "The article already has {MAX_CITATIONS} citations, the most it may have."
+            )));
+        }
+        if input.number.is_none() {
+            valid.number = used.iter().copied().max().unwrap_or(0) + 1;
+        }
+        let ids = insert_all(conn, article.id, std::slice::from_ref(&valid)).await?;
+        let row = articles::touch(conn, article.id).await?;
+        Ok((find_in(conn, article.id, ids[0]).await?, row.version))
+    })
+    .await
+}
+
+/// Changes a citation.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    id: Uuid,
+    patch: &CitationPatch,
+    precondition: &Precondition,
+) -> AppResult<(Citation, i32)> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let article = articles::lock(conn, key, precondition).await?;
+        let current = find_in(conn, article.id, id).await?;
+        let mut errors = Vec::new();
+        let number = patch.number.unwrap_or(current.number);
+        validate_number("number", number, &mut errors);
+        let merged = ValidCitation {
+            number,
+            title: match &patch.title {
+                Some(title) => text::line("title", title, 500, &mut errors),
+                None => current.title.clone(),
+            },
+            publisher: match &patch.publisher {
+                Some(v) => text::optional_line("publisher", v.as_deref(), 300, &mut errors),
+                None => current.publisher.clone(),
+            },
+            url: match &patch.url {
+                Some(v) => validate_url("url", v.as_deref(), &mut errors),
+                None => current.url.clone(),
+            },
+            author: match &patch.author {
+                Some(v) => text::optional_line("author", v.as_deref(), 300, &mut errors),
+                None => current.author.clone(),
+            },
+            date: match &patch.date {
+                Some(v) => *v,
+                None => current.date,
+            },
+            quote: match &patch.quote {
+                Some(v) => text::optional_text("quote", v.as_deref(), 5000, &mut errors),
+                None => current.quote.clone(),
+            },
+        };
+        text::checked((), errors)?;
+        diesel::update(citations::table.filter(citations::id.eq(id)))
+            .set((
+                citations::number.eq(merged.number),
+                citations::title.eq(&merged.title),
+                citations::publisher.eq(&merged.publisher),
+                citations::url.eq(&merged.url),
+                citations::author.eq(&merged.author),
+                citations::published_on.eq(merged.date),
+                citations::quote.eq(&merged.quote),
+            ))
+            .execute(conn)
+            .await
+            .map_err(number_conflict)?;
+        let row = articles::touch(conn, article.id).await?;
+        Ok((find_in(conn, article.id, id).await?, row.version))
+    })
+    .await
+}
+
+/// Deletes a citation. Other numbers stay as they are.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    id: Uuid,
+    precondition: &Precondition,
+) -> AppResult<i32> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let article = articles::lock(conn, key, precondition).await?;
+        let deleted = diesel::delete(
+            citations::table
+                .filter(citations::id.eq(id))
+                .filter(citations::article_id.eq(article.id)),
+        )
+        .execute(conn)
+        .await?;
+        if deleted == 0 {
+            return Err(not_found());
+        }
+        Ok(articles::touch(conn, article.id).await?.version)
+    })
+    .await
+}

@@ -1,0 +1,155 @@
+//! `/api/v1/articles/{article}/tags`: an article's ordered tags. Every change bumps
+//! the article's version; `If-Match` takes the article's `ETag`.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::content::article_tags;
+use crate::content::articles::ArticleKey;
+use crate::content::tags::{TagKey, TagRef};
+use crate::db::DbPool;
+use crate::error::{AppResult, Problem};
+use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::connection;
+use crate::http::extract::JsonBody;
+
+/// The whole, ordered set of an article's tags.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleTagsInput {
+    /// Tags by slug or name, in order; unknown names create the tag.
+    #[schema(max_items = 50)]
+    pub tags: Vec<String>,
+}
+
+/// One tag to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTagInput {
+    /// The tag's slug or name; an unknown name creates the tag.
+    #[schema(example = "South Korea", min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub tag: String,
+    /// Where to put it (0-based; default: last). A tag the article has moves there.
+    #[schema(minimum = 0)]
+    #[serde(default)]
+    pub position: Option<i32>,
+}
+
+/// List an article's tags
+#[utoipa::path(
+    tag = "article tags",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 200, description = "The tags, in order", body = Vec<TagRef>,
+            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{article}/tags")]
+pub async fn list_article_tags(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (tags, version) = article_tags::list_all(&mut conn, &key).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &tags)
+}
+
+/// Set (or reorder) an article's tags
+#[utoipa::path(
+    tag = "article tags",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = ArticleTagsInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The tags, in order", body = Vec<TagRef>, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A tag is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[put("/articles/{article}/tags")]
+pub async fn set_article_tags(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<ArticleTagsInput>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (tags, version) = article_tags::set(&mut conn, &key, &body.0.tags, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &tags)
+}
+
+/// Add a tag to an article
+#[utoipa::path(
+    tag = "article tags",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = AddTagInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The article's tags, in order", body = Vec<TagRef>, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The article has as many tags as it may", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/tags")]
+pub async fn add_article_tag(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<AddTagInput>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (tags, version) =
+        article_tags::add(&mut conn, &key, &body.0.tag, body.0.position, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &tags)
+}
+
+/// Remove a tag from an article
+///
+/// The tag itself stays.
+#[utoipa::path(
+    tag = "article tags",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("tag" = String, Path, description = "The tag's id or slug"),
+    ),
+    responses(
+        (status = 204, description = "The article no longer has the tag"),
+        (status = 404, description = "No such article or tag, or the article does not have it",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{article}/tags/{tag}")]
+pub async fn remove_article_tag(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let tag = TagKey::parse(&path.1)?;
+    let mut conn = connection(&pool).await?;
+    article_tags::remove(&mut conn, &key, &tag, &precondition).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,425 @@
+//! `/api/v1/articles`: whole articles (create, list, read, replace, update, delete)
+//! and their workflow (publish, schedule, unpublish, archive).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::content::articles::{
+    self, Article, ArticleFilter, ArticleInput, ArticleKey, ArticlePatch, Include, ScheduleInput,
+    Sort, Status, Transition,
+};
+use crate::content::pagination::PageRequest;
+use crate::db::{DbConn, DbPool};
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::extract::JsonBody;
+use crate::http::{connection, with_next_link, API_PREFIX};
+
+/// Filters, sort and paging of article lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListArticlesParams {
+    /// Only articles in this status (as readers see it now).
+    pub status: Option<Status>,
+    /// Only articles carrying any of these tags: slugs, comma-separated.
+    #[param(pattern = "^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*$")]
+    pub tag: Option<String>,
+    /// Only articles published after this moment (RFC 3339).
+    pub published_after: Option<DateTime<Utc>>,
+    /// Only articles published before this moment (RFC 3339).
+    pub published_before: Option<DateTime<Utc>>,
+    /// Sort order; default `published_at` (newest first).
+    pub sort: Option<Sort>,
+    /// Parts to add to each summary, comma-separated: `body`, `body_html`,
+    /// `key_point_lists`, `citations`. Tags are always there.
+    #[param(pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$")]
+    pub include: Option<String>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// Where the page starts: the `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+/// Parts to add to an article.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleParams {
+    /// `body_html` adds the rendered body (the rest is always there).
+    #[param(pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$")]
+    pub include: Option<String>,
+}
+
+/// One page of articles.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ArticlePage {
+    pub items: Vec<Article>,
+    /// Cursor of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Answers a list of articles: shared by `/articles` and `/tags/{tag}/articles`.
+pub(crate) async fn list_response(
+    req: &HttpRequest,
+    conn: &mut DbConn,
+    mut filter: ArticleFilter,
+    params: &ListArticlesParams,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    let include = Include::parse(Include::default(), params.include.as_deref())?;
+    filter.status = params.status;
+    filter.published_after = params.published_after;
+    filter.published_before = params.published_before;
+    if let Some(tags) = &params.tag {
+        let group = tags
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        filter.tag_groups.push(group);
+    }
+    let sort = params.sort.unwrap_or_default();
+    let (items, next_cursor) = articles::list(conn, &filter, sort, include, &page).await?;
+    let response = json_with_etag(
+        req,
+        StatusCode::OK,
+        None,
+        &ArticlePage {
+            items,
+            next_cursor: next_cursor.clone(),
+        },
+    )?;
+    Ok(with_next_link(req, response, next_cursor.as_deref()))
+}
+
+/// List articles
+///
+/// Summaries (no body unless `include=body`) with their tags, newest first by
+/// default, a page at a time.
+#[utoipa::path(
+    tag = "articles",
+    params(ListArticlesParams),
+    responses(
+        (status = 200, description = "A page of articles", body = ArticlePage, headers(
+            ("ETag" = String, description = "Entity tag of this page"),
+            ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+        )),
+        (status = 400, description = "A parameter is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles")]
+pub async fn list_articles(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    params: web::Query<ListArticlesParams>,
+) -> AppResult<HttpResponse> {
+    let mut conn = connection(&pool).await?;
+    list_response(&req, &mut conn, ArticleFilter::default(), &params).await
+}
+
+fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
+    let mut response = json_with_etag(req, StatusCode::CREATED, Some(article.version), article)?;
+    let location = format!("{API_PREFIX}/articles/{}", article.id);
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Create an article
+///
+/// A whole article in one request: its fields with its key-point lists, citations
+/// and tags (by slug or name; unknown names create the tag), in one transaction.
+/// The slug is derived from the title unless given. Created as a draft unless
+/// `status` says otherwise; `published`/`scheduled` run the publishing check.
+#[utoipa::path(
+    tag = "articles",
+    request_body(content = ArticleInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The article was created", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the new article"),
+            ("Location" = String, description = "URL of the new article"),
+        )),
+        (status = 400, description = "The body is not valid JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another article has this slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid, or the publishing check failed",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles")]
+pub async fn create_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    body: JsonBody<ArticleInput>,
+) -> AppResult<HttpResponse> {
+    let mut conn = connection(&pool).await?;
+    let article = articles::create(&mut conn, &body.0).await?;
+    created(&req, &article)
+}
+
+/// Get an article
+///
+/// By id or slug, whole: with its key-point lists, citations and tags.
+/// `include=body_html` adds the rendered body.
+#[utoipa::path(
+    tag = "articles",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ArticleParams,
+    ),
+    responses(
+        (status = 200, description = "The article", body = Article, headers(
+            ("ETag" = String, description = "Entity tag; send it as `If-Match` to write"),
+        )),
+        (status = 400, description = "A parameter is not valid", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{article}")]
+pub async fn get_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    params: web::Query<ArticleParams>,
+) -> AppResult<HttpResponse> {
+    let include = Include::parse(Include::WHOLE, params.include.as_deref())?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let article = articles::find(&mut conn, &key, include).await?;
+    json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
+}
+
+/// Replace an article
+///
+/// The whole article: fields and every part. Parts left out are emptied; the
+/// status stays unless given. Part ids are new afterwards.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = ArticleInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The replaced article", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the article"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another article has this slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid, or the publishing check failed",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/articles/{article}")]
+pub async fn replace_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<ArticleInput>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let article = articles::replace(&mut conn, &key, &body.0, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
+}
+
+/// Update an article
+///
+/// Merge semantics: only the fields sent change; `standfirst: null` clears it; a
+/// list of parts sent (`key_point_lists`, `citations`, `tags`) replaces that list.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = ArticlePatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated article", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the article"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another article has this slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid, or the publishing check failed",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/articles/{article}")]
+pub async fn update_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<ArticlePatch>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let article = articles::update(&mut conn, &key, &body.0, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
+}
+
+/// Delete an article
+///
+/// With its key-point lists and citations. Its tags stay.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 204, description = "The article was deleted"),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{article}")]
+pub async fn delete_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    articles::delete(&mut conn, &key, &precondition).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn transition(
+    req: &HttpRequest,
+    pool: &DbPool,
+    path: &str,
+    transition: Transition,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(req)?;
+    let key = ArticleKey::parse(path)?;
+    let mut conn = connection(pool).await?;
+    let article = articles::transition(&mut conn, &key, transition, &precondition).await?;
+    json_with_etag(req, StatusCode::OK, Some(article.version), &article)
+}
+
+/// Publish an article
+///
+/// Live now (an article that was live keeps its date). Runs the publishing check:
+/// every `[n]` in the body needs a citation n; a failing check answers 422 listing
+/// the problems and publishes nothing.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 200, description = "The published article", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the article"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "The publishing check failed", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/publish")]
+pub async fn publish_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    transition(&req, &pool, &path, Transition::Publish).await
+}
+
+/// Schedule an article
+///
+/// Live at `published_at`, a moment in the future; until then its status is
+/// `scheduled`. No job runs: it is published by the clock. Runs the publishing check.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = ScheduleInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The scheduled article", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the article"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "The date is not in the future, or the publishing check failed",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/schedule")]
+pub async fn schedule_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<ScheduleInput>,
+) -> AppResult<HttpResponse> {
+    transition(&req, &pool, &path, Transition::Schedule(body.0.published_at)).await
+}
+
+/// Unpublish an article
+///
+/// Back to draft; its publication date is cleared.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 200, description = "The article, now a draft", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the article"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/unpublish")]
+pub async fn unpublish_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    transition(&req, &pool, &path, Transition::Unpublish).await
+}
+
+/// Archive an article
+///
+/// Out of circulation; its publication date is kept.
+#[utoipa::path(
+    tag = "articles",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 200, description = "The archived article", body = Article, headers(
+            ("ETag" = String, description = "Entity tag of the article"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/archive")]
+pub async fn archive_article(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    transition(&req, &pool, &path, Transition::Archive).await
+}
+
+/// Maps a part's id in a path (a UUID) or answers 404.
+pub(crate) fn part_id(value: &str, not_found: &str) -> AppResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(value).map_err(|_| AppError::NotFound(not_found.into()))
+}

@@ -1,0 +1,180 @@
+//! `/api/v1/articles/{article}/citations`: an article's numbered sources. Every
+//! change bumps the article's version; `If-Match` takes the article's `ETag`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+
+use crate::content::articles::ArticleKey;
+use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
+use crate::db::DbPool;
+use crate::error::{AppResult, Problem};
+use crate::http::articles::part_id;
+use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::extract::JsonBody;
+use crate::http::{connection, API_PREFIX};
+
+const NO_CITATION: &str = "The article has no citation with this id.";
+
+/// List an article's citations
+#[utoipa::path(
+    tag = "citations",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 200, description = "The citations, by number", body = Vec<Citation>,
+            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{article}/citations")]
+pub async fn list_citations(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (all, version) = citations::list_all(&mut conn, &key).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &all)
+}
+
+/// Add a citation
+///
+/// Numbered one more than the highest in use unless `number` is given.
+#[utoipa::path(
+    tag = "citations",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = CitationInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new citation", body = Citation, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+            ("Location" = String, description = "URL of the new citation"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The number is taken, or the article has as many citations as it may",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/citations")]
+pub async fn add_citation(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<CitationInput>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (citation, version) = citations::add(&mut conn, &key, &body.0, &precondition).await?;
+    let mut response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
+    let location = format!("{API_PREFIX}/articles/{path}/citations/{}", citation.id);
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Get a citation
+#[utoipa::path(
+    tag = "citations",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("citation" = uuid::Uuid, Path, description = "The citation's id"),
+    ),
+    responses(
+        (status = 200, description = "The citation", body = Citation,
+            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
+        (status = 404, description = "No such article or citation", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{article}/citations/{citation}")]
+pub async fn get_citation(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let key = ArticleKey::parse(&path.0)?;
+    let id = part_id(&path.1, NO_CITATION)?;
+    let mut conn = connection(&pool).await?;
+    let (citation, version) = citations::get(&mut conn, &key, id).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &citation)
+}
+
+/// Update a citation
+///
+/// Merge semantics; `null` clears an optional field. A new `number` renumbers it
+/// (409 when taken): update the body's `[n]` to match.
+#[utoipa::path(
+    tag = "citations",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("citation" = uuid::Uuid, Path, description = "The citation's id"),
+    ),
+    request_body(content = CitationPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The citation", body = Citation, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+        )),
+        (status = 404, description = "No such article or citation", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another citation has this number", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid, or a published article would fail the publishing check",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/articles/{article}/citations/{citation}")]
+pub async fn update_citation(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+    body: JsonBody<CitationPatch>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let id = part_id(&path.1, NO_CITATION)?;
+    let mut conn = connection(&pool).await?;
+    let (citation, version) =
+        citations::update(&mut conn, &key, id, &body.0, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &citation)
+}
+
+/// Delete a citation
+///
+/// Other citations keep their numbers. A published article whose body still
+/// refers to it cannot lose it (422).
+#[utoipa::path(
+    tag = "citations",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("citation" = uuid::Uuid, Path, description = "The citation's id"),
+    ),
+    responses(
+        (status = 204, description = "The citation was deleted"),
+        (status = 404, description = "No such article or citation", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A published article would fail the publishing check",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{article}/citations/{citation}")]
+pub async fn delete_citation(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let id = part_id(&path.1, NO_CITATION)?;
+    let mut conn = connection(&pool).await?;
+    citations::delete(&mut conn, &key, id, &precondition).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,298 @@
+//! `/api/v1/articles/{article}/key-point-lists`: an article's key-point lists and
+//! their points. Every change bumps the article's version; `If-Match` takes the
+//! article's `ETag`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+
+use crate::content::articles::ArticleKey;
+use crate::content::key_points::{
+    self, KeyPoint, KeyPointList, KeyPointListInput, KeyPointListPatch, KeyPointPatch, NewKeyPoint,
+};
+use crate::db::DbPool;
+use crate::error::{AppResult, Problem};
+use crate::http::articles::part_id;
+use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::extract::JsonBody;
+use crate::http::{connection, API_PREFIX};
+
+const NO_LIST: &str = "The article has no key-point list with this id.";
+const NO_POINT: &str = "The list has no key point with this id.";
+
+fn with_location(mut response: HttpResponse, location: String) -> HttpResponse {
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// List an article's key-point lists
+#[utoipa::path(
+    tag = "key-point lists",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    responses(
+        (status = 200, description = "The lists, in order, with their points", body = Vec<KeyPointList>,
+            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{article}/key-point-lists")]
+pub async fn list_key_point_lists(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (lists, version) = key_points::list_all(&mut conn, &key).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &lists)
+}
+
+/// Add a key-point list
+///
+/// At `position` (default: last); the lists after it shift.
+#[utoipa::path(
+    tag = "key-point lists",
+    params(("article" = String, Path, description = "The article's id or slug")),
+    request_body(content = KeyPointListInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new list", body = KeyPointList, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+            ("Location" = String, description = "URL of the new list"),
+        )),
+        (status = 404, description = "No article has this id or slug", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The article has as many lists as it may", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/key-point-lists")]
+pub async fn add_key_point_list(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+    body: JsonBody<KeyPointListInput>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path)?;
+    let mut conn = connection(&pool).await?;
+    let (list, version) = key_points::add_list(&mut conn, &key, &body.0, &precondition).await?;
+    let location = format!("{API_PREFIX}/articles/{path}/key-point-lists/{}", list.id);
+    let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &list)?;
+    Ok(with_location(response, location))
+}
+
+/// Get a key-point list
+#[utoipa::path(
+    tag = "key-point lists",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("list" = uuid::Uuid, Path, description = "The list's id"),
+    ),
+    responses(
+        (status = 200, description = "The list with its points", body = KeyPointList,
+            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
+        (status = 404, description = "No such article or list", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{article}/key-point-lists/{list}")]
+pub async fn get_key_point_list(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let key = ArticleKey::parse(&path.0)?;
+    let list_id = part_id(&path.1, NO_LIST)?;
+    let mut conn = connection(&pool).await?;
+    let (list, version) = key_points::get(&mut conn, &key, list_id).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &list)
+}
+
+/// Rename or move a key-point list
+///
+/// `position` moves it (0-based); the other lists shift.
+#[utoipa::path(
+    tag = "key-point lists",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("list" = uuid::Uuid, Path, description = "The list's id"),
+    ),
+    request_body(content = KeyPointListPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The list", body = KeyPointList, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+        )),
+        (status = 404, description = "No such article or list", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/articles/{article}/key-point-lists/{list}")]
+pub async fn update_key_point_list(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+    body: JsonBody<KeyPointListPatch>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let list_id = part_id(&path.1, NO_LIST)?;
+    let mut conn = connection(&pool).await?;
+    let (list, version) =
+        key_points::update_list(&mut conn, &key, list_id, &body.0, &precondition).await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &list)
+}
+
+/// Delete a key-point list
+///
+/// With its points; the lists after it move up.
+#[utoipa::path(
+    tag = "key-point lists",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("list" = uuid::Uuid, Path, description = "The list's id"),
+    ),
+    responses(
+        (status = 204, description = "The list was deleted"),
+        (status = 404, description = "No such article or list", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{article}/key-point-lists/{list}")]
+pub async fn delete_key_point_list(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let list_id = part_id(&path.1, NO_LIST)?;
+    let mut conn = connection(&pool).await?;
+    key_points::delete_list(&mut conn, &key, list_id, &precondition).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Add a key point
+///
+/// At `position` (default: last); the points after it shift.
+#[utoipa::path(
+    tag = "key-point lists",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("list" = uuid::Uuid, Path, description = "The list's id"),
+    ),
+    request_body(content = NewKeyPoint, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new point", body = KeyPoint, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+            ("Location" = String, description = "URL of the new point"),
+        )),
+        (status = 404, description = "No such article or list", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The list has as many points as it may", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{article}/key-point-lists/{list}/points")]
+pub async fn add_key_point(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String)>,
+    body: JsonBody<NewKeyPoint>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let list_id = part_id(&path.1, NO_LIST)?;
+    let mut conn = connection(&pool).await?;
+    let (point, version) =
+        key_points::add_point(&mut conn, &key, list_id, &body.0, &precondition).await?;
+    let location = format!(
+        "{API_PREFIX}/articles/{}/key-point-lists/{list_id}/points/{}",
+        path.0, point.id
+    );
+    let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &point)?;
+    Ok(with_location(response, location))
+}
+
+/// Rewrite or move a key point
+#[utoipa::path(
+    tag = "key-point lists",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("list" = uuid::Uuid, Path, description = "The list's id"),
+        ("point" = uuid::Uuid, Path, description = "The point's id"),
+    ),
+    request_body(content = KeyPointPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The point", body = KeyPoint, headers(
+            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
+        )),
+        (status = 404, description = "No such article, list or point", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/articles/{article}/key-point-lists/{list}/points/{point}")]
+pub async fn update_key_point(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String, String)>,
+    body: JsonBody<KeyPointPatch>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let list_id = part_id(&path.1, NO_LIST)?;
+    let point_id = part_id(&path.2, NO_POINT)?;
+    let mut conn = connection(&pool).await?;
+    let (point, version) =
+        key_points::update_point(&mut conn, &key, list_id, point_id, &body.0, &precondition)
+            .await?;
+    json_with_etag(&req, StatusCode::OK, Some(version), &point)
+}
+
+/// Delete a key point
+///
+/// The points after it move up.
+#[utoipa::path(
+    tag = "key-point lists",
+    params(
+        ("article" = String, Path, description = "The article's id or slug"),
+        ("list" = uuid::Uuid, Path, description = "The list's id"),
+        ("point" = uuid::Uuid, Path, description = "The point's id"),
+    ),
+    responses(
+        (status = 204, description = "The point was deleted"),
+        (status = 404, description = "No such article, list or point", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{article}/key-point-lists/{list}/points/{point}")]
+pub async fn delete_key_point(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    path: web::Path<(String, String, String)>,
+) -> AppResult<HttpResponse> {
+    let precondition = precondition(&req)?;
+    let key = ArticleKey::parse(&path.0)?;
+    let list_id = part_id(&path.1, NO_LIST)?;
+    let point_id = part_id(&path.2, NO_POINT)?;
+    let mut conn = connection(&pool).await?;
+    key_points::delete_point(&mut conn, &key, list_id, point_id, &precondition).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
