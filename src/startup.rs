@@ -119,7 +119,7 @@ pub fn start_server(
 pub async fn serve(config: Config) -> Result<(), String> {
     let (db_config, local) = database(&config)?;
     prepare_database(&db_config).await?;
-    let pool = db::build_pool(db_config, config.pool_size, config.db_timeout)
+    let pool = db::build_pool(db_config, config.pool_size, config.db_timeout, None)
         .map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {} (CMS_BIND): {e}", config.bind))?;

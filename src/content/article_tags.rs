@@ -23,7 +23,10 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 /// Finds the tags that `references` name (by slug, else by name ignoring case),
 /// creating those that do not exist. Returns their ids in order, without repeats.
 /// Two queries whatever the number of tags (three when some are new).
-pub(crate) async fn resolve(conn: &mut AsyncPgConnection, references: &[String]) -> AppResult<Vec<Uuid>> {
+pub(crate) async fn resolve(
+    conn: &mut AsyncPgConnection,
+    references: &[String],
+) -> AppResult<Vec<Uuid>> {
     if references.is_empty() {
         return Ok(Vec::new());
     }
@@ -40,7 +43,11 @@ pub(crate) async fn resolve(conn: &mut AsyncPgConnection, references: &[String])
     let slugs: Vec<String> = wanted.iter().map(|(_, s)| s.clone()).collect();
     let lower_names: Vec<String> = wanted.iter().map(|(n, _)| n.to_lowercase()).collect();
     let existing: Vec<(Uuid, String, String)> = tags::table
-        .filter(tags::slug.eq_any(&slugs).or(lower(tags::name).eq_any(&lower_names)))
+        .filter(
+            tags::slug
+                .eq_any(&slugs)
+                .or(lower(tags::name).eq_any(&lower_names)),
+        )
         .select((tags::id, tags::slug, tags::name))
         .load(conn)
         .await?;
@@ -48,7 +55,11 @@ pub(crate) async fn resolve(conn: &mut AsyncPgConnection, references: &[String])
         existing
             .iter()
             .find(|(_, s, _)| s == name || s == slug)
-            .or_else(|| existing.iter().find(|(_, _, n)| n.to_lowercase() == name.to_lowercase()))
+            .or_else(|| {
+                existing
+                    .iter()
+                    .find(|(_, _, n)| n.to_lowercase() == name.to_lowercase())
+            })
             .map(|(id, _, _)| *id)
     };
     let missing: Vec<&(String, String)> = wanted
@@ -94,7 +105,11 @@ pub(crate) async fn resolve(conn: &mut AsyncPgConnection, references: &[String])
 }
 
 /// Makes `tag_ids` (in order) the article's tags.
-pub(crate) async fn replace(conn: &mut AsyncPgConnection, article_id: Uuid, tag_ids: &[Uuid]) -> AppResult<()> {
+pub(crate) async fn replace(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    tag_ids: &[Uuid],
+) -> AppResult<()> {
     diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
         .execute(conn)
         .await?;
@@ -155,11 +170,17 @@ fn validate(references: &[String]) -> AppResult<Vec<String>> {
 }
 
 async fn tags_of(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<Vec<TagRef>> {
-    Ok(load(conn, &[article_id]).await?.remove(&article_id).unwrap_or_default())
+    Ok(load(conn, &[article_id])
+        .await?
+        .remove(&article_id)
+        .unwrap_or_default())
 }
 
 /// The article's tags, with its version.
-pub async fn list_all(conn: &mut AsyncPgConnection, key: &ArticleKey) -> AppResult<(Vec<TagRef>, i32)> {
+pub async fn list_all(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+) -> AppResult<(Vec<TagRef>, i32)> {
     let (article_id, version) = articles::version(conn, key).await?;
     Ok((tags_of(conn, article_id).await?, version))
 }
@@ -195,10 +216,16 @@ pub async fn add(
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
-        let current: Vec<Uuid> = tags_of(conn, article.id).await?.iter().map(|t| t.id).collect();
+        let current: Vec<Uuid> = tags_of(conn, article.id)
+            .await?
+            .iter()
+            .map(|t| t.id)
+            .collect();
         let ids = resolve(conn, std::slice::from_ref(&name)).await?;
         let Some(tag_id) = ids.into_iter().next() else {
-            return Err(AppError::Internal("a tag reference resolved to nothing".into()));
+            return Err(AppError::Internal(
+                "a tag reference resolved to nothing".into(),
+            ));
         };
         let others = current.iter().filter(|id| **id != tag_id).count();
         if others >= MAX_TAGS {
@@ -219,7 +246,14 @@ pub async fn add(
                 .execute(conn)
                 .await?;
         }
-        positions::renumber(conn, Siblings::ArticleTags { article_id: article.id }, &order).await?;
+        positions::renumber(
+            conn,
+            Siblings::ArticleTags {
+                article_id: article.id,
+            },
+            &order,
+        )
+        .await?;
         let row = articles::touch(conn, article.id).await?;
         Ok((tags_of(conn, article.id).await?, row.version))
     })
@@ -244,10 +278,23 @@ pub async fn remove(
         .execute(conn)
         .await?;
         if deleted == 0 {
-            return Err(AppError::NotFound("The article does not have this tag.".into()));
+            return Err(AppError::NotFound(
+                "The article does not have this tag.".into(),
+            ));
         }
-        let remaining: Vec<Uuid> = tags_of(conn, article.id).await?.iter().map(|t| t.id).collect();
-        positions::renumber(conn, Siblings::ArticleTags { article_id: article.id }, &remaining).await?;
+        let remaining: Vec<Uuid> = tags_of(conn, article.id)
+            .await?
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        positions::renumber(
+            conn,
+            Siblings::ArticleTags {
+                article_id: article.id,
+            },
+            &remaining,
+        )
+        .await?;
         Ok(articles::touch(conn, article.id).await?.version)
     })
     .await

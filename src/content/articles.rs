@@ -119,7 +119,12 @@ impl Include {
     /// Parses `include=body,body_html,key_point_lists,citations` on top of `base`.
     pub fn parse(base: Include, value: Option<&str>) -> AppResult<Include> {
         let mut include = base;
-        for part in value.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in value
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             match part {
                 "body" => include.body = true,
                 "body_html" => include.body_html = true,
@@ -152,17 +157,27 @@ pub enum StatusInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
-    #[schema(min_length = 1, max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub title: String,
     /// Derived from the title when omitted.
     #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     #[serde(default)]
     pub slug: Option<String>,
-    #[schema(max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub standfirst: Option<String>,
     /// Markdown; refer to citation n as `[n]`.
-    #[schema(max_length = 500000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        max_length = 500000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub body: Option<String>,
     /// `draft` when creating; unchanged when replacing. `published` and `scheduled`
@@ -191,16 +206,26 @@ pub struct ArticleInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticlePatch {
-    #[schema(min_length = 1, max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub title: Option<String>,
     #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     #[serde(default)]
     pub slug: Option<String>,
-    #[schema(max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default, deserialize_with = "present")]
     pub standfirst: Option<Option<String>>,
-    #[schema(max_length = 500000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        max_length = 500000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub body: Option<String>,
     #[serde(default)]
@@ -255,8 +280,9 @@ pub(crate) fn not_found() -> AppError {
 
 fn key_matches(
     key: &ArticleKey,
-) -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_>
-{
+) -> Box<
+    dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_,
+> {
     match key {
         ArticleKey::Id(id) => Box::new(articles::id.eq(*id)),
         ArticleKey::Slug(slug) => Box::new(articles::slug.eq(slug.as_str())),
@@ -296,7 +322,14 @@ fn validate_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     }
     tags.iter()
         .enumerate()
-        .map(|(i, tag)| text::line(&format!("tags[{i}]"), tag, crate::content::tags::MAX_NAME_LEN, errors))
+        .map(|(i, tag)| {
+            text::line(
+                &format!("tags[{i}]"),
+                tag,
+                crate::content::tags::MAX_NAME_LEN,
+                errors,
+            )
+        })
         .collect()
 }
 
@@ -367,7 +400,10 @@ impl ArticleInput {
             .citations
             .as_deref()
             .map(|citations| citations::validate_all(citations, &mut errors));
-        let tags = self.tags.as_deref().map(|tags| validate_tags(tags, &mut errors));
+        let tags = self
+            .tags
+            .as_deref()
+            .map(|tags| validate_tags(tags, &mut errors));
         text::checked(
             ValidArticle {
                 fields: ArticleFields {
@@ -421,7 +457,10 @@ impl ArticlePatch {
             .citations
             .as_deref()
             .map(|citations| citations::validate_all(citations, &mut errors));
-        let tags = self.tags.as_deref().map(|tags| validate_tags(tags, &mut errors));
+        let tags = self
+            .tags
+            .as_deref()
+            .map(|tags| validate_tags(tags, &mut errors));
         text::checked(
             ValidArticle {
                 fields: ArticleFields {
@@ -593,7 +632,11 @@ pub async fn replace(
     find(conn, &ArticleKey::Id(id), Include::WHOLE).await
 }
 
-async fn update_fields(conn: &mut AsyncPgConnection, id: Uuid, valid: &ValidArticle) -> AppResult<()> {
+async fn update_fields(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    valid: &ValidArticle,
+) -> AppResult<()> {
     let fields = &valid.fields;
     let target = articles::table.filter(articles::id.eq(id));
     diesel::update(target)
@@ -843,9 +886,8 @@ pub async fn list(
     if let Some(before) = filter.published_before {
         query = query.filter(articles::published_at.lt(before));
     }
-    let mismatch = || {
-        AppError::InvalidParameter("cursor belongs to a list with another sort".into())
-    };
+    let mismatch =
+        || AppError::InvalidParameter("cursor belongs to a list with another sort".into());
     query = match sort {
         Sort::PublishedAt => {
             let query = query.order((

@@ -55,7 +55,11 @@ pub struct CitationInput {
     #[schema(minimum = 1, maximum = 9999)]
     #[serde(default)]
     pub number: Option<i32>,
-    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub title: String,
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     #[serde(default)]
@@ -69,7 +73,10 @@ pub struct CitationInput {
     pub author: Option<String>,
     #[serde(default)]
     pub date: Option<NaiveDate>,
-    #[schema(max_length = 5000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        max_length = 5000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub quote: Option<String>,
 }
@@ -82,7 +89,11 @@ pub struct CitationPatch {
     #[schema(minimum = 1, maximum = 9999)]
     #[serde(default)]
     pub number: Option<i32>,
-    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub title: Option<String>,
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
@@ -96,7 +107,10 @@ pub struct CitationPatch {
     pub author: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub date: Option<Option<NaiveDate>>,
-    #[schema(max_length = 5000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        max_length = 5000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default, deserialize_with = "present")]
     pub quote: Option<Option<String>>,
 }
@@ -131,16 +145,29 @@ fn validate_url(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) 
 
 fn validate_number(field: &str, number: i32, errors: &mut Vec<FieldError>) {
     if !(1..=MAX_NUMBER).contains(&number) {
-        errors.push(FieldError::new(field, format!("must be between 1 and {MAX_NUMBER}")));
+        errors.push(FieldError::new(
+            field,
+            format!("must be between 1 and {MAX_NUMBER}"),
+        ));
     }
 }
 
-fn validate_one(prefix: &str, input: &CitationInput, number: i32, errors: &mut Vec<FieldError>) -> ValidCitation {
+fn validate_one(
+    prefix: &str,
+    input: &CitationInput,
+    number: i32,
+    errors: &mut Vec<FieldError>,
+) -> ValidCitation {
     let field = |name: &str| format!("{prefix}{name}");
     ValidCitation {
         number,
         title: text::line(&field("title"), &input.title, 500, errors),
-        publisher: text::optional_line(&field("publisher"), input.publisher.as_deref(), 300, errors),
+        publisher: text::optional_line(
+            &field("publisher"),
+            input.publisher.as_deref(),
+            300,
+            errors,
+        ),
         url: validate_url(&field("url"), input.url.as_deref(), errors),
         author: text::optional_line(&field("author"), input.author.as_deref(), 300, errors),
         date: input.date,
@@ -150,7 +177,10 @@ fn validate_one(prefix: &str, input: &CitationInput, number: i32, errors: &mut V
 
 /// Validates the citations of a whole-article write; those without a number get
 /// the next free ones, in order.
-pub(crate) fn validate_all(inputs: &[CitationInput], errors: &mut Vec<FieldError>) -> Vec<ValidCitation> {
+pub(crate) fn validate_all(
+    inputs: &[CitationInput],
+    errors: &mut Vec<FieldError>,
+) -> Vec<ValidCitation> {
     if inputs.len() > MAX_CITATIONS {
         errors.push(FieldError::new(
             "citations",
@@ -223,9 +253,9 @@ fn number_conflict(error: diesel::result::Error) -> AppError {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             info,
-        ) if info.constraint_name() == Some("citations_number_key") => AppError::Conflict(
-            "Another citation of this article has this number.".into(),
-        ),
+        ) if info.constraint_name() == Some("citations_number_key") => {
+            AppError::Conflict("Another citation of this article has this number.".into())
+        }
         _ => AppError::from(error),
     }
 }
@@ -259,7 +289,10 @@ pub(crate) async fn load(
         .await?;
     let mut by_article: HashMap<Uuid, Vec<Citation>> = HashMap::new();
     for row in rows {
-        by_article.entry(row.article_id).or_default().push(row.citation);
+        by_article
+            .entry(row.article_id)
+            .or_default()
+            .push(row.citation);
     }
     Ok(by_article)
 }
@@ -280,14 +313,24 @@ async fn find_in(conn: &mut AsyncPgConnection, article_id: Uuid, id: Uuid) -> Ap
 }
 
 /// All citations of an article, with its version.
-pub async fn list_all(conn: &mut AsyncPgConnection, key: &ArticleKey) -> AppResult<(Vec<Citation>, i32)> {
+pub async fn list_all(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+) -> AppResult<(Vec<Citation>, i32)> {
     let (article_id, version) = articles::version(conn, key).await?;
-    let all = load(conn, &[article_id]).await?.remove(&article_id).unwrap_or_default();
+    let all = load(conn, &[article_id])
+        .await?
+        .remove(&article_id)
+        .unwrap_or_default();
     Ok((all, version))
 }
 
 /// One citation, with the article's version.
-pub async fn get(conn: &mut AsyncPgConnection, key: &ArticleKey, id: Uuid) -> AppResult<(Citation, i32)> {
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    id: Uuid,
+) -> AppResult<(Citation, i32)> {
     let (article_id, version) = articles::version(conn, key).await?;
     Ok((find_in(conn, article_id, id).await?, version))
 }

@@ -56,7 +56,11 @@ struct ListRow {
 #[serde(deny_unknown_fields)]
 pub struct KeyPointListInput {
     /// Default "Key points".
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub title: Option<String>,
     /// The points, in order, as text.
@@ -92,7 +96,11 @@ impl utoipa::ToSchema for PointText {}
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPointListPatch {
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub title: Option<String>,
     /// Move the list to this place (0-based); the others shift.
@@ -105,7 +113,11 @@ pub struct KeyPointListPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyPoint {
-    #[schema(min_length = 1, max_length = 1000, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub text: String,
     /// Where to insert it (0-based; default: last).
     #[schema(minimum = 0)]
@@ -117,7 +129,11 @@ pub struct NewKeyPoint {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPointPatch {
-    #[schema(min_length = 1, max_length = 1000, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     #[serde(default)]
     pub text: Option<String>,
     /// Move the point to this place (0-based); the others shift.
@@ -133,7 +149,11 @@ pub(crate) struct ValidList {
     points: Vec<String>,
 }
 
-fn validate_list(prefix: &str, input: &KeyPointListInput, errors: &mut Vec<FieldError>) -> ValidList {
+fn validate_list(
+    prefix: &str,
+    input: &KeyPointListInput,
+    errors: &mut Vec<FieldError>,
+) -> ValidList {
     let title = match &input.title {
         Some(title) => text::line(&format!("{prefix}title"), title, MAX_TITLE_LEN, errors),
         None => DEFAULT_TITLE.to_string(),
@@ -148,13 +168,23 @@ fn validate_list(prefix: &str, input: &KeyPointListInput, errors: &mut Vec<Field
         .points
         .iter()
         .enumerate()
-        .map(|(j, point)| text::line(&format!("{prefix}points[{j}]"), &point.0, MAX_POINT_LEN, errors))
+        .map(|(j, point)| {
+            text::line(
+                &format!("{prefix}points[{j}]"),
+                &point.0,
+                MAX_POINT_LEN,
+                errors,
+            )
+        })
         .collect();
     ValidList { title, points }
 }
 
 /// Validates the lists of a whole-article write.
-pub(crate) fn validate_lists(inputs: &[KeyPointListInput], errors: &mut Vec<FieldError>) -> Vec<ValidList> {
+pub(crate) fn validate_lists(
+    inputs: &[KeyPointListInput],
+    errors: &mut Vec<FieldError>,
+) -> Vec<ValidList> {
     if inputs.len() > MAX_LISTS {
         errors.push(FieldError::new(
             "key_point_lists",
@@ -254,12 +284,15 @@ pub(crate) async fn load(
     }
     let mut by_article: HashMap<Uuid, Vec<KeyPointList>> = HashMap::new();
     for list in lists {
-        by_article.entry(list.article_id).or_default().push(KeyPointList {
-            points: points_by_list.remove(&list.id).unwrap_or_default(),
-            id: list.id,
-            title: list.title,
-            position: list.position,
-        });
+        by_article
+            .entry(list.article_id)
+            .or_default()
+            .push(KeyPointList {
+                points: points_by_list.remove(&list.id).unwrap_or_default(),
+                id: list.id,
+                title: list.title,
+                position: list.position,
+            });
     }
     Ok(by_article)
 }
@@ -309,7 +342,10 @@ pub async fn list_all(
     key: &ArticleKey,
 ) -> AppResult<(Vec<KeyPointList>, i32)> {
     let (article_id, version) = articles::version(conn, key).await?;
-    let lists = load(conn, &[article_id]).await?.remove(&article_id).unwrap_or_default();
+    let lists = load(conn, &[article_id])
+        .await?
+        .remove(&article_id)
+        .unwrap_or_default();
     Ok((lists, version))
 }
 
@@ -342,11 +378,24 @@ pub async fn add_list(
             )));
         }
         let position = positions::check_position("position", input.position, current.len())?;
-        let ids = insert_lists(conn, article.id, std::slice::from_ref(&valid), current.len() as i32).await?;
+        let ids = insert_lists(
+            conn,
+            article.id,
+            std::slice::from_ref(&valid),
+            current.len() as i32,
+        )
+        .await?;
         let new_id = ids[0];
         if position < current.len() {
             let order = positions::moved(&current, new_id, position);
-            positions::renumber(conn, Siblings::KeyPointLists { article_id: article.id }, &order).await?;
+            positions::renumber(
+                conn,
+                Siblings::KeyPointLists {
+                    article_id: article.id,
+                },
+                &order,
+            )
+            .await?;
         }
         let row = articles::touch(conn, article.id).await?;
         Ok((find_list(conn, article.id, new_id).await?, row.version))
@@ -381,9 +430,17 @@ pub async fn update_list(
                 .await?;
         }
         if patch.position.is_some() {
-            let position = positions::check_position("position", patch.position, current.len() - 1)?;
+            let position =
+                positions::check_position("position", patch.position, current.len() - 1)?;
             let order = positions::moved(&current, list_id, position);
-            positions::renumber(conn, Siblings::KeyPointLists { article_id: article.id }, &order).await?;
+            positions::renumber(
+                conn,
+                Siblings::KeyPointLists {
+                    article_id: article.id,
+                },
+                &order,
+            )
+            .await?;
         }
         let row = articles::touch(conn, article.id).await?;
         Ok((find_list(conn, article.id, list_id).await?, row.version))
@@ -411,14 +468,25 @@ pub async fn delete_list(
             return Err(list_not_found());
         }
         let remaining = list_ids(conn, article.id).await?;
-        positions::renumber(conn, Siblings::KeyPointLists { article_id: article.id }, &remaining).await?;
+        positions::renumber(
+            conn,
+            Siblings::KeyPointLists {
+                article_id: article.id,
+            },
+            &remaining,
+        )
+        .await?;
         Ok(articles::touch(conn, article.id).await?.version)
     })
     .await
 }
 
 /// Checks that the list belongs to the locked article.
-async fn owned_list(conn: &mut AsyncPgConnection, article_id: Uuid, list_id: Uuid) -> AppResult<()> {
+async fn owned_list(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    list_id: Uuid,
+) -> AppResult<()> {
     let found: Option<Uuid> = key_point_lists::table
         .filter(key_point_lists::id.eq(list_id))
         .filter(key_point_lists::article_id.eq(article_id))
@@ -509,7 +577,8 @@ pub async fn update_point(
                 .await?;
         }
         if patch.position.is_some() {
-            let position = positions::check_position("position", patch.position, current.len() - 1)?;
+            let position =
+                positions::check_position("position", patch.position, current.len() - 1)?;
             let order = positions::moved(&current, point_id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }

@@ -41,9 +41,8 @@ pub fn citation_references(body: &str) -> Vec<i32> {
 pub fn render(body: &str) -> String {
     let mut callback = |link: BrokenLink<'_>| {
         let label = link.reference.trim();
-        let is_number = !label.is_empty()
-            && label.len() <= 4
-            && label.bytes().all(|b| b.is_ascii_digit());
+        let is_number =
+            !label.is_empty() && label.len() <= 4 && label.bytes().all(|b| b.is_ascii_digit());
         is_number.then(|| {
             (
                 CowStr::from(format!("#citation-{label}")),
@@ -86,7 +85,9 @@ fn close_citation_links<'a>(
     let mut in_citation = false;
     let mut depth = 0usize;
     events.map(move |event| match event {
-        pulldown_cmark::Event::InlineHtml(ref html) if html.starts_with("<sup class=\"citation-ref\">") => {
+        pulldown_cmark::Event::InlineHtml(ref html)
+            if html.starts_with("<sup class=\"citation-ref\">") =>
+        {
             in_citation = true;
             depth = 0;
             event
@@ -121,7 +122,10 @@ mod tests {
     #[test]
     fn renders_references_as_links_to_citations() {
         let html = render("Trade grew [1].");
-        assert!(html.contains(r##"<sup class="citation-ref"><a href="#citation-1""##), "{html}");
+        assert!(
+            html.contains(r##"<sup class="citation-ref"><a href="#citation-1""##),
+            "{html}"
+        );
         assert!(html.contains(">[1]</a></sup>"), "{html}");
     }
 

@@ -10,14 +10,18 @@
 pub mod local_postgres;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use diesel::connection::InstrumentationEvent;
 use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
+use diesel_async::AsyncConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
@@ -70,11 +74,24 @@ pub async fn connect(
     AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 
+/// Counts the SQL statements run on a pool's connections, so that tests can check
+/// that a request costs a fixed number of queries (no N+1).
+#[derive(Debug, Default, Clone)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    /// Statements run so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Builds the pool. Connections are opened lazily, so this never touches the network.
 pub fn build_pool(
     config: tokio_postgres::Config,
     max_size: usize,
     timeout: Duration,
+    counter: Option<QueryCounter>,
 ) -> Result<DbPool, SetupError> {
     let mut config = config;
     config.connect_timeout(timeout);
@@ -87,7 +104,19 @@ pub fn build_pool(
     manager_config.recycling_method = RecyclingMethod::Fast;
     manager_config.custom_setup = Box::new(move |_url| {
         let config = config.clone();
-        async move { connect(&config).await }.boxed()
+        let counter = counter.clone();
+        async move {
+            let mut conn = connect(&config).await?;
+            if let Some(QueryCounter(count)) = counter {
+                conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                    if let InstrumentationEvent::StartQuery { .. } = event {
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            Ok(conn)
+        }
+        .boxed()
     });
     let manager = AsyncDieselConnectionManager::new_with_config("", manager_config);
     Pool::builder(manager)

@@ -29,7 +29,12 @@ pub struct ArticleTagsInput {
 #[serde(deny_unknown_fields)]
 pub struct AddTagInput {
     /// The tag's slug or name; an unknown name creates the tag.
-    #[schema(example = "South Korea", min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    #[schema(
+        example = "South Korea",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub tag: String,
     /// Where to put it (0-based; default: last). A tag the article has moves there.
     #[schema(minimum = 0)]

@@ -35,7 +35,9 @@ pub struct ListArticlesParams {
     pub sort: Option<Sort>,
     /// Parts to add to each summary, comma-separated: `body`, `body_html`,
     /// `key_point_lists`, `citations`. Tags are always there.
-    #[param(pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$")]
+    #[param(
+        pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$"
+    )]
     pub include: Option<String>,
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -50,7 +52,9 @@ pub struct ListArticlesParams {
 #[into_params(parameter_in = Query)]
 pub struct ArticleParams {
     /// `body_html` adds the rendered body (the rest is always there).
-    #[param(pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$")]
+    #[param(
+        pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$"
+    )]
     pub include: Option<String>,
 }
 
@@ -370,7 +374,13 @@ pub async fn schedule_article(
     path: web::Path<String>,
     body: JsonBody<ScheduleInput>,
 ) -> AppResult<HttpResponse> {
-    transition(&req, &pool, &path, Transition::Schedule(body.0.published_at)).await
+    transition(
+        &req,
+        &pool,
+        &path,
+        Transition::Schedule(body.0.published_at),
+    )
+    .await
 }
 
 /// Unpublish an article

@@ -31,9 +31,37 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::readyz)
         .service(
             scope(API_PREFIX)
+                .service(articles::list_articles)
+                .service(articles::create_article)
+                .service(articles::get_article)
+                .service(articles::replace_article)
+                .service(articles::update_article)
+                .service(articles::delete_article)
+                .service(articles::publish_article)
+                .service(articles::schedule_article)
+                .service(articles::unpublish_article)
+                .service(articles::archive_article)
+                .service(key_points::list_key_point_lists)
+                .service(key_points::add_key_point_list)
+                .service(key_points::get_key_point_list)
+                .service(key_points::update_key_point_list)
+                .service(key_points::delete_key_point_list)
+                .service(key_points::add_key_point)
+                .service(key_points::update_key_point)
+                .service(key_points::delete_key_point)
+                .service(citations::list_citations)
+                .service(citations::add_citation)
+                .service(citations::get_citation)
+                .service(citations::update_citation)
+                .service(citations::delete_citation)
+                .service(article_tags::list_article_tags)
+                .service(article_tags::set_article_tags)
+                .service(article_tags::add_article_tag)
+                .service(article_tags::remove_article_tag)
                 .service(tags::list_tags)
                 .service(tags::create_tag)
                 .service(tags::get_tag)
+                .service(tags::list_tag_articles)
                 .service(tags::update_tag)
                 .service(tags::delete_tag),
         );
@@ -41,7 +69,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// Adds `Link: <...>; rel="next"` (the same request with the next cursor) when there
 /// is a next page.
-pub fn with_next_link(req: &HttpRequest, mut response: HttpResponse, next: Option<&str>) -> HttpResponse {
+pub fn with_next_link(
+    req: &HttpRequest,
+    mut response: HttpResponse,
+    next: Option<&str>,
+) -> HttpResponse {
     let Some(cursor) = next else {
         return response;
     };

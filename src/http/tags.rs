@@ -5,14 +5,14 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::content::pagination::PageRequest;
 use crate::content::articles::ArticleFilter;
+use crate::content::pagination::PageRequest;
 use crate::content::tags::{self, NewTag, Tag, TagKey, TagPatch};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::conditional::{json_with_etag, precondition};
 use crate::http::extract::JsonBody;
-use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::{connection, with_next_link, API_PREFIX};
 
 /// Paging parameters of the tag list.

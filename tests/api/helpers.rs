@@ -126,6 +126,8 @@ pub struct TestApp {
     pub db_config: tokio_postgres::Config,
     pub server: actix_web::dev::ServerHandle,
     pub proxy: Option<DbProxy>,
+    /// SQL statements the app has run on its database.
+    pub queries: cms::db::QueryCounter,
 }
 
 /// How to start a [`TestApp`].
@@ -178,7 +180,14 @@ impl TestApp {
             (db_config.clone(), None)
         };
 
-        let pool = cms::db::build_pool(app_db_config, 4, Duration::from_secs(2)).expect("a pool");
+        let queries = cms::db::QueryCounter::default();
+        let pool = cms::db::build_pool(
+            app_db_config,
+            4,
+            Duration::from_secs(2),
+            Some(queries.clone()),
+        )
+        .expect("a pool");
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let port = listener.local_addr().expect("an address").port();
         let server = start_server(
@@ -203,6 +212,7 @@ impl TestApp {
             db_config,
             server: handle,
             proxy,
+            queries,
         }
     }
 
@@ -242,6 +252,39 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates an article and returns its JSON.
+    pub async fn create_article(&self, body: Value) -> Value {
+        let response = self.post_json("/api/v1/articles", &body).await;
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        assert_eq!(status, 201, "creating article {body}: {text}");
+        serde_json::from_str(&text).expect("an article")
+    }
+
+    /// The SQL statements `request` costs.
+    pub async fn count_queries<F: std::future::Future>(&self, request: F) -> (F::Output, u64) {
+        let before = self.queries.count();
+        let output = request.await;
+        (output, self.queries.count() - before)
     }
 
     /// Creates a tag and returns its JSON.

@@ -1,6 +1,8 @@
 //! The API's specification, as tests: each drives the real HTTP app against a real
 //! PostgreSQL, on a database of its own.
 
+mod article_parts;
+mod articles;
 mod cli;
 mod errors;
 mod health;
@@ -8,3 +10,4 @@ mod helpers;
 mod openapi;
 mod resilience;
 mod tags;
+mod workflow;

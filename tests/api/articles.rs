@@ -1,0 +1,397 @@
+//! `/api/v1/articles`: whole articles, written and read in one request.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, TestApp};
+
+fn whole_article() -> Value {
+    json!({
+        "title": "Mongolia looks to South Korea",
+        "standfirst": "A third neighbour beyond China and Russia.",
+        "body": "## Trade\n\nInvestment is under 10% [1], says the envoy [2].",
+        "key_point_lists": [
+            {"title": "Key points", "points": ["Trade is small", "Culture is big"]},
+            {"title": "What next", "points": ["Korea Week"]}
+        ],
+        "citations": [
+            {"title": "Korea Herald", "publisher": "Korea Herald", "url": "https://www.koreaherald.com/", "date": "2025-01-15"},
+            {"title": "Korean Cultural Center", "author": "Staff", "quote": "Culture first."}
+        ],
+        "tags": ["Mongolia", "South Korea"]
+    })
+}
+
+#[tokio::test]
+async fn a_whole_article_is_created_in_one_request() {
+    let app = TestApp::spawn().await;
+    let response = app.post_json("/api/v1/articles", &whole_article()).await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(response.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"v1-"));
+    let article: Value = response.json().await.unwrap();
+
+    assert_eq!(
+        location,
+        format!("/api/v1/articles/{}", article["id"].as_str().unwrap())
+    );
+    assert_eq!(article["slug"], "mongolia-looks-to-south-korea");
+    assert_eq!(article["status"], "draft");
+    assert_eq!(article["published_at"], Value::Null);
+    assert_eq!(article["version"], 1);
+    assert_eq!(article["body"], whole_article()["body"]);
+    let lists = article["key_point_lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 2);
+    assert_eq!(lists[0]["title"], "Key points");
+    assert_eq!(lists[0]["position"], 0);
+    assert_eq!(lists[0]["points"][1]["text"], "Culture is big");
+    assert_eq!(lists[0]["points"][1]["position"], 1);
+    assert_eq!(lists[1]["title"], "What next");
+    let citations = article["citations"].as_array().unwrap();
+    assert_eq!(citations[0]["number"], 1);
+    assert_eq!(citations[0]["url"], "https://www.koreaherald.com/");
+    assert_eq!(citations[0]["date"], "2025-01-15");
+    assert_eq!(
+        citations[1]["number"], 2,
+        "numbered in order when not given"
+    );
+    assert_eq!(citations[1]["quote"], "Culture first.");
+    let tags: Vec<&str> = article["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["mongolia", "south-korea"]);
+}
+
+#[tokio::test]
+async fn one_get_returns_the_article_whole_by_id_or_slug() {
+    let app = TestApp::spawn().await;
+    let created = app.create_article(whole_article()).await;
+    let id = created["id"].as_str().unwrap();
+    for key in [id, "mongolia-looks-to-south-korea"] {
+        let response = app.get(&format!("/api/v1/articles/{key}")).await;
+        assert_eq!(response.status(), 200);
+        let article: Value = response.json().await.unwrap();
+        assert_eq!(article, created);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_article_is_404() {
+    let app = TestApp::spawn().await;
+    for key in [
+        "nope",
+        "0192e4a0-0000-7000-8000-000000000000",
+        "NOT%20a%20slug",
+    ] {
+        let body = problem(app.get(&format!("/api/v1/articles/{key}")).await, 404).await;
+        assert_eq!(body["type"], "/problems/not-found");
+    }
+}
+
+#[tokio::test]
+async fn the_rendered_body_comes_on_request_sanitized_with_citations_linked() {
+    let app = TestApp::spawn().await;
+    let mut input = whole_article();
+    input["body"] =
+        json!("## Trade\n\nSmall [1].\n\n<script>alert(1)</script><img src=x onerror=alert(2)>");
+    app.create_article(input).await;
+    let plain: Value = app
+        .get("/api/v1/articles/mongolia-looks-to-south-korea")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(plain.get("body_html").is_none(), "only on request");
+    let article: Value = app
+        .get("/api/v1/articles/mongolia-looks-to-south-korea?include=body_html")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let html = article["body_html"].as_str().unwrap();
+    assert!(html.contains("<h2>Trade</h2>"), "{html}");
+    assert!(html.contains(r##"href="#citation-1""##), "{html}");
+    assert!(html.contains("[1]</a>"), "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains("onerror"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn tags_are_found_by_slug_or_name_and_unknown_names_create_them() {
+    let app = TestApp::spawn().await;
+    let existing = app.create_tag(json!({"name": "South Korea"})).await;
+    let diplomacy = app
+        .create_tag(json!({"name": "Diplomacy", "slug": "diplo"}))
+        .await;
+    let mut input = whole_article();
+    input["tags"] = json!(["south-korea", "DIPLOMACY", "Mining", "Mining"]);
+    let article = app.create_article(input).await;
+    let tags = article["tags"].as_array().unwrap();
+    assert_eq!(tags.len(), 3, "repeats collapse: {tags:?}");
+    assert_eq!(tags[0]["id"], existing["id"]);
+    assert_eq!(
+        tags[1]["id"], diplomacy["id"],
+        "found by name, ignoring case"
+    );
+    assert_eq!(tags[2]["slug"], "mining");
+    let created: Value = app.get("/api/v1/tags/mining").await.json().await.unwrap();
+    assert_eq!(created["name"], "Mining");
+}
+
+#[tokio::test]
+async fn a_taken_slug_is_409_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    let mut second = whole_article();
+    second["tags"] = json!(["Brand new tag"]);
+    let body = problem(app.post_json("/api/v1/articles", &second).await, 409).await;
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("mongolia-looks-to-south-korea"));
+    assert_eq!(
+        app.get("/api/v1/tags/brand-new-tag").await.status(),
+        404,
+        "rolled back whole"
+    );
+}
+
+#[tokio::test]
+async fn invalid_parts_are_422_naming_each_field() {
+    let app = TestApp::spawn().await;
+    let input = json!({
+        "title": "",
+        "key_point_lists": [{"points": ["fine", "  "]}],
+        "citations": [
+            {"number": 1, "title": "A"},
+            {"number": 1, "title": "B", "url": "ftp://example.com/x"},
+            {"title": "C", "url": "not a url"}
+        ],
+        "tags": [""]
+    });
+    let body = problem(app.post_json("/api/v1/articles", &input).await, 422).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "title",
+        "key_point_lists[0].points[1]",
+        "citations[1].number",
+        "citations[1].url",
+        "citations[2].url",
+        "tags[0]",
+    ] {
+        assert!(fields.contains(&expected), "{expected} in {fields:?}");
+    }
+    let page: Value = app.get("/api/v1/articles").await.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_date_that_is_not_a_date_is_422() {
+    let app = TestApp::spawn().await;
+    let mut input = whole_article();
+    input["citations"][0]["date"] = json!("15/01/2025");
+    let body = problem(app.post_json("/api/v1/articles", &input).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "citations[0].date");
+}
+
+#[tokio::test]
+async fn put_replaces_the_whole_article_and_keeps_its_status() {
+    let app = TestApp::spawn().await;
+    let created = app.create_article(whole_article()).await;
+    app.post("/api/v1/articles/mongolia-looks-to-south-korea/unpublish")
+        .await;
+    let replacement = json!({
+        "title": "Mongolia and Korea",
+        "slug": "mongolia-and-korea",
+        "body": "Short.",
+        "tags": ["Trade"]
+    });
+    let response = app
+        .put_json(
+            &format!("/api/v1/articles/{}", created["id"].as_str().unwrap()),
+            &replacement,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let article: Value = response.json().await.unwrap();
+    assert_eq!(article["title"], "Mongolia and Korea");
+    assert_eq!(article["standfirst"], Value::Null);
+    assert_eq!(article["key_point_lists"], json!([]));
+    assert_eq!(article["citations"], json!([]));
+    assert_eq!(article["tags"][0]["slug"], "trade");
+    assert_eq!(article["status"], "draft");
+    assert_eq!(article["created_at"], created["created_at"]);
+    assert!(article["version"].as_i64().unwrap() > 1);
+    assert_eq!(
+        app.get("/api/v1/articles/mongolia-looks-to-south-korea")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn patch_changes_only_what_is_sent() {
+    let app = TestApp::spawn().await;
+    let created = app.create_article(whole_article()).await;
+    let response = app
+        .patch_json(
+            "/api/v1/articles/mongolia-looks-to-south-korea",
+            &json!({"title": "A new headline", "standfirst": null}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let article: Value = response.json().await.unwrap();
+    assert_eq!(article["title"], "A new headline");
+    assert_eq!(
+        article["slug"], "mongolia-looks-to-south-korea",
+        "the slug stays"
+    );
+    assert_eq!(article["standfirst"], Value::Null);
+    assert_eq!(article["body"], created["body"]);
+    assert_eq!(
+        article["key_point_lists"], created["key_point_lists"],
+        "parts untouched"
+    );
+    assert_eq!(article["citations"], created["citations"]);
+    assert_eq!(article["tags"], created["tags"]);
+    assert_eq!(article["version"], 2);
+}
+
+#[tokio::test]
+async fn patch_with_a_list_of_parts_replaces_that_list() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    let article: Value = app
+        .patch_json(
+            "/api/v1/articles/mongolia-looks-to-south-korea",
+            &json!({"tags": ["Mining"], "key_point_lists": []}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(article["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(article["key_point_lists"], json!([]));
+    assert_eq!(article["citations"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn two_editors_cannot_overwrite_each_other() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    let path = "/api/v1/articles/mongolia-looks-to-south-korea";
+    let etag = app.get(path).await.headers()["etag"].clone();
+    let first = app
+        .client
+        .patch(app.url(path))
+        .header("if-match", etag.clone())
+        .json(&json!({"title": "Editor A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    for request in [
+        app.client
+            .patch(app.url(path))
+            .json(&json!({"title": "Editor B"})),
+        app.client
+            .put(app.url(path))
+            .json(&json!({"title": "Editor B"})),
+        app.client.delete(app.url(path)),
+        app.client.post(app.url(&format!("{path}/publish"))),
+    ] {
+        let response = request
+            .header("if-match", etag.clone())
+            .send()
+            .await
+            .unwrap();
+        problem(response, 412).await;
+    }
+    let article: Value = app.get(path).await.json().await.unwrap();
+    assert_eq!(article["title"], "Editor A");
+    assert_eq!(article["status"], "draft");
+}
+
+#[tokio::test]
+async fn a_current_etag_gets_304() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    let path = "/api/v1/articles/mongolia-looks-to-south-korea";
+    let etag = app.get(path).await.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url(path))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Another representation of the same version has its own tag.
+    let html = app
+        .client
+        .get(app.url(&format!("{path}?include=body_html")))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 200);
+}
+
+#[tokio::test]
+async fn deleting_an_article_deletes_its_parts_but_not_its_tags() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    let response = app
+        .delete("/api/v1/articles/mongolia-looks-to-south-korea")
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        app.get("/api/v1/articles/mongolia-looks-to-south-korea")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(app.get("/api/v1/tags/mongolia").await.status(), 200);
+    let db = app.db().await;
+    for table in ["key_point_lists", "key_points", "citations", "article_tags"] {
+        let count: i64 = db
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(count, 0, "{table} is empty");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_tag_removes_it_from_its_articles() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    assert_eq!(app.delete("/api/v1/tags/mongolia").await.status(), 204);
+    let article: Value = app
+        .get("/api/v1/articles/mongolia-looks-to-south-korea")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tags: Vec<&str> = article["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["south-korea"]);
+}
