@@ -1,6 +1,7 @@
 //! The API's specification, as tests: each drives the real HTTP app against a real
 //! PostgreSQL, on a database of its own.
 
+mod article_lists;
 mod article_parts;
 mod articles;
 mod cli;
@@ -8,6 +9,8 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod queries;
 mod resilience;
+mod seed;
 mod tags;
 mod workflow;
