@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -340,6 +340,9 @@ fn stored_status(
     now: DateTime<Utc>,
     errors: &mut Vec<FieldError>,
 ) -> (String, Option<DateTime<Utc>>) {
+    if let Some(at) = published_at {
+        text::check_year("published_at", at.year(), errors);
+    }
     match status {
         StatusInput::Draft => {
             if published_at.is_some() {
@@ -623,6 +626,14 @@ pub async fn replace(
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, precondition).await?;
+            // Replacing a live article as `published` without a date keeps its date.
+            let mut valid = valid;
+            if let (Some((status, at)), None) = (&mut valid.status, input.published_at) {
+                let live_since = current.published_at.filter(|t| *t <= Utc::now());
+                if status == "published" && current.status == "published" && live_since.is_some() {
+                    *at = live_since;
+                }
+            }
             update_fields(conn, current.id, &valid).await?;
             write_parts(conn, current.id, &valid, true).await?;
             touch(conn, current.id).await?;
@@ -720,6 +731,9 @@ pub async fn transition(
 ) -> AppResult<Article> {
     let now = Utc::now();
     if let Transition::Schedule(at) = transition {
+        let mut errors = Vec::new();
+        text::check_year("published_at", at.year(), &mut errors);
+        text::checked((), errors)?;
         if at <= now {
             return Err(AppError::validation(
                 "published_at",

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,11 @@ pub struct CitationInput {
     #[serde(default)]
     pub publisher: Option<String>,
     /// An absolute http(s) URL.
-    #[schema(max_length = 2000, format = "uri")]
+    #[schema(
+        max_length = 2000,
+        format = "uri",
+        pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$"
+    )]
     #[serde(default)]
     pub url: Option<String>,
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
@@ -99,7 +103,11 @@ pub struct CitationPatch {
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     #[serde(default, deserialize_with = "present")]
     pub publisher: Option<Option<String>>,
-    #[schema(max_length = 2000, format = "uri")]
+    #[schema(
+        max_length = 2000,
+        format = "uri",
+        pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$"
+    )]
     #[serde(default, deserialize_with = "present")]
     pub url: Option<Option<String>>,
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
@@ -129,6 +137,13 @@ pub(crate) struct ValidCitation {
 
 fn validate_url(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
     let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        errors.push(FieldError::new(
+            field,
+            "must not contain spaces or control characters",
+        ));
+        return Some(value.to_string());
+    }
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
             if value.chars().count() > 2000 {
@@ -170,7 +185,9 @@ fn validate_one(
         ),
         url: validate_url(&field("url"), input.url.as_deref(), errors),
         author: text::optional_line(&field("author"), input.author.as_deref(), 300, errors),
-        date: input.date,
+        date: input
+            .date
+            .inspect(|d| text::check_year(&field("date"), d.year(), errors)),
         quote: text::optional_text(&field("quote"), input.quote.as_deref(), 5000, errors),
     }
 }
@@ -399,7 +416,7 @@ pub async fn update(
                 None => current.author.clone(),
             },
             date: match &patch.date {
-                Some(v) => *v,
+                Some(v) => v.inspect(|d| text::check_year("date", d.year(), &mut errors)),
                 None => current.date,
             },
             quote: match &patch.quote {

@@ -52,7 +52,17 @@ fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, AppError> {
         )
     };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
+    // A forged cursor must not smuggle a NUL (which PostgreSQL text cannot hold)
+    // or an out-of-range date into a query.
+    let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
+    if text.contains("\\u0000") {
+        return Err(invalid());
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| invalid())?;
+    if !crate::content::text::moments_in_range(&value) {
+        return Err(invalid());
+    }
+    serde_json::from_value(value).map_err(|_| invalid())
 }
 
 /// Splits `limit + 1` fetched rows into a page and the cursor of the next one.

@@ -83,3 +83,32 @@ pub fn checked<T>(value: T, errors: Vec<FieldError>) -> AppResult<T> {
         Err(AppError::Validation(errors))
     }
 }
+
+/// Earliest and latest years accepted in dates and times: what any reader expects of
+/// editorial content, and well inside what PostgreSQL stores.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Checks that a date or moment lies within [`YEARS`].
+pub fn check_year(field: &str, year: i32, errors: &mut Vec<FieldError>) {
+    if !YEARS.contains(&year) {
+        errors.push(FieldError::new(
+            field,
+            "must be a date between the years 1 and 9999",
+        ));
+    }
+}
+
+/// Whether every RFC 3339 moment inside a JSON value (such as a decoded cursor) lies
+/// within [`YEARS`].
+pub fn moments_in_range(value: &serde_json::Value) -> bool {
+    match value {
+        // Parsed as serde parses a DateTime, which also takes years beyond 4 digits.
+        serde_json::Value::String(s) => match s.parse::<chrono::DateTime<chrono::Utc>>() {
+            Ok(moment) => YEARS.contains(&chrono::Datelike::year(&moment)),
+            Err(_) => true,
+        },
+        serde_json::Value::Array(items) => items.iter().all(moments_in_range),
+        serde_json::Value::Object(map) => map.values().all(moments_in_range),
+        _ => true,
+    }
+}

@@ -3,7 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +12,8 @@ use crate::content::articles::{
     Sort, Status, Transition,
 };
 use crate::content::pagination::PageRequest;
+use crate::content::slug::Slug;
+use crate::content::text;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::conditional::{json_with_etag, precondition};
@@ -82,9 +84,23 @@ pub(crate) async fn list_response(
         let group = tags
             .split(',')
             .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
+            .map(|t| {
+                Slug::parse(t).map(Slug::into_string).map_err(|_| {
+                    AppError::InvalidParameter(format!("tag: `{t}` is not a tag slug"))
+                })
+            })
+            .collect::<AppResult<Vec<String>>>()?;
         filter.tag_groups.push(group);
+    }
+    for (name, moment) in [
+        ("published_after", params.published_after),
+        ("published_before", params.published_before),
+    ] {
+        if moment.is_some_and(|m| !text::YEARS.contains(&m.year())) {
+            return Err(AppError::InvalidParameter(format!(
+                "{name} must be between the years 1 and 9999"
+            )));
+        }
     }
     let sort = params.sort.unwrap_or_default();
     let (items, next_cursor) = articles::list(conn, &filter, sort, include, &page).await?;

@@ -257,3 +257,43 @@ async fn errors_never_leak_sql_or_internal_names() {
         }
     }
 }
+
+#[tokio::test]
+async fn hostile_values_are_refused_with_4xx_never_500() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let forged = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    let gets = [
+        "/api/v1/articles?tag=%00".to_string(),
+        "/api/v1/articles?published_after=-5000-01-01T00:00:00Z".to_string(),
+        format!(
+            "/api/v1/articles?sort=title&cursor={}",
+            forged(r#"{"T":["a\u0000","0192e4a0-0000-7000-8000-000000000000"]}"#)
+        ),
+        format!(
+            "/api/v1/articles?cursor={}",
+            forged(r#"{"P":["-5000-01-01T00:00:00Z","0192e4a0-0000-7000-8000-000000000000"]}"#)
+        ),
+        format!(
+            "/api/v1/tags?cursor={}",
+            forged(r#"["a\u0000","0192e4a0-0000-7000-8000-000000000000"]"#)
+        ),
+    ];
+    for path in gets {
+        let status = app.get(&path).await.status();
+        assert_eq!(status, 400, "{path}");
+    }
+    let posts = [
+        json!({"title": "t", "citations": [{"title": "c", "date": "-5000-01-01"}]}),
+        json!({"title": "t", "citations": [{"title": "c", "url": "https://x.example/\u{0000}"}]}),
+        json!({"title": "t", "status": "published", "published_at": "-5000-01-01T00:00:00Z"}),
+        json!({"title": "t", "standfirst": "nul \u{0000}"}),
+        json!({"title": "t", "tags": ["bad \u{0007} tag"]}),
+    ];
+    for body in posts {
+        let response = app.post_json("/api/v1/articles", &body).await;
+        assert_eq!(response.status(), 422, "{body}");
+    }
+    let page: serde_json::Value = app.get("/api/v1/articles").await.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+}
