@@ -39,7 +39,13 @@ Every response carries an `X-Request-Id` (yours, if you sent one).",
         (name = "tags", description = "Named topics shared by many articles"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError))
+    servers((url = "/", description = "This server")),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::content::articles::Sort,
+        crate::content::articles::Status,
+    ))
 )]
 struct ApiDoc;
 
@@ -179,11 +185,6 @@ fn add_if_match(operation: &mut Operation) {
         operation,
         "412",
         problem_response("The resource changed since the `If-Match` tag was read"),
-    );
-    add_response(
-        operation,
-        "400",
-        problem_response("A parameter or header is not valid"),
     );
 }
 

@@ -11,10 +11,10 @@ use crate::content::articles::{self, ArticleKey};
 use crate::content::positions::{self, Siblings};
 use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
-use crate::content::tags::{self as tag_content, TagRef, MAX_NAME_LEN};
+use crate::content::tags::{self as tag_content, TagRef, TagReference, MAX_NAME_LEN};
 use crate::content::text;
 use crate::db::schema::{article_tags, tags};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 
 pub const MAX_TAGS: usize = 50;
 
@@ -153,20 +153,22 @@ pub(crate) async fn load(
     Ok(by_article)
 }
 
-fn validate(references: &[String]) -> AppResult<Vec<String>> {
-    let mut errors = Vec::new();
+/// Validates the tag references of a write (`tags[i]`).
+pub(crate) fn validate_references(
+    references: &[TagReference],
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
     if references.len() > MAX_TAGS {
-        errors.push(crate::error::FieldError::new(
-            "body",
+        errors.push(FieldError::new(
+            "tags",
             format!("must have at most {MAX_TAGS} tags"),
         ));
     }
-    let names = references
+    references
         .iter()
         .enumerate()
-        .map(|(i, r)| text::line(&format!("[{i}]"), r, MAX_NAME_LEN, &mut errors))
-        .collect();
-    text::checked(names, errors)
+        .map(|(i, r)| text::line(&format!("tags[{i}]"), &r.0, MAX_NAME_LEN, errors))
+        .collect()
 }
 
 async fn tags_of(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<Vec<TagRef>> {
@@ -189,10 +191,12 @@ pub async fn list_all(
 pub async fn set(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
-    references: &[String],
+    references: &[TagReference],
     precondition: &Precondition,
 ) -> AppResult<(Vec<TagRef>, i32)> {
-    let names = validate(references)?;
+    let mut errors = Vec::new();
+    let names = validate_references(references, &mut errors);
+    text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         let ids = resolve(conn, &names).await?;

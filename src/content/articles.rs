@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::content::markdown;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
-use crate::content::tags::TagRef;
+use crate::content::tags::{TagRef, TagReference};
 use crate::content::{article_tags, text};
 use crate::db::schema::{article_tags as article_tags_table, articles, tags};
 use crate::error::{AppError, AppResult, FieldError};
@@ -197,7 +197,7 @@ pub struct ArticleInput {
     /// Tags by slug or name, in order; unknown names create the tag.
     #[serde(default)]
     #[schema(max_items = 50)]
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<TagReference>>,
 }
 
 /// A partial update: only the fields sent change. `standfirst: null` clears it; a
@@ -220,7 +220,7 @@ pub struct ArticlePatch {
         max_length = 2000,
         pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
     )]
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub standfirst: Option<Option<String>>,
     #[schema(
         max_length = 500000,
@@ -236,7 +236,7 @@ pub struct ArticlePatch {
     pub citations: Option<Vec<CitationInput>>,
     #[serde(default)]
     #[schema(max_items = 50)]
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<TagReference>>,
 }
 
 /// When a scheduled article goes live.
@@ -245,14 +245,6 @@ pub struct ArticlePatch {
 pub struct ScheduleInput {
     /// A moment in the future.
     pub published_at: DateTime<Utc>,
-}
-
-pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// How a client names an article in a path: by id or by slug.
@@ -314,23 +306,6 @@ fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
             String::new()
         }
     }
-}
-
-fn validate_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
-    if tags.len() > 50 {
-        errors.push(FieldError::new("tags", "must have at most 50 tags"));
-    }
-    tags.iter()
-        .enumerate()
-        .map(|(i, tag)| {
-            text::line(
-                &format!("tags[{i}]"),
-                tag,
-                crate::content::tags::MAX_NAME_LEN,
-                errors,
-            )
-        })
-        .collect()
 }
 
 /// The stored status and date for a requested status.
@@ -406,7 +381,7 @@ impl ArticleInput {
         let tags = self
             .tags
             .as_deref()
-            .map(|tags| validate_tags(tags, &mut errors));
+            .map(|tags| article_tags::validate_references(tags, &mut errors));
         text::checked(
             ValidArticle {
                 fields: ArticleFields {
@@ -463,7 +438,7 @@ impl ArticlePatch {
         let tags = self
             .tags
             .as_deref()
-            .map(|tags| validate_tags(tags, &mut errors));
+            .map(|tags| article_tags::validate_references(tags, &mut errors));
         text::checked(
             ValidArticle {
                 fields: ArticleFields {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::articles::{self, present, ArticleKey};
+use crate::content::articles::{self, ArticleKey};
 use crate::content::precondition::Precondition;
 use crate::content::text;
 use crate::db::schema::citations;
@@ -53,7 +53,10 @@ struct CitationRow {
 pub struct CitationInput {
     /// Default: one more than the highest number in use.
     #[schema(minimum = 1, maximum = 9999)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub number: Option<i32>,
     #[schema(
         min_length = 1,
@@ -91,7 +94,10 @@ pub struct CitationInput {
 #[serde(deny_unknown_fields)]
 pub struct CitationPatch {
     #[schema(minimum = 1, maximum = 9999)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub number: Option<i32>,
     #[schema(
         min_length = 1,
@@ -101,25 +107,25 @@ pub struct CitationPatch {
     #[serde(default)]
     pub title: Option<String>,
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub publisher: Option<Option<String>>,
     #[schema(
         max_length = 2000,
         format = "uri",
         pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$"
     )]
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub url: Option<Option<String>>,
     #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub author: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub date: Option<Option<NaiveDate>>,
     #[schema(
         max_length = 5000,
         pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
     )]
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub quote: Option<Option<String>>,
 }
 
@@ -136,7 +142,14 @@ pub(crate) struct ValidCitation {
 }
 
 fn validate_url(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    let value = value?.trim();
+    if value.is_empty() {
+        errors.push(FieldError::new(
+            field,
+            "must be a URL; leave it out (or null) for none",
+        ));
+        return None;
+    }
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         errors.push(FieldError::new(
             field,

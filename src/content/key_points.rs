@@ -69,7 +69,10 @@ pub struct KeyPointListInput {
     /// Where to insert the list among the article's lists (default: last). Ignored
     /// when the list is part of a whole article.
     #[schema(minimum = 0)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub position: Option<i32>,
 }
 
@@ -105,7 +108,10 @@ pub struct KeyPointListPatch {
     pub title: Option<String>,
     /// Move the list to this place (0-based); the others shift.
     #[schema(minimum = 0)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub position: Option<i32>,
 }
 
@@ -121,7 +127,10 @@ pub struct NewKeyPoint {
     pub text: String,
     /// Where to insert it (0-based; default: last).
     #[schema(minimum = 0)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub position: Option<i32>,
 }
 
@@ -138,7 +147,10 @@ pub struct KeyPointPatch {
     pub text: Option<String>,
     /// Move the point to this place (0-based); the others shift.
     #[schema(minimum = 0)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub position: Option<i32>,
 }
 

@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod pagination;
 pub mod positions;
 pub mod precondition;
+pub mod serde_helpers;
 pub mod slug;
 pub mod tags;
 pub mod text;

@@ -20,8 +20,9 @@ impl Precondition {
         match self {
             Precondition::Versions(versions) if !versions.contains(&current) => {
                 Err(AppError::PreconditionFailed(format!(
-                    "The resource is at version {current}, not the one in If-Match; \
-                     read it again and reapply your change."
+                    "The resource is at version {current}, which If-Match does not name \
+                     (send the ETag you read, as it was given); read it again and reapply \
+                     your change."
                 )))
             }
             _ => Ok(()),

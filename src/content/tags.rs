@@ -46,6 +46,29 @@ pub struct TagRef {
     pub name: String,
 }
 
+/// A tag named in an article write: its slug or its name (an unknown name creates
+/// the tag).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct TagReference(pub String);
+
+impl utoipa::PartialSchema for TagReference {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A tag's slug or name; an unknown name creates the tag",
+            ))
+            .examples([serde_json::json!("South Korea")])
+            .min_length(Some(1))
+            .max_length(Some(MAX_NAME_LEN))
+            .pattern(Some(text::LINE_PATTERN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagReference {}
+
 /// A request to create a tag.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +117,7 @@ pub struct TagPatch {
         max_length = 2000,
         pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
     )]
-    #[serde(default, deserialize_with = "crate::content::articles::present")]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub description: Option<Option<String>>,
 }
 

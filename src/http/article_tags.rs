@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::content::article_tags;
 use crate::content::articles::ArticleKey;
-use crate::content::tags::{TagKey, TagRef};
+use crate::content::tags::{TagKey, TagRef, TagReference};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::conditional::{json_with_etag, precondition};
@@ -21,7 +21,7 @@ use crate::http::extract::JsonBody;
 pub struct ArticleTagsInput {
     /// Tags by slug or name, in order; unknown names create the tag.
     #[schema(max_items = 50)]
-    pub tags: Vec<String>,
+    pub tags: Vec<TagReference>,
 }
 
 /// One tag to add.
@@ -38,11 +38,16 @@ pub struct AddTagInput {
     pub tag: String,
     /// Where to put it (0-based; default: last). A tag the article has moves there.
     #[schema(minimum = 0)]
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::content::serde_helpers::whole_number"
+    )]
     pub position: Option<i32>,
 }
 
 /// List an article's tags
+///
+/// In the article's order.
 #[utoipa::path(
     tag = "article tags",
     params(("article" = String, Path, description = "The article's id or slug")),
@@ -66,6 +71,8 @@ pub async fn list_article_tags(
 }
 
 /// Set (or reorder) an article's tags
+///
+/// The whole ordered set, by slug or name; unknown names create the tag.
 #[utoipa::path(
     tag = "article tags",
     params(("article" = String, Path, description = "The article's id or slug")),
@@ -89,7 +96,7 @@ pub async fn set_article_tags(
     path: web::Path<String>,
     body: JsonBody<ArticleTagsInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let (tags, version) = article_tags::set(&mut conn, &key, &body.0.tags, &precondition).await?;
@@ -97,6 +104,8 @@ pub async fn set_article_tags(
 }
 
 /// Add a tag to an article
+///
+/// By slug or name (an unknown name creates the tag), at `position` (default: last).
 #[utoipa::path(
     tag = "article tags",
     params(("article" = String, Path, description = "The article's id or slug")),
@@ -122,7 +131,7 @@ pub async fn add_article_tag(
     path: web::Path<String>,
     body: JsonBody<AddTagInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let (tags, version) =
@@ -151,7 +160,7 @@ pub async fn remove_article_tag(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let tag = TagKey::parse(&path.1)?;
     let mut conn = connection(&pool).await?;

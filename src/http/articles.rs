@@ -253,7 +253,7 @@ pub async fn replace_article(
     path: web::Path<String>,
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let article = articles::replace(&mut conn, &key, &body.0, &precondition).await?;
@@ -291,7 +291,7 @@ pub async fn update_article(
     path: web::Path<String>,
     body: JsonBody<ArticlePatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let article = articles::update(&mut conn, &key, &body.0, &precondition).await?;
@@ -316,7 +316,7 @@ pub async fn delete_article(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     articles::delete(&mut conn, &key, &precondition).await?;
@@ -329,7 +329,7 @@ async fn transition(
     path: &str,
     transition: Transition,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(req)?;
+    let precondition = precondition(req);
     let key = ArticleKey::parse(path)?;
     let mut conn = connection(pool).await?;
     let article = articles::transition(&mut conn, &key, transition, &precondition).await?;

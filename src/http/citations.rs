@@ -16,6 +16,8 @@ use crate::http::{connection, API_PREFIX};
 const NO_CITATION: &str = "The article has no citation with this id.";
 
 /// List an article's citations
+///
+/// By number; the `ETag` carries the article's version.
 #[utoipa::path(
     tag = "citations",
     params(("article" = String, Path, description = "The article's id or slug")),
@@ -67,7 +69,7 @@ pub async fn add_citation(
     path: web::Path<String>,
     body: JsonBody<CitationInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::add(&mut conn, &key, &body.0, &precondition).await?;
@@ -80,6 +82,8 @@ pub async fn add_citation(
 }
 
 /// Get a citation
+///
+/// One of the article's citations, by id.
 #[utoipa::path(
     tag = "citations",
     params(
@@ -138,7 +142,7 @@ pub async fn update_citation(
     path: web::Path<(String, String)>,
     body: JsonBody<CitationPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
@@ -171,7 +175,7 @@ pub async fn delete_citation(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;

@@ -22,51 +22,46 @@ pub fn entity_tag(version: Option<i32>, body: &[u8]) -> String {
 }
 
 /// A parsed `If-Match` / `If-None-Match` header.
+#[derive(Debug, PartialEq, Eq)]
 enum EntityTags<'a> {
     Any,
     /// (weak, opaque tag with its quotes)
     List(Vec<(bool, &'a str)>),
 }
 
-/// Parses an entity-tag list (RFC 9110 §8.8.3); a malformed header is a 400, not a
-/// silent mismatch.
-fn entity_tags<'a>(
-    req: &'a HttpRequest,
-    name: header::HeaderName,
-) -> AppResult<Option<EntityTags<'a>>> {
-    let Some(value) = req.headers().get(&name) else {
-        return Ok(None);
-    };
-    let display = if name == header::IF_MATCH {
-        "If-Match"
-    } else {
-        "If-None-Match"
-    };
-    let invalid = || {
-        AppError::InvalidParameter(format!(
-            "{display} must be `*` or a comma-separated list of quoted entity tags, such as \"v3-0123456789abcdef\""
-        ))
-    };
-    let value = value.to_str().map_err(|_| invalid())?.trim();
+/// Parses an entity-tag list (RFC 9110 §8.8.3): `*`, or quoted tags (commas allowed
+/// inside the quotes), comma-separated. `None` when the header is absent or
+/// malformed.
+fn entity_tags(req: &HttpRequest, name: header::HeaderName) -> Option<EntityTags<'_>> {
+    let value = req.headers().get(&name)?.to_str().ok()?;
+    parse_entity_tags(value)
+}
+
+fn parse_entity_tags(value: &str) -> Option<EntityTags<'_>> {
+    let value = value.trim();
     if value == "*" {
-        return Ok(Some(EntityTags::Any));
+        return Some(EntityTags::Any);
     }
     let mut tags = Vec::new();
-    for item in value.split(',').map(str::trim) {
-        let (weak, tag) = match item.strip_prefix("W/") {
-            Some(tag) => (true, tag),
-            None => (false, item),
-        };
-        let quoted = tag.len() >= 2
-            && tag.starts_with('"')
-            && tag.ends_with('"')
-            && !tag[1..tag.len() - 1].contains('"');
-        if !quoted {
-            return Err(invalid());
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            break;
         }
-        tags.push((weak, tag));
+        let (weak, quoted) = match rest.strip_prefix("W/") {
+            Some(after) => (true, after),
+            None => (false, rest),
+        };
+        let inner = quoted.strip_prefix('"')?;
+        let end = inner.find('"')?;
+        tags.push((weak, &quoted[..end + 2]));
+        rest = &inner[end + 1..];
+        if !(rest.is_empty() || rest.starts_with([' ', '\t', ','])) {
+            return None;
+        }
     }
-    Ok(Some(EntityTags::List(tags)))
+    (!tags.is_empty()).then_some(EntityTags::List(tags))
 }
 
 /// Serializes `value` as JSON with its `ETag`, or answers `304 Not Modified` when the
@@ -81,8 +76,9 @@ pub fn json_with_etag(
     let etag = entity_tag(version, &body);
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
     if is_read && status == StatusCode::OK {
-        // If-None-Match compares weakly: W/"x" matches "x".
-        let matches = match entity_tags(req, header::IF_NONE_MATCH)? {
+        // If-None-Match compares weakly: W/"x" matches "x". A malformed one is
+        // ignored: the client just gets the full response.
+        let matches = match entity_tags(req, header::IF_NONE_MATCH) {
             None => false,
             Some(EntityTags::Any) => true,
             Some(EntityTags::List(tags)) => tags.iter().any(|(_, tag)| *tag == etag),
@@ -99,13 +95,17 @@ pub fn json_with_etag(
         .body(body))
 }
 
-/// Reads `If-Match` into the versions a write may apply to. A tag that is not one of
-/// ours can never match, so it fails the precondition (RFC 9110 §13.1.1).
-pub fn precondition(req: &HttpRequest) -> AppResult<Precondition> {
-    let tags = match entity_tags(req, header::IF_MATCH)? {
-        None => return Ok(Precondition::None),
-        Some(EntityTags::Any) => return Ok(Precondition::Exists),
+/// Reads `If-Match` into the versions a write may apply to. A value that is not one
+/// of our entity tags (malformed, weak, or of another version) can never match, so
+/// the write fails its precondition (RFC 9110 §13.1.1) rather than going ahead.
+pub fn precondition(req: &HttpRequest) -> Precondition {
+    if !req.headers().contains_key(header::IF_MATCH) {
+        return Precondition::None;
+    }
+    let tags = match entity_tags(req, header::IF_MATCH) {
+        Some(EntityTags::Any) => return Precondition::Exists,
         Some(EntityTags::List(tags)) => tags,
+        None => Vec::new(),
     };
     // If-Match compares strongly: a weak tag never matches.
     let versions = tags
@@ -117,5 +117,26 @@ pub fn precondition(req: &HttpRequest) -> AppResult<Precondition> {
                 .and_then(|v| v.parse::<i32>().ok())
         })
         .collect();
-    Ok(Precondition::Versions(versions))
+    Precondition::Versions(versions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_entity_tag_lists() {
+        assert_eq!(parse_entity_tags("*"), Some(EntityTags::Any));
+        assert_eq!(
+            parse_entity_tags(r#""a", W/"b,c" ,"""#),
+            Some(EntityTags::List(vec![
+                (false, "\"a\""),
+                (true, "\"b,c\""),
+                (false, "\"\"")
+            ]))
+        );
+        for bad in ["", "0", "v1", "\"a", "\"a\"b", "W/", "*, \"a\""] {
+            assert_eq!(parse_entity_tags(bad), None, "{bad:?}");
+        }
+    }
 }

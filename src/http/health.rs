@@ -15,7 +15,9 @@ pub struct Health {
     pub status: String,
 }
 
-/// Liveness: the process answers.
+/// Liveness
+///
+/// The process answers; needs no database.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, description = "The process is alive", body = Health))
@@ -27,7 +29,9 @@ pub async fn healthz() -> web::Json<Health> {
     })
 }
 
-/// Readiness: the database answers a query.
+/// Readiness
+///
+/// The database answers a query; 503 with `Retry-After` when it does not.
 #[utoipa::path(
     tag = "health",
     responses(

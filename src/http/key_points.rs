@@ -27,6 +27,8 @@ fn with_location(mut response: HttpResponse, location: String) -> HttpResponse {
 }
 
 /// List an article's key-point lists
+///
+/// In order, with their points; the `ETag` carries the article's version.
 #[utoipa::path(
     tag = "key-point lists",
     params(("article" = String, Path, description = "The article's id or slug")),
@@ -78,7 +80,7 @@ pub async fn add_key_point_list(
     path: web::Path<String>,
     body: JsonBody<KeyPointListInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::add_list(&mut conn, &key, &body.0, &precondition).await?;
@@ -88,6 +90,8 @@ pub async fn add_key_point_list(
 }
 
 /// Get a key-point list
+///
+/// One of the article's lists, with its points.
 #[utoipa::path(
     tag = "key-point lists",
     params(
@@ -143,7 +147,7 @@ pub async fn update_key_point_list(
     path: web::Path<(String, String)>,
     body: JsonBody<KeyPointListPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
@@ -173,7 +177,7 @@ pub async fn delete_key_point_list(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
@@ -213,7 +217,7 @@ pub async fn add_key_point(
     path: web::Path<(String, String)>,
     body: JsonBody<NewKeyPoint>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
@@ -228,6 +232,8 @@ pub async fn add_key_point(
 }
 
 /// Rewrite or move a key point
+///
+/// `position` moves it (0-based); the other points shift.
 #[utoipa::path(
     tag = "key-point lists",
     params(
@@ -255,7 +261,7 @@ pub async fn update_key_point(
     path: web::Path<(String, String, String)>,
     body: JsonBody<KeyPointPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let point_id = part_id(&path.2, NO_POINT)?;
@@ -288,7 +294,7 @@ pub async fn delete_key_point(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let point_id = part_id(&path.2, NO_POINT)?;

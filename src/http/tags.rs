@@ -168,7 +168,7 @@ pub async fn update_tag(
     path: web::Path<String>,
     body: JsonBody<TagPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let mut conn = connection(&pool).await?;
     let tag = tags::update(&mut conn, &TagKey::parse(&path)?, &body.0, &precondition).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
@@ -194,7 +194,7 @@ pub async fn delete_tag(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let mut conn = connection(&pool).await?;
     tags::delete(&mut conn, &TagKey::parse(&path)?, &precondition).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -358,3 +358,45 @@ async fn part_writes_honour_the_articles_if_match() {
         "the ETag of a part write carries the article's version"
     );
 }
+
+#[tokio::test]
+async fn whole_numbers_may_be_written_as_floats_but_fractions_and_empty_urls_are_refused() {
+    let app = TestApp::spawn().await;
+    article(&app).await;
+    let response = app
+        .post_json(
+            &format!("{ARTICLE}/citations"),
+            &json!({"title": "Float", "number": 7.0}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let citation: Value = response.json().await.unwrap();
+    assert_eq!(citation["number"], 7);
+    let body = problem(
+        app.post_json(
+            &format!("{ARTICLE}/citations"),
+            &json!({"title": "Half", "number": 7.5}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "number");
+    let body = problem(
+        app.post_json(
+            &format!("{ARTICLE}/citations"),
+            &json!({"title": "No URL", "url": ""}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "url");
+    let ok = app
+        .post_json(
+            &format!("{ARTICLE}/citations"),
+            &json!({"title": "Null URL", "url": null}),
+        )
+        .await;
+    assert_eq!(ok.status(), 201);
+}
