@@ -237,7 +237,7 @@ pub async fn add(
                 "The article already has {MAX_TAGS} tags, the most it may have."
             )));
         }
-        let position = positions::check_position("position", position, others)?;
+        let position = positions::clamp_position(position, others)?;
         let order = positions::moved(&current, tag_id, position);
         // Appending at a free position, then renumbering, keeps positions unique.
         if !current.contains(&tag_id) {

@@ -51,7 +51,7 @@ struct ListRow {
     title: String,
 }
 
-/// A key-point list written with its article, or added to one.
+/// A key-point list written with its whole article.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPointListInput {
@@ -66,8 +66,25 @@ pub struct KeyPointListInput {
     /// The points, in order, as text.
     #[schema(max_items = 100)]
     pub points: Vec<PointText>,
-    /// Where to insert the list among the article's lists (default: last). Ignored
-    /// when the list is part of a whole article.
+}
+
+/// A key-point list to add to an article.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyPointList {
+    /// Default "Key points".
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The points, in order, as text.
+    #[schema(max_items = 100)]
+    pub points: Vec<PointText>,
+    /// Where to insert the list among the article's lists (0-based; default, or
+    /// past the end: last).
     #[schema(minimum = 0)]
     #[serde(
         default,
@@ -163,21 +180,21 @@ pub(crate) struct ValidList {
 
 fn validate_list(
     prefix: &str,
-    input: &KeyPointListInput,
+    title: Option<&str>,
+    points: &[PointText],
     errors: &mut Vec<FieldError>,
 ) -> ValidList {
-    let title = match &input.title {
+    let title = match title {
         Some(title) => text::line(&format!("{prefix}title"), title, MAX_TITLE_LEN, errors),
         None => DEFAULT_TITLE.to_string(),
     };
-    if input.points.len() > MAX_POINTS {
+    if points.len() > MAX_POINTS {
         errors.push(FieldError::new(
             format!("{prefix}points"),
             format!("must have at most {MAX_POINTS} points"),
         ));
     }
-    let points = input
-        .points
+    let points = points
         .iter()
         .enumerate()
         .map(|(j, point)| {
@@ -206,7 +223,14 @@ pub(crate) fn validate_lists(
     inputs
         .iter()
         .enumerate()
-        .map(|(i, input)| validate_list(&format!("key_point_lists[{i}]."), input, errors))
+        .map(|(i, input)| {
+            validate_list(
+                &format!("key_point_lists[{i}]."),
+                input.title.as_deref(),
+                &input.points,
+                errors,
+            )
+        })
         .collect()
 }
 
@@ -375,11 +399,11 @@ pub async fn get(
 pub async fn add_list(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
-    input: &KeyPointListInput,
+    input: &NewKeyPointList,
     precondition: &Precondition,
 ) -> AppResult<(KeyPointList, i32)> {
     let mut errors = Vec::new();
-    let valid = validate_list("", input, &mut errors);
+    let valid = validate_list("", input.title.as_deref(), &input.points, &mut errors);
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
@@ -389,7 +413,7 @@ pub async fn add_list(
                 "The article already has {MAX_LISTS} key-point lists, the most it may have."
             )));
         }
-        let position = positions::check_position("position", input.position, current.len())?;
+        let position = positions::clamp_position(input.position, current.len())?;
         let ids = insert_lists(
             conn,
             article.id,
@@ -442,8 +466,7 @@ pub async fn update_list(
                 .await?;
         }
         if patch.position.is_some() {
-            let position =
-                positions::check_position("position", patch.position, current.len() - 1)?;
+            let position = positions::clamp_position(patch.position, current.len() - 1)?;
             let order = positions::moved(&current, list_id, position);
             positions::renumber(
                 conn,
@@ -539,7 +562,7 @@ pub async fn add_point(
                 "The list already has {MAX_POINTS} points, the most it may have."
             )));
         }
-        let position = positions::check_position("position", input.position, current.len())?;
+        let position = positions::clamp_position(input.position, current.len())?;
         let id = Uuid::now_v7();
         diesel::insert_into(key_points::table)
             .values((
@@ -589,8 +612,7 @@ pub async fn update_point(
                 .await?;
         }
         if patch.position.is_some() {
-            let position =
-                positions::check_position("position", patch.position, current.len() - 1)?;
+            let position = positions::clamp_position(patch.position, current.len() - 1)?;
             let order = positions::moved(&current, point_id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }

@@ -49,15 +49,13 @@ pub async fn renumber(
     Ok(())
 }
 
-/// Checks a requested position against the number of siblings it may take.
-pub fn check_position(field: &str, position: Option<i32>, max: usize) -> AppResult<usize> {
+/// The place a requested position takes among `max + 1` places: none, or one past
+/// the end, means last; a negative one is refused.
+pub fn clamp_position(position: Option<i32>, max: usize) -> AppResult<usize> {
     match position {
         None => Ok(max),
-        Some(p) if p >= 0 && (p as usize) <= max => Ok(p as usize),
-        Some(_) => Err(AppError::validation(
-            field,
-            format!("must be between 0 and {max}"),
-        )),
+        Some(p) if p >= 0 => Ok((p as usize).min(max)),
+        Some(_) => Err(AppError::validation("position", "must be 0 or more")),
     }
 }
 

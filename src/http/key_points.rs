@@ -7,7 +7,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::content::articles::ArticleKey;
 use crate::content::key_points::{
-    self, KeyPoint, KeyPointList, KeyPointListInput, KeyPointListPatch, KeyPointPatch, NewKeyPoint,
+    self, KeyPoint, KeyPointList, KeyPointListPatch, KeyPointPatch, NewKeyPoint, NewKeyPointList,
 };
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
@@ -57,7 +57,7 @@ pub async fn list_key_point_lists(
 #[utoipa::path(
     tag = "key-point lists",
     params(("article" = String, Path, description = "The article's id or slug")),
-    request_body(content = KeyPointListInput, content_type = "application/json"),
+    request_body(content = NewKeyPointList, content_type = "application/json"),
     responses(
         (status = 201, description = "The new list", body = KeyPointList, headers(
             ("ETag" = String, description = "Entity tag (carries the article's new version)"),
@@ -78,7 +78,7 @@ pub async fn add_key_point_list(
     req: HttpRequest,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
-    body: JsonBody<KeyPointListInput>,
+    body: JsonBody<NewKeyPointList>,
 ) -> AppResult<HttpResponse> {
     let precondition = precondition(&req);
     let key = ArticleKey::parse(&path)?;

@@ -130,20 +130,29 @@ async fn key_points_can_be_added_rewritten_moved_and_deleted() {
 }
 
 #[tokio::test]
-async fn positions_out_of_range_and_unknown_parts_are_refused() {
+async fn a_position_past_the_end_appends_and_unknown_parts_are_404() {
     let app = TestApp::spawn().await;
     let created = article(&app).await;
     let list_id = created["key_point_lists"][0]["id"].as_str().unwrap();
-    let body = problem(
-        app.post_json(
+    let point: Value = app
+        .post_json(
             &format!("{ARTICLE}/key-point-lists/{list_id}/points"),
             &json!({"text": "x", "position": 9}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(point["position"], 3, "appended after a, b, c");
+    problem(
+        app.post_json(
+            &format!("{ARTICLE}/key-point-lists/{list_id}/points"),
+            &json!({"text": "x", "position": -1}),
         )
         .await,
         422,
     )
     .await;
-    assert_eq!(body["errors"][0]["field"], "position");
     let unknown = "0192e4a0-0000-7000-8000-000000000000";
     problem(
         app.get(&format!("{ARTICLE}/key-point-lists/{unknown}"))
@@ -171,7 +180,7 @@ async fn positions_out_of_range_and_unknown_parts_are_refused() {
         404,
     )
     .await;
-    assert_eq!(version(&app).await, 1, "nothing changed");
+    assert_eq!(version(&app).await, 2, "only the appended point changed it");
 }
 
 #[tokio::test]
