@@ -218,6 +218,7 @@ pub async fn add(
     let mut errors = Vec::new();
     let name = text::line("tag", reference, MAX_NAME_LEN, &mut errors);
     text::checked((), errors)?;
+    positions::check_position(position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         let current: Vec<Uuid> = tags_of(conn, article.id)
@@ -237,7 +238,7 @@ pub async fn add(
                 "The article already has {MAX_TAGS} tags, the most it may have."
             )));
         }
-        let position = positions::clamp_position(position, others)?;
+        let position = positions::clamp_position(position, others);
         let order = positions::moved(&current, tag_id, position);
         // Appending at a free position, then renumbering, keeps positions unique.
         if !current.contains(&tag_id) {

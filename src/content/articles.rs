@@ -400,60 +400,76 @@ impl ArticleInput {
     }
 }
 
+/// A patch whose fields have been validated.
+struct ValidPatch {
+    title: Option<String>,
+    slug: Option<String>,
+    standfirst: Option<Option<String>>,
+    body: Option<String>,
+    key_point_lists: Option<Vec<key_points::ValidList>>,
+    citations: Option<Vec<citations::ValidCitation>>,
+    tags: Option<Vec<String>>,
+}
+
 impl ArticlePatch {
-    fn validate(&self, current: &ArticleRow) -> AppResult<ValidArticle> {
+    /// Validates the fields sent, before anything is read or locked.
+    fn validate(&self) -> AppResult<ValidPatch> {
         let mut errors = Vec::new();
-        let title = match &self.title {
-            Some(title) => text::line("title", title, MAX_TITLE_LEN, &mut errors),
-            None => current.title.clone(),
-        };
-        let slug = match &self.slug {
-            Some(slug) => validate_slug(slug, &mut errors),
-            None => current.slug.clone(),
-        };
-        let standfirst = match &self.standfirst {
-            Some(standfirst) => text::optional_text(
-                "standfirst",
-                standfirst.as_deref(),
-                MAX_STANDFIRST_LEN,
-                &mut errors,
-            ),
-            None => current.standfirst.clone(),
-        };
-        let body = match &self.body {
-            Some(body) => {
+        let valid = ValidPatch {
+            title: self
+                .title
+                .as_deref()
+                .map(|title| text::line("title", title, MAX_TITLE_LEN, &mut errors)),
+            slug: self
+                .slug
+                .as_deref()
+                .map(|slug| validate_slug(slug, &mut errors)),
+            standfirst: self.standfirst.as_ref().map(|standfirst| {
+                text::optional_text(
+                    "standfirst",
+                    standfirst.as_deref(),
+                    MAX_STANDFIRST_LEN,
+                    &mut errors,
+                )
+            }),
+            body: self.body.as_ref().map(|body| {
                 text::check_text("body", body, MAX_BODY_LEN, &mut errors);
                 body.clone()
-            }
-            None => current.body.clone(),
+            }),
+            key_point_lists: self
+                .key_point_lists
+                .as_deref()
+                .map(|lists| key_points::validate_lists(lists, &mut errors)),
+            citations: self
+                .citations
+                .as_deref()
+                .map(|citations| citations::validate_all(citations, &mut errors)),
+            tags: self
+                .tags
+                .as_deref()
+                .map(|tags| article_tags::validate_references(tags, &mut errors)),
         };
-        let key_point_lists = self
-            .key_point_lists
-            .as_deref()
-            .map(|lists| key_points::validate_lists(lists, &mut errors));
-        let citations = self
-            .citations
-            .as_deref()
-            .map(|citations| citations::validate_all(citations, &mut errors));
-        let tags = self
-            .tags
-            .as_deref()
-            .map(|tags| article_tags::validate_references(tags, &mut errors));
-        text::checked(
-            ValidArticle {
-                fields: ArticleFields {
-                    slug,
-                    title,
-                    standfirst,
-                    body,
-                },
-                status: None,
-                key_point_lists,
-                citations,
-                tags,
+        text::checked(valid, errors)
+    }
+}
+
+impl ValidPatch {
+    /// The whole-article write this patch makes of the current article.
+    fn apply_to(self, current: &ArticleRow) -> ValidArticle {
+        ValidArticle {
+            fields: ArticleFields {
+                slug: self.slug.unwrap_or_else(|| current.slug.clone()),
+                title: self.title.unwrap_or_else(|| current.title.clone()),
+                standfirst: self
+                    .standfirst
+                    .unwrap_or_else(|| current.standfirst.clone()),
+                body: self.body.unwrap_or_else(|| current.body.clone()),
             },
-            errors,
-        )
+            status: None,
+            key_point_lists: self.key_point_lists,
+            citations: self.citations,
+            tags: self.tags,
+        }
     }
 }
 
@@ -654,10 +670,11 @@ pub async fn update(
     patch: &ArticlePatch,
     precondition: &Precondition,
 ) -> AppResult<Article> {
+    let patch = patch.validate()?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, precondition).await?;
-            let valid = patch.validate(&current)?;
+            let valid = patch.apply_to(&current);
             update_fields(conn, current.id, &valid).await?;
             write_parts(conn, current.id, &valid, true).await?;
             touch(conn, current.id).await?;

@@ -404,40 +404,47 @@ pub async fn update(
     patch: &CitationPatch,
     precondition: &Precondition,
 ) -> AppResult<(Citation, i32)> {
+    // Validate what was sent before reading or locking anything.
+    let mut errors = Vec::new();
+    if let Some(number) = patch.number {
+        validate_number("number", number, &mut errors);
+    }
+    let title = patch
+        .title
+        .as_deref()
+        .map(|title| text::line("title", title, 500, &mut errors));
+    let publisher = patch
+        .publisher
+        .as_ref()
+        .map(|v| text::optional_line("publisher", v.as_deref(), 300, &mut errors));
+    let url = patch
+        .url
+        .as_ref()
+        .map(|v| validate_url("url", v.as_deref(), &mut errors));
+    let author = patch
+        .author
+        .as_ref()
+        .map(|v| text::optional_line("author", v.as_deref(), 300, &mut errors));
+    let date = patch
+        .date
+        .map(|v| v.inspect(|d| text::check_year("date", d.year(), &mut errors)));
+    let quote = patch
+        .quote
+        .as_ref()
+        .map(|v| text::optional_text("quote", v.as_deref(), 5000, &mut errors));
+    text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         let current = find_in(conn, article.id, id).await?;
-        let mut errors = Vec::new();
-        let number = patch.number.unwrap_or(current.number);
-        validate_number("number", number, &mut errors);
         let merged = ValidCitation {
-            number,
-            title: match &patch.title {
-                Some(title) => text::line("title", title, 500, &mut errors),
-                None => current.title.clone(),
-            },
-            publisher: match &patch.publisher {
-                Some(v) => text::optional_line("publisher", v.as_deref(), 300, &mut errors),
-                None => current.publisher.clone(),
-            },
-            url: match &patch.url {
-                Some(v) => validate_url("url", v.as_deref(), &mut errors),
-                None => current.url.clone(),
-            },
-            author: match &patch.author {
-                Some(v) => text::optional_line("author", v.as_deref(), 300, &mut errors),
-                None => current.author.clone(),
-            },
-            date: match &patch.date {
-                Some(v) => v.inspect(|d| text::check_year("date", d.year(), &mut errors)),
-                None => current.date,
-            },
-            quote: match &patch.quote {
-                Some(v) => text::optional_text("quote", v.as_deref(), 5000, &mut errors),
-                None => current.quote.clone(),
-            },
+            number: patch.number.unwrap_or(current.number),
+            title: title.clone().unwrap_or(current.title),
+            publisher: publisher.clone().unwrap_or(current.publisher),
+            url: url.clone().unwrap_or(current.url),
+            author: author.clone().unwrap_or(current.author),
+            date: date.unwrap_or(current.date),
+            quote: quote.clone().unwrap_or(current.quote),
         };
-        text::checked((), errors)?;
         diesel::update(citations::table.filter(citations::id.eq(id)))
             .set((
                 citations::number.eq(merged.number),

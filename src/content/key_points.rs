@@ -405,6 +405,7 @@ pub async fn add_list(
     let mut errors = Vec::new();
     let valid = validate_list("", input.title.as_deref(), &input.points, &mut errors);
     text::checked((), errors)?;
+    positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         let current = list_ids(conn, article.id).await?;
@@ -413,7 +414,7 @@ pub async fn add_list(
                 "The article already has {MAX_LISTS} key-point lists, the most it may have."
             )));
         }
-        let position = positions::clamp_position(input.position, current.len())?;
+        let position = positions::clamp_position(input.position, current.len());
         let ids = insert_lists(
             conn,
             article.id,
@@ -453,6 +454,7 @@ pub async fn update_list(
         .as_deref()
         .map(|t| text::line("title", t, MAX_TITLE_LEN, &mut errors));
     text::checked((), errors)?;
+    positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         let current = list_ids(conn, article.id).await?;
@@ -466,7 +468,7 @@ pub async fn update_list(
                 .await?;
         }
         if patch.position.is_some() {
-            let position = positions::clamp_position(patch.position, current.len() - 1)?;
+            let position = positions::clamp_position(patch.position, current.len() - 1);
             let order = positions::moved(&current, list_id, position);
             positions::renumber(
                 conn,
@@ -553,6 +555,7 @@ pub async fn add_point(
     let mut errors = Vec::new();
     let point_text = text::line("text", &input.text, MAX_POINT_LEN, &mut errors);
     text::checked((), errors)?;
+    positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         owned_list(conn, article.id, list_id).await?;
@@ -562,7 +565,7 @@ pub async fn add_point(
                 "The list already has {MAX_POINTS} points, the most it may have."
             )));
         }
-        let position = positions::clamp_position(input.position, current.len())?;
+        let position = positions::clamp_position(input.position, current.len());
         let id = Uuid::now_v7();
         diesel::insert_into(key_points::table)
             .values((
@@ -598,6 +601,7 @@ pub async fn update_point(
         .as_deref()
         .map(|t| text::line("text", t, MAX_POINT_LEN, &mut errors));
     text::checked((), errors)?;
+    positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, precondition).await?;
         owned_list(conn, article.id, list_id).await?;
@@ -612,7 +616,7 @@ pub async fn update_point(
                 .await?;
         }
         if patch.position.is_some() {
-            let position = positions::clamp_position(patch.position, current.len() - 1)?;
+            let position = positions::clamp_position(patch.position, current.len() - 1);
             let order = positions::moved(&current, point_id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }

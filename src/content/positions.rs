@@ -49,14 +49,18 @@ pub async fn renumber(
     Ok(())
 }
 
-/// The place a requested position takes among `max + 1` places: none, or one past
-/// the end, means last; a negative one is refused.
-pub fn clamp_position(position: Option<i32>, max: usize) -> AppResult<usize> {
+/// Checks a requested position before anything is read or locked.
+pub fn check_position(position: Option<i32>) -> AppResult<()> {
     match position {
-        None => Ok(max),
-        Some(p) if p >= 0 => Ok((p as usize).min(max)),
-        Some(_) => Err(AppError::validation("position", "must be 0 or more")),
+        Some(p) if p < 0 => Err(AppError::validation("position", "must be 0 or more")),
+        _ => Ok(()),
     }
+}
+
+/// The place a requested (checked) position takes among `max + 1` places: none,
+/// or one past the end, means last.
+pub fn clamp_position(position: Option<i32>, max: usize) -> usize {
+    position.map_or(max, |p| usize::try_from(p).unwrap_or(0).min(max))
 }
 
 /// The order after moving `id` to `position`.

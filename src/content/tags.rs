@@ -186,35 +186,50 @@ impl NewTag {
     }
 }
 
+/// A patch whose fields have been validated.
+struct ValidTagPatch {
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<Option<String>>,
+}
+
 impl TagPatch {
-    /// Applies the patch to the current values, validating what it changes.
-    fn apply_to(&self, current: &Tag) -> AppResult<TagRecord> {
+    /// Validates the fields sent, before anything is read or locked.
+    fn validate(&self) -> AppResult<ValidTagPatch> {
         let mut errors = Vec::new();
-        let name = match &self.name {
-            Some(name) => text::line("name", name, MAX_NAME_LEN, &mut errors),
-            None => current.name.clone(),
+        let valid = ValidTagPatch {
+            name: self
+                .name
+                .as_deref()
+                .map(|name| text::line("name", name, MAX_NAME_LEN, &mut errors)),
+            slug: self
+                .slug
+                .as_deref()
+                .map(|slug| validate_slug(slug, &mut errors)),
+            description: self.description.as_ref().map(|description| {
+                text::optional_text(
+                    "description",
+                    description.as_deref(),
+                    MAX_DESCRIPTION_LEN,
+                    &mut errors,
+                )
+            }),
         };
-        let slug = match &self.slug {
-            Some(slug) => validate_slug(slug, &mut errors),
-            None => current.slug.clone(),
-        };
-        let description = match &self.description {
-            Some(description) => text::optional_text(
-                "description",
-                description.as_deref(),
-                MAX_DESCRIPTION_LEN,
-                &mut errors,
-            ),
-            None => current.description.clone(),
-        };
-        text::checked(
-            TagRecord {
-                slug,
-                name,
-                description,
+        text::checked(valid, errors)
+    }
+}
+
+impl ValidTagPatch {
+    /// The tag's fields after the patch.
+    fn apply_to(&self, current: &Tag) -> TagRecord {
+        TagRecord {
+            slug: self.slug.clone().unwrap_or_else(|| current.slug.clone()),
+            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+            description: match &self.description {
+                Some(description) => description.clone(),
+                None => current.description.clone(),
             },
-            errors,
-        )
+        }
     }
 }
 
@@ -299,6 +314,7 @@ pub async fn update(
     patch: &TagPatch,
     precondition: &Precondition,
 ) -> AppResult<Tag> {
+    let patch = patch.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = tags::table
             .filter(key_matches(key))
@@ -309,7 +325,7 @@ pub async fn update(
             .optional()?
             .ok_or_else(not_found)?;
         precondition.check(current.version)?;
-        let record = patch.apply_to(&current)?;
+        let record = patch.apply_to(&current);
         if record.name == current.name
             && record.slug == current.slug
             && record.description == current.description

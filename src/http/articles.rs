@@ -26,8 +26,9 @@ use crate::http::{connection, with_next_link, API_PREFIX};
 pub struct ListArticlesParams {
     /// Only articles in this status (as readers see it now).
     pub status: Option<Status>,
-    /// Only articles carrying any of these tags: slugs, comma-separated.
-    #[param(pattern = "^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*$")]
+    /// Only articles carrying any of these tags: slugs, comma-separated (empty: no
+    /// filter).
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
     pub tag: Option<String>,
     /// Only articles published after this moment (RFC 3339).
     pub published_after: Option<DateTime<Utc>>,
@@ -38,7 +39,7 @@ pub struct ListArticlesParams {
     /// Parts to add to each summary, comma-separated: `body`, `body_html`,
     /// `key_point_lists`, `citations`. Tags are always there.
     #[param(
-        pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$"
+        pattern = "^((body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*)?$"
     )]
     pub include: Option<String>,
     /// Page size.
@@ -55,7 +56,7 @@ pub struct ListArticlesParams {
 pub struct ArticleParams {
     /// `body_html` adds the rendered body (the rest is always there).
     #[param(
-        pattern = "^(body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*$"
+        pattern = "^((body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*)?$"
     )]
     pub include: Option<String>,
 }
@@ -90,7 +91,9 @@ pub(crate) async fn list_response(
                 })
             })
             .collect::<AppResult<Vec<String>>>()?;
-        filter.tag_groups.push(group);
+        if !group.is_empty() {
+            filter.tag_groups.push(group);
+        }
     }
     for (name, moment) in [
         ("published_after", params.published_after),
