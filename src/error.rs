@@ -234,5 +234,20 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     }
 }
 
+/// Maps a violation of the unique constraint `constraint` to a 409 with `detail`;
+/// any other database error as usual. Use with `map_err` on the write that may clash.
+pub fn conflict_on(
+    constraint: &'static str,
+    detail: impl FnOnce() -> String,
+) -> impl FnOnce(diesel::result::Error) -> AppError {
+    move |error| match &error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) if info.constraint_name() == Some(constraint) => AppError::Conflict(detail()),
+        _ => AppError::from(error),
+    }
+}
+
 /// Result type of handlers and domain functions.
 pub type AppResult<T> = Result<T, AppError>;

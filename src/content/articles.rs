@@ -21,7 +21,7 @@ use crate::content::slug::Slug;
 use crate::content::tags::{TagRef, TagReference};
 use crate::content::{article_tags, text};
 use crate::db::schema::{article_tags as article_tags_table, articles, tags};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
 pub const MAX_TITLE_LEN: usize = 300;
 pub const MAX_STANDFIRST_LEN: usize = 2000;
@@ -473,18 +473,6 @@ impl ValidPatch {
     }
 }
 
-fn slug_conflict(slug: &str) -> impl FnOnce(diesel::result::Error) -> AppError + '_ {
-    move |error| match &error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        ) if info.constraint_name() == Some("articles_slug_key") => {
-            AppError::Conflict(format!("An article with the slug `{slug}` already exists."))
-        }
-        _ => AppError::from(error),
-    }
-}
-
 /// Locks the article for the rest of the transaction and checks `If-Match`.
 pub(crate) async fn lock(
     conn: &mut AsyncPgConnection,
@@ -567,7 +555,9 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &ArticleInput) -> AppRe
                 .returning(ArticleRow::as_returning())
                 .get_result(conn)
                 .await
-                .map_err(slug_conflict(&fields.slug))?;
+                .map_err(conflict_on("articles_slug_key", || {
+                    format!("An article with the slug `{}` already exists.", fields.slug)
+                }))?;
             write_parts(conn, row.id, &valid, false).await?;
             after_write(conn, &row).await?;
             Ok(row.id)
@@ -650,7 +640,9 @@ async fn update_fields(
         ))
         .execute(conn)
         .await
-        .map_err(slug_conflict(&fields.slug))?;
+        .map_err(conflict_on("articles_slug_key", || {
+            format!("An article with the slug `{}` already exists.", fields.slug)
+        }))?;
     if let Some((status, published_at)) = &valid.status {
         diesel::update(target)
             .set((

@@ -14,7 +14,7 @@ use crate::content::articles::{self, ArticleKey};
 use crate::content::precondition::Precondition;
 use crate::content::text;
 use crate::db::schema::citations;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
 pub const MAX_CITATIONS: usize = 200;
 pub const MAX_NUMBER: i32 = 9999;
@@ -274,20 +274,10 @@ pub(crate) async fn insert_all(
         .values(rows)
         .execute(conn)
         .await
-        .map_err(number_conflict)?;
+        .map_err(conflict_on("citations_number_key", || {
+            "Another citation of this article has this number.".into()
+        }))?;
     Ok(ids)
-}
-
-fn number_conflict(error: diesel::result::Error) -> AppError {
-    match &error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        ) if info.constraint_name() == Some("citations_number_key") => {
-            AppError::Conflict("Another citation of this article has this number.".into())
-        }
-        _ => AppError::from(error),
-    }
 }
 
 pub(crate) async fn delete_all(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<()> {
@@ -457,7 +447,9 @@ pub async fn update(
             ))
             .execute(conn)
             .await
-            .map_err(number_conflict)?;
+            .map_err(conflict_on("citations_number_key", || {
+                "Another citation of this article has this number.".into()
+            }))?;
         let row = articles::touch(conn, article.id).await?;
         Ok((find_in(conn, article.id, id).await?, row.version))
     })

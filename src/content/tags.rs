@@ -12,7 +12,7 @@ use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
 use crate::content::text;
 use crate::db::schema::tags;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_DESCRIPTION_LEN: usize = 2000;
@@ -233,19 +233,6 @@ impl ValidTagPatch {
     }
 }
 
-/// Maps a unique violation of the slug to a 409 the client can act on.
-fn slug_conflict(slug: &str) -> impl FnOnce(diesel::result::Error) -> AppError + '_ {
-    move |error| match &error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        ) if info.constraint_name() == Some("tags_slug_key") => {
-            AppError::Conflict(format!("A tag with the slug `{slug}` already exists."))
-        }
-        _ => AppError::from(error),
-    }
-}
-
 fn not_found() -> AppError {
     AppError::NotFound("No tag has this id or slug.".into())
 }
@@ -269,7 +256,9 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag) -> AppResult<T
         .returning(Tag::as_returning())
         .get_result(conn)
         .await
-        .map_err(slug_conflict(&record.slug))
+        .map_err(conflict_on("tags_slug_key", || {
+            format!("A tag with the slug `{}` already exists.", record.slug)
+        }))
 }
 
 /// Finds a tag by id or slug.
@@ -306,6 +295,24 @@ pub async fn list(
     }))
 }
 
+/// Locks the tag for the rest of the transaction and checks `If-Match`.
+async fn lock(
+    conn: &mut AsyncPgConnection,
+    key: &TagKey,
+    precondition: &Precondition,
+) -> AppResult<Tag> {
+    let current = tags::table
+        .filter(key_matches(key))
+        .select(Tag::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
+    precondition.check(current.version)?;
+    Ok(current)
+}
+
 /// Applies a partial update, if the precondition holds. A patch that changes
 /// nothing leaves the version as it is.
 pub async fn update(
@@ -316,15 +323,7 @@ pub async fn update(
 ) -> AppResult<Tag> {
     let patch = patch.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = tags::table
-            .filter(key_matches(key))
-            .select(Tag::as_select())
-            .for_update()
-            .first(conn)
-            .await
-            .optional()?
-            .ok_or_else(not_found)?;
-        precondition.check(current.version)?;
+        let current = lock(conn, key, precondition).await?;
         let record = patch.apply_to(&current);
         if record.name == current.name
             && record.slug == current.slug
@@ -343,7 +342,9 @@ pub async fn update(
             .returning(Tag::as_returning())
             .get_result(conn)
             .await
-            .map_err(slug_conflict(&record.slug))
+            .map_err(conflict_on("tags_slug_key", || {
+                format!("A tag with the slug `{}` already exists.", record.slug)
+            }))
     })
     .await
 }
@@ -355,15 +356,7 @@ pub async fn delete(
     precondition: &Precondition,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = tags::table
-            .filter(key_matches(key))
-            .select(Tag::as_select())
-            .for_update()
-            .first(conn)
-            .await
-            .optional()?
-            .ok_or_else(not_found)?;
-        precondition.check(current.version)?;
+        let current = lock(conn, key, precondition).await?;
         diesel::delete(tags::table.filter(tags::id.eq(current.id)))
             .execute(conn)
             .await?;
