@@ -21,6 +21,32 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (what openapi/openapi.json must hold).
     Openapi,
+    /// Manage API tokens (the first admin token comes from here).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (the only time its secret is shown).
+    Create {
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// A scope: content:read, content:write or admin (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// When it stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z).
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token, by id or prefix.
+    Revoke {
+        /// The token's id or prefix (cms_3f2a9c1b).
+        token: String,
+    },
 }
 
 /// Parses the command line and runs the chosen command.
@@ -44,6 +70,7 @@ pub fn main() -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
             Command::Migrate => crate::startup::migrate(config).await,
+            Command::Token(command) => crate::startup::token(config, command).await,
             _ => crate::startup::serve(config).await,
         }
     });

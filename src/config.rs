@@ -38,6 +38,13 @@ pub struct Config {
     pub body_limit: usize,
     /// `CMS_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `CMS_RATE_LIMIT_ANONYMOUS`: requests per minute per client address without a
+    /// token (0: no limit).
+    pub rate_limit_anonymous: u32,
+    /// `CMS_RATE_LIMIT_TOKEN`: requests per minute per token (0: no limit).
+    pub rate_limit_token: u32,
+    /// `CMS_TRUST_FORWARDED`: take client addresses from `X-Forwarded-For`.
+    pub trust_forwarded: bool,
     /// `CMS_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
 }
@@ -91,6 +98,17 @@ impl Config {
                     _ => Err("expected `text` or `json`".into()),
                 }
             })?,
+            rate_limit_anonymous: parse(&get, "CMS_RATE_LIMIT_ANONYMOUS", "600", |v| {
+                per_minute(v)
+            })?,
+            rate_limit_token: parse(&get, "CMS_RATE_LIMIT_TOKEN", "3000", per_minute)?,
+            trust_forwarded: parse(&get, "CMS_TRUST_FORWARDED", "false", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => Ok(true),
+                    "false" | "0" | "no" => Ok(false),
+                    _ => Err("expected true or false".into()),
+                }
+            })?,
             workers: match get("CMS_WORKERS") {
                 None => None,
                 Some(v) => Some(positive(&v, 1, 512).map_err(|reason| ConfigError {
@@ -122,6 +140,12 @@ fn positive(value: &str, min: usize, max: usize) -> Result<usize, String> {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected a whole number from {min} to {max}")),
     }
+}
+
+fn per_minute(value: &str) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .map_err(|_| "expected requests per minute, a whole number (0: no limit)".into())
 }
 
 fn parse_cors(value: &str) -> Result<CorsOrigins, String> {

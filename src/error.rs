@@ -91,6 +91,16 @@ pub enum AppError {
     /// `If-Match` named a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// No usable credentials: none, or a token that is malformed, unknown, expired
+    /// or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the needed scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The caller made too many requests; retry after this many seconds.
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     /// The database cannot be reached right now.
     #[error("the database is unavailable")]
     Unavailable,
@@ -129,6 +139,11 @@ impl AppError {
                 "/problems/precondition-failed",
                 "The resource has changed since you read it",
             ),
+            AppError::Unauthorized(_) => ("/problems/unauthorized", "Authentication required"),
+            AppError::Forbidden(_) => ("/problems/forbidden", "Not allowed"),
+            AppError::TooManyRequests { .. } => {
+                ("/problems/too-many-requests", "Too many requests")
+            }
             AppError::Unavailable => (
                 "/problems/service-unavailable",
                 "Service temporarily unavailable",
@@ -150,6 +165,9 @@ impl AppError {
             },
             AppError::Unavailable => {
                 "The database cannot be reached right now; retry shortly.".into()
+            }
+            AppError::TooManyRequests { retry_after } => {
+                format!("Slow down: retry in {retry_after} seconds.")
             }
             AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
             other => other.to_string(),
@@ -183,6 +201,9 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -201,6 +222,12 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed { allow } => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
                 response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            AppError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"cms\""));
+            }
+            AppError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }

@@ -7,6 +7,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Required};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -29,6 +30,10 @@ citations and tags, as JSON over HTTP.\n\n\
 **Caching and concurrency**: every representation has an `ETag`; send it back as \
 `If-None-Match` to get `304 Not Modified`, or as `If-Match` on a write to be told \
 (`412`) when someone else changed the resource first.\n\n\
+**Access**: published articles, tags, the spec and the docs need no credentials. \
+Drafts, scheduled and archived articles need a token with `content:read` (to anyone \
+else they do not exist: 404); writes need `content:write`; tokens need `admin`. Send \
+`Authorization: Bearer <token>`.\n\n\
 Every response carries an `X-Request-Id` (yours, if you sent one).",
     ),
     tags(
@@ -37,6 +42,7 @@ Every response carries an `X-Request-Id` (yours, if you sent one).",
         (name = "citations", description = "An article's numbered sources, referred to as `[n]` in its body"),
         (name = "article tags", description = "An article's ordered tags"),
         (name = "tags", description = "Named topics shared by many articles"),
+        (name = "tokens", description = "API tokens (admins only)"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
     servers((url = "/", description = "This server")),
@@ -64,6 +70,18 @@ pub fn spec() -> OpenApiDoc {
 /// database is away, `If-None-Match`/304 on reads and `If-Match`/412 on writes to an
 /// existing resource.
 fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("cms_<prefix>_<secret>")
+        .description(Some(
+            "An API token (`cms token create`, or `POST /api/v1/tokens` as an admin). \
+             Scopes: `content:read` (drafts too), `content:write` (and read), `admin` \
+             (everything, and tokens).",
+        ))
+        .build();
+    api.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", SecurityScheme::Http(scheme));
     for (path, item) in api.paths.paths.iter_mut() {
         let in_api = path.starts_with(crate::http::API_PREFIX);
         let addresses_resource = path.contains('{');
@@ -87,6 +105,10 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
             }
             if operation.request_body.is_some() {
                 add_body_problems(operation);
+            }
+            add_auth_problems(operation);
+            if in_api {
+                add_rate_limited(operation);
             }
             add_request_id(operation);
         }
@@ -137,6 +159,63 @@ fn add_response(operation: &mut Operation, status: &str, response: ResponseBuild
             .responses
             .insert(status.into(), response.build().into());
     }
+}
+
+/// 401 wherever a token is read (a bad one is refused even where none is needed),
+/// 403 where one is required (a token may lack the scope).
+fn add_auth_problems(operation: &mut Operation) {
+    let Some(requirements) = &operation.security else {
+        return;
+    };
+    let anonymous_allowed = requirements.iter().any(|requirement| {
+        serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+    });
+    let unauthorized = problem_response(
+        "No valid token: missing (where one is required), malformed, unknown, expired or revoked",
+    )
+    .header(
+        "WWW-Authenticate",
+        HeaderBuilder::new()
+            .schema(Some(string_schema()))
+            .description(Some("`Bearer realm=\"cms\"`"))
+            .build(),
+    );
+    add_response(operation, "401", unauthorized);
+    if !anonymous_allowed {
+        add_response(
+            operation,
+            "403",
+            problem_response("The token does not have the scope this needs"),
+        );
+    }
+}
+
+/// 429 when a caller goes over its rate limit.
+fn add_rate_limited(operation: &mut Operation) {
+    let integer_header = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+            .description(Some(description))
+            .build()
+    };
+    let response = problem_response("Too many requests; retry after `Retry-After` seconds")
+        .header(
+            "Retry-After",
+            integer_header("Seconds until the limit resets"),
+        )
+        .header(
+            "RateLimit-Limit",
+            integer_header("Requests allowed per window"),
+        )
+        .header(
+            "RateLimit-Remaining",
+            integer_header("Requests left in this window"),
+        )
+        .header(
+            "RateLimit-Reset",
+            integer_header("Seconds until the window resets"),
+        );
+    add_response(operation, "429", response);
 }
 
 /// What any JSON body can get wrong, on every operation that takes one.

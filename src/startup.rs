@@ -11,10 +11,14 @@ use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::cli::TokenCommand;
 use crate::config::{Config, CorsOrigins};
+use crate::content::tokens::{self, NewToken, Scope};
 use crate::db::local_postgres::{Durability, LocalPostgres};
 use crate::db::{self, DbPool};
+use crate::error::AppError;
 use crate::http::extract::{path_error, query_error, BodyLimit};
+use crate::http::rate_limit::{rate_limit, RateLimiter, RateLimits};
 use crate::http::{middleware, RouteTable};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
 
@@ -26,6 +30,7 @@ pub struct HttpOptions {
     pub workers: Option<usize>,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    pub rate_limits: RateLimits,
 }
 
 impl HttpOptions {
@@ -35,6 +40,12 @@ impl HttpOptions {
             cors_origins: config.cors_origins.clone(),
             workers: config.workers,
             shutdown_timeout: Duration::from_secs(30),
+            rate_limits: RateLimits {
+                anonymous_per_minute: config.rate_limit_anonymous,
+                token_per_minute: config.rate_limit_token,
+                trust_forwarded: config.trust_forwarded,
+                window: Duration::from_secs(60),
+            },
         }
     }
 }
@@ -87,6 +98,7 @@ pub fn start_server(
     let limit = options.body_limit;
     let cors_enabled = options.cors_origins != CorsOrigins::None;
     let cors_origins = options.cors_origins.clone();
+    let limiter = web::Data::new(RateLimiter::new(options.rate_limits));
 
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
@@ -95,6 +107,7 @@ pub fn start_server(
             .split_for_parts();
         app.app_data(pool.clone())
             .app_data(routes.clone())
+            .app_data(limiter.clone())
             .app_data(BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -102,6 +115,7 @@ pub fn start_server(
             .service(SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).url(SPEC_PATH, spec.clone()))
             .service(web::redirect(DOCS_PATH, format!("{DOCS_PATH}/")))
             .default_service(web::to(crate::http::fallback))
+            .wrap(from_fn(rate_limit))
             .wrap(from_fn(middleware::problem_details))
             .wrap(Condition::new(cors_enabled, cors(&cors_origins)))
             .wrap(Compress::default())
@@ -151,6 +165,103 @@ pub async fn migrate(config: Config) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     result
+}
+
+/// `cms token ...`: manages tokens directly in the database.
+pub async fn token(config: Config, command: TokenCommand) -> Result<(), String> {
+    let (db_config, local) = database(&config)?;
+    let result = async {
+        prepare_database(&db_config).await?;
+        let mut conn = db::connect(&db_config).await.map_err(|e| e.to_string())?;
+        run_token_command(&mut conn, command)
+            .await
+            .map_err(|e| match e {
+                AppError::Validation(errors) => errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.problem().detail,
+            })
+    }
+    .await;
+    if let Some(local) = local {
+        tokio::task::spawn_blocking(move || local.stop())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    result
+}
+
+async fn run_token_command(
+    conn: &mut diesel_async::AsyncPgConnection,
+    command: TokenCommand,
+) -> Result<(), AppError> {
+    match command {
+        TokenCommand::Create {
+            name,
+            scopes,
+            expires_at,
+        } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| {
+                    Scope::parse(s).ok_or_else(|| {
+                        AppError::validation(
+                            "scope",
+                            format!("`{s}` is not one of content:read, content:write, admin"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let created = tokens::create(
+                conn,
+                &NewToken {
+                    name,
+                    scopes,
+                    expires_at,
+                },
+            )
+            .await?;
+            println!("{}", created.secret);
+            eprintln!(
+                "Created token {} ({}) with scopes {}. This is the only time its secret is shown.",
+                created.token.prefix,
+                created.token.name,
+                scope_list(&created.token.scopes)
+            );
+        }
+        TokenCommand::List => {
+            for token in tokens::list(conn).await? {
+                let state = match (token.revoked_at, token.expires_at) {
+                    (Some(_), _) => "revoked".to_string(),
+                    (None, Some(at)) => format!("expires {}", at.to_rfc3339()),
+                    (None, None) => "active".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    token.id,
+                    token.prefix,
+                    scope_list(&token.scopes),
+                    state,
+                    token.name
+                );
+            }
+        }
+        TokenCommand::Revoke { token } => {
+            let revoked = tokens::revoke(conn, &token).await?;
+            eprintln!("Revoked token {} ({}).", revoked.prefix, revoked.name);
+        }
+    }
+    Ok(())
+}
+
+fn scope_list(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The database to use: `DATABASE_URL`, or a private cluster under `CMS_DATA_DIR`.

@@ -7,12 +7,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::content::articles::{self, ArticleKey};
+use crate::content::articles::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
-use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
 use crate::content::tags::{self as tag_content, TagRef, TagReference, MAX_NAME_LEN};
 use crate::content::text;
+use crate::content::tokens::Write;
 use crate::db::schema::{article_tags, tags};
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -182,8 +182,9 @@ async fn tags_of(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<Ve
 pub async fn list_all(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
+    audience: Audience,
 ) -> AppResult<(Vec<TagRef>, i32)> {
-    let (article_id, version) = articles::version(conn, key).await?;
+    let (article_id, version) = articles::version(conn, key, audience).await?;
     Ok((tags_of(conn, article_id).await?, version))
 }
 
@@ -192,16 +193,16 @@ pub async fn set(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     references: &[TagReference],
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(Vec<TagRef>, i32)> {
     let mut errors = Vec::new();
     let names = validate_references(references, &mut errors);
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let ids = resolve(conn, &names).await?;
         replace(conn, article.id, &ids).await?;
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((tags_of(conn, article.id).await?, row.version))
     })
     .await
@@ -213,14 +214,14 @@ pub async fn add(
     key: &ArticleKey,
     reference: &str,
     position: Option<i32>,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(Vec<TagRef>, i32)> {
     let mut errors = Vec::new();
     let name = text::line("tag", reference, MAX_NAME_LEN, &mut errors);
     text::checked((), errors)?;
     positions::check_position(position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let current: Vec<Uuid> = tags_of(conn, article.id)
             .await?
             .iter()
@@ -259,7 +260,7 @@ pub async fn add(
             &order,
         )
         .await?;
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((tags_of(conn, article.id).await?, row.version))
     })
     .await
@@ -270,10 +271,10 @@ pub async fn remove(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     tag: &tag_content::TagKey,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let tag_id = tag_content::find(conn, tag).await?.id;
         let deleted = diesel::delete(
             article_tags::table
@@ -300,7 +301,7 @@ pub async fn remove(
             &remaining,
         )
         .await?;
-        Ok(articles::touch(conn, article.id).await?.version)
+        Ok(articles::touch(conn, article.id, write).await?.version)
     })
     .await
 }

@@ -16,9 +16,9 @@ use crate::content::citations::{self, Citation, CitationInput};
 use crate::content::key_points::{self, KeyPointList, KeyPointListInput};
 use crate::content::markdown;
 use crate::content::pagination::{into_page, PageRequest};
-use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
 use crate::content::tags::{TagRef, TagReference};
+use crate::content::tokens::Write;
 use crate::content::{article_tags, text};
 use crate::db::schema::{article_tags as article_tags_table, articles, tags};
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
@@ -52,6 +52,8 @@ pub struct ArticleRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub created_by: Option<Uuid>,
+    pub updated_by: Option<Uuid>,
 }
 
 impl ArticleRow {
@@ -89,6 +91,10 @@ pub struct Article {
     /// Bumped by every change to the article or any of its parts; the `ETag`
     /// carries it.
     pub version: i32,
+    /// The token that created the article.
+    pub created_by: Option<Uuid>,
+    /// The token that made the last change.
+    pub updated_by: Option<Uuid>,
     /// In the article's order.
     pub tags: Vec<TagRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +251,30 @@ pub struct ArticlePatch {
 pub struct ScheduleInput {
     /// A moment in the future.
     pub published_at: DateTime<Utc>,
+}
+
+/// Who reads: what they may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone: published articles whose time has come. Anything else is not found.
+    Public,
+    /// Editors (a token with `content:read`): every article.
+    Editors,
+}
+
+/// The articles `audience` may see, as a `WHERE` clause.
+fn visible_to(
+    audience: Audience,
+) -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
+{
+    match audience {
+        Audience::Public => Box::new(
+            articles::status
+                .eq("published")
+                .and(articles::published_at.le(Utc::now()).assume_not_null()),
+        ),
+        Audience::Editors => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
+    }
 }
 
 /// How a client names an article in a path: by id or by slug.
@@ -477,7 +507,7 @@ impl ValidPatch {
 pub(crate) async fn lock(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<ArticleRow> {
     let row = articles::table
         .filter(key_matches(key))
@@ -487,18 +517,23 @@ pub(crate) async fn lock(
         .await
         .optional()?
         .ok_or_else(not_found)?;
-    precondition.check(row.version)?;
+    write.precondition.check(row.version)?;
     Ok(row)
 }
 
 /// Records that the article changed: bumps its version and, when it is published
 /// or scheduled, checks that it still may be (every `[n]` has a citation n). Every
 /// write calls this last, inside its transaction.
-pub(crate) async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<ArticleRow> {
+pub(crate) async fn touch(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    write: &Write,
+) -> AppResult<ArticleRow> {
     let row = diesel::update(articles::table.filter(articles::id.eq(id)))
         .set((
             articles::version.eq(articles::version + 1),
             articles::updated_at.eq(diesel::dsl::now),
+            articles::updated_by.eq(write.actor),
         ))
         .returning(ArticleRow::as_returning())
         .get_result(conn)
@@ -533,7 +568,11 @@ fn check_publishable(body: &str, citation_numbers: &[i32]) -> AppResult<()> {
 }
 
 /// Creates a whole article with its parts, in one transaction.
-pub async fn create(conn: &mut AsyncPgConnection, input: &ArticleInput) -> AppResult<Article> {
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    input: &ArticleInput,
+    write: &Write,
+) -> AppResult<Article> {
     let valid = input.validate(Utc::now())?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
@@ -551,6 +590,8 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &ArticleInput) -> AppRe
                     articles::body.eq(&fields.body),
                     articles::status.eq(&status),
                     articles::published_at.eq(published_at),
+                    articles::created_by.eq(write.actor),
+                    articles::updated_by.eq(write.actor),
                 ))
                 .returning(ArticleRow::as_returning())
                 .get_result(conn)
@@ -563,7 +604,7 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &ArticleInput) -> AppRe
             Ok(row.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 /// Writes the parts a whole-article write carries, replacing what was there.
@@ -598,7 +639,7 @@ pub async fn replace(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     input: &ArticleInput,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
     valid.key_point_lists.get_or_insert_with(Vec::new);
@@ -606,7 +647,7 @@ pub async fn replace(
     valid.tags.get_or_insert_with(Vec::new);
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let current = lock(conn, key, precondition).await?;
+            let current = lock(conn, key, write).await?;
             // Replacing a live article as `published` without a date keeps its date.
             let mut valid = valid;
             if let (Some((status, at)), None) = (&mut valid.status, input.published_at) {
@@ -617,11 +658,11 @@ pub async fn replace(
             }
             update_fields(conn, current.id, &valid).await?;
             write_parts(conn, current.id, &valid, true).await?;
-            touch(conn, current.id).await?;
+            touch(conn, current.id, write).await?;
             Ok(current.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 async fn update_fields(
@@ -660,30 +701,30 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     patch: &ArticlePatch,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<Article> {
     let patch = patch.validate()?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let current = lock(conn, key, precondition).await?;
+            let current = lock(conn, key, write).await?;
             let valid = patch.apply_to(&current);
             update_fields(conn, current.id, &valid).await?;
             write_parts(conn, current.id, &valid, true).await?;
-            touch(conn, current.id).await?;
+            touch(conn, current.id, write).await?;
             Ok(current.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 /// Deletes an article and its parts.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, precondition).await?;
+        let current = lock(conn, key, write).await?;
         diesel::delete(articles::table.filter(articles::id.eq(current.id)))
             .execute(conn)
             .await?;
@@ -711,7 +752,7 @@ pub async fn transition(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     transition: Transition,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<Article> {
     let now = Utc::now();
     if let Transition::Schedule(at) = transition {
@@ -727,7 +768,7 @@ pub async fn transition(
     }
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let current = lock(conn, key, precondition).await?;
+            let current = lock(conn, key, write).await?;
             let (status, published_at) = match transition {
                 Transition::Publish => {
                     let keep = current
@@ -746,11 +787,11 @@ pub async fn transition(
                 ))
                 .execute(conn)
                 .await?;
-            touch(conn, current.id).await?;
+            touch(conn, current.id, write).await?;
             Ok(current.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE).await
+    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 /// One article with the parts asked for.
@@ -758,9 +799,11 @@ pub async fn find(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     include: Include,
+    audience: Audience,
 ) -> AppResult<Article> {
     let row = articles::table
         .filter(key_matches(key))
+        .filter(visible_to(audience))
         .select(ArticleRow::as_select())
         .first(conn)
         .await
@@ -804,6 +847,8 @@ async fn assemble(
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
+            created_by: row.created_by,
+            updated_by: row.updated_by,
             tags: tags.remove(&row.id).unwrap_or_default(),
             key_point_lists: include
                 .key_point_lists
@@ -837,14 +882,29 @@ pub enum ArticleCursor {
 }
 
 /// The filters of an article list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ArticleFilter {
+    /// Who reads; the public sees only what is published.
+    pub audience: Audience,
     pub status: Option<Status>,
     /// Tag slugs: an article matches a group when it carries any tag of it, and
     /// must match every group.
     pub tag_groups: Vec<Vec<String>>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
+}
+
+impl ArticleFilter {
+    /// No filter but what `audience` may see.
+    pub fn for_audience(audience: Audience) -> ArticleFilter {
+        ArticleFilter {
+            audience,
+            status: None,
+            tag_groups: Vec::new(),
+            published_after: None,
+            published_before: None,
+        }
+    }
 }
 
 /// One page of articles.
@@ -858,6 +918,7 @@ pub async fn list(
     let now = Utc::now();
     let mut query = articles::table
         .select(ArticleRow::as_select())
+        .filter(visible_to(filter.audience))
         .limit(page.limit + 1)
         .into_boxed();
     query = match filter.status {
@@ -941,9 +1002,14 @@ pub async fn list(
 }
 
 /// The current version of an article, for the `ETag` of its parts' representations.
-pub async fn version(conn: &mut AsyncPgConnection, key: &ArticleKey) -> AppResult<(Uuid, i32)> {
+pub async fn version(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    audience: Audience,
+) -> AppResult<(Uuid, i32)> {
     articles::table
         .filter(key_matches(key))
+        .filter(visible_to(audience))
         .select((articles::id, articles::version))
         .first(conn)
         .await

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::articles::{self, ArticleKey};
-use crate::content::precondition::Precondition;
+use crate::content::articles::{self, ArticleKey, Audience};
 use crate::content::text;
+use crate::content::tokens::Write;
 use crate::db::schema::citations;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
@@ -336,8 +336,9 @@ async fn find_in(conn: &mut AsyncPgConnection, article_id: Uuid, id: Uuid) -> Ap
 pub async fn list_all(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
+    audience: Audience,
 ) -> AppResult<(Vec<Citation>, i32)> {
-    let (article_id, version) = articles::version(conn, key).await?;
+    let (article_id, version) = articles::version(conn, key, audience).await?;
     let all = load(conn, &[article_id])
         .await?
         .remove(&article_id)
@@ -350,8 +351,9 @@ pub async fn get(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     id: Uuid,
+    audience: Audience,
 ) -> AppResult<(Citation, i32)> {
-    let (article_id, version) = articles::version(conn, key).await?;
+    let (article_id, version) = articles::version(conn, key, audience).await?;
     Ok((find_in(conn, article_id, id).await?, version))
 }
 
@@ -360,7 +362,7 @@ pub async fn add(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     input: &CitationInput,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(Citation, i32)> {
     let mut errors = Vec::new();
     if let Some(number) = input.number {
@@ -369,7 +371,7 @@ pub async fn add(
     let mut valid = validate_one("", input, input.number.unwrap_or(1), &mut errors);
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let used = numbers(conn, article.id).await?;
         if used.len() >= MAX_CITATIONS {
             return Err(AppError::Conflict(format!(
@@ -380,7 +382,7 @@ pub async fn add(
             valid.number = used.iter().copied().max().unwrap_or(0) + 1;
         }
         let ids = insert_all(conn, article.id, std::slice::from_ref(&valid)).await?;
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((find_in(conn, article.id, ids[0]).await?, row.version))
     })
     .await
@@ -392,7 +394,7 @@ pub async fn update(
     key: &ArticleKey,
     id: Uuid,
     patch: &CitationPatch,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(Citation, i32)> {
     // Validate what was sent before reading or locking anything.
     let mut errors = Vec::new();
@@ -424,7 +426,7 @@ pub async fn update(
         .map(|v| text::optional_text("quote", v.as_deref(), 5000, &mut errors));
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let current = find_in(conn, article.id, id).await?;
         let merged = ValidCitation {
             number: patch.number.unwrap_or(current.number),
@@ -450,7 +452,7 @@ pub async fn update(
             .map_err(conflict_on("citations_number_key", || {
                 "Another citation of this article has this number.".into()
             }))?;
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((find_in(conn, article.id, id).await?, row.version))
     })
     .await
@@ -461,10 +463,10 @@ pub async fn delete(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     id: Uuid,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let deleted = diesel::delete(
             citations::table
                 .filter(citations::id.eq(id))
@@ -475,7 +477,7 @@ pub async fn delete(
         if deleted == 0 {
             return Err(not_found());
         }
-        Ok(articles::touch(conn, article.id).await?.version)
+        Ok(articles::touch(conn, article.id, write).await?.version)
     })
     .await
 }

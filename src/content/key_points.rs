@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::articles::{self, ArticleKey};
+use crate::content::articles::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
-use crate::content::precondition::Precondition;
 use crate::content::text;
+use crate::content::tokens::Write;
 use crate::db::schema::{key_point_lists, key_points};
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -376,8 +376,9 @@ async fn find_list(
 pub async fn list_all(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
+    audience: Audience,
 ) -> AppResult<(Vec<KeyPointList>, i32)> {
-    let (article_id, version) = articles::version(conn, key).await?;
+    let (article_id, version) = articles::version(conn, key, audience).await?;
     let lists = load(conn, &[article_id])
         .await?
         .remove(&article_id)
@@ -390,8 +391,9 @@ pub async fn get(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     list_id: Uuid,
+    audience: Audience,
 ) -> AppResult<(KeyPointList, i32)> {
-    let (article_id, version) = articles::version(conn, key).await?;
+    let (article_id, version) = articles::version(conn, key, audience).await?;
     Ok((find_list(conn, article_id, list_id).await?, version))
 }
 
@@ -400,14 +402,14 @@ pub async fn add_list(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     input: &NewKeyPointList,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(KeyPointList, i32)> {
     let mut errors = Vec::new();
     let valid = validate_list("", input.title.as_deref(), &input.points, &mut errors);
     text::checked((), errors)?;
     positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let current = list_ids(conn, article.id).await?;
         if current.len() >= MAX_LISTS {
             return Err(AppError::Conflict(format!(
@@ -434,7 +436,7 @@ pub async fn add_list(
             )
             .await?;
         }
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((find_list(conn, article.id, new_id).await?, row.version))
     })
     .await
@@ -446,7 +448,7 @@ pub async fn update_list(
     key: &ArticleKey,
     list_id: Uuid,
     patch: &KeyPointListPatch,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(KeyPointList, i32)> {
     let mut errors = Vec::new();
     let title = patch
@@ -456,7 +458,7 @@ pub async fn update_list(
     text::checked((), errors)?;
     positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let current = list_ids(conn, article.id).await?;
         if !current.contains(&list_id) {
             return Err(list_not_found());
@@ -479,7 +481,7 @@ pub async fn update_list(
             )
             .await?;
         }
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((find_list(conn, article.id, list_id).await?, row.version))
     })
     .await
@@ -490,10 +492,10 @@ pub async fn delete_list(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     list_id: Uuid,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         let deleted = diesel::delete(
             key_point_lists::table
                 .filter(key_point_lists::id.eq(list_id))
@@ -513,7 +515,7 @@ pub async fn delete_list(
             &remaining,
         )
         .await?;
-        Ok(articles::touch(conn, article.id).await?.version)
+        Ok(articles::touch(conn, article.id, write).await?.version)
     })
     .await
 }
@@ -550,14 +552,14 @@ pub async fn add_point(
     key: &ArticleKey,
     list_id: Uuid,
     input: &NewKeyPoint,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(KeyPoint, i32)> {
     let mut errors = Vec::new();
     let point_text = text::line("text", &input.text, MAX_POINT_LEN, &mut errors);
     text::checked((), errors)?;
     positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
         let current = point_ids(conn, list_id).await?;
         if current.len() >= MAX_POINTS {
@@ -580,7 +582,7 @@ pub async fn add_point(
             let order = positions::moved(&current, id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((find_point(conn, id).await?, row.version))
     })
     .await
@@ -593,7 +595,7 @@ pub async fn update_point(
     list_id: Uuid,
     point_id: Uuid,
     patch: &KeyPointPatch,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<(KeyPoint, i32)> {
     let mut errors = Vec::new();
     let point_text = patch
@@ -603,7 +605,7 @@ pub async fn update_point(
     text::checked((), errors)?;
     positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
         let current = point_ids(conn, list_id).await?;
         if !current.contains(&point_id) {
@@ -620,7 +622,7 @@ pub async fn update_point(
             let order = positions::moved(&current, point_id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }
-        let row = articles::touch(conn, article.id).await?;
+        let row = articles::touch(conn, article.id, write).await?;
         Ok((find_point(conn, point_id).await?, row.version))
     })
     .await
@@ -632,10 +634,10 @@ pub async fn delete_point(
     key: &ArticleKey,
     list_id: Uuid,
     point_id: Uuid,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, precondition).await?;
+        let article = articles::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
         let deleted = diesel::delete(
             key_points::table
@@ -649,7 +651,7 @@ pub async fn delete_point(
         }
         let remaining = point_ids(conn, list_id).await?;
         positions::renumber(conn, Siblings::KeyPoints { list_id }, &remaining).await?;
-        Ok(articles::touch(conn, article.id).await?.version)
+        Ok(articles::touch(conn, article.id, write).await?.version)
     })
     .await
 }

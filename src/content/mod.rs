@@ -13,3 +13,4 @@ pub mod serde_helpers;
 pub mod slug;
 pub mod tags;
 pub mod text;
+pub mod tokens;

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::content::pagination::{into_page, PageRequest};
-use crate::content::precondition::Precondition;
 use crate::content::slug::Slug;
 use crate::content::text;
+use crate::content::tokens::Write;
 use crate::db::schema::tags;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
@@ -33,6 +33,10 @@ pub struct Tag {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The token that created the tag.
+    pub created_by: Option<Uuid>,
+    /// The token that made the last change.
+    pub updated_by: Option<Uuid>,
 }
 
 /// A tag as an article lists it.
@@ -249,10 +253,15 @@ fn key_matches(
 }
 
 /// Creates a tag.
-pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag) -> AppResult<Tag> {
+pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag, write: &Write) -> AppResult<Tag> {
     let record = input.validate()?;
     diesel::insert_into(tags::table)
-        .values((tags::id.eq(Uuid::now_v7()), &record))
+        .values((
+            tags::id.eq(Uuid::now_v7()),
+            &record,
+            tags::created_by.eq(write.actor),
+            tags::updated_by.eq(write.actor),
+        ))
         .returning(Tag::as_returning())
         .get_result(conn)
         .await
@@ -296,11 +305,7 @@ pub async fn list(
 }
 
 /// Locks the tag for the rest of the transaction and checks `If-Match`.
-async fn lock(
-    conn: &mut AsyncPgConnection,
-    key: &TagKey,
-    precondition: &Precondition,
-) -> AppResult<Tag> {
+async fn lock(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -> AppResult<Tag> {
     let current = tags::table
         .filter(key_matches(key))
         .select(Tag::as_select())
@@ -309,7 +314,7 @@ async fn lock(
         .await
         .optional()?
         .ok_or_else(not_found)?;
-    precondition.check(current.version)?;
+    write.precondition.check(current.version)?;
     Ok(current)
 }
 
@@ -319,11 +324,11 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     key: &TagKey,
     patch: &TagPatch,
-    precondition: &Precondition,
+    write: &Write,
 ) -> AppResult<Tag> {
     let patch = patch.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, precondition).await?;
+        let current = lock(conn, key, write).await?;
         let record = patch.apply_to(&current);
         if record.name == current.name
             && record.slug == current.slug
@@ -338,6 +343,7 @@ pub async fn update(
                 tags::description.eq(&record.description),
                 tags::version.eq(tags::version + 1),
                 tags::updated_at.eq(diesel::dsl::now),
+                tags::updated_by.eq(write.actor),
             ))
             .returning(Tag::as_returning())
             .get_result(conn)
@@ -350,13 +356,9 @@ pub async fn update(
 }
 
 /// Deletes a tag, if the precondition holds.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    key: &TagKey,
-    precondition: &Precondition,
-) -> AppResult<()> {
+pub async fn delete(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, precondition).await?;
+        let current = lock(conn, key, write).await?;
         diesel::delete(tags::table.filter(tags::id.eq(current.id)))
             .execute(conn)
             .await?;

@@ -83,6 +83,17 @@ impl LocalPostgres {
         if !data_dir.join("PG_VERSION").exists() {
             init_cluster(&bin_dir, &data_dir, &log, owner)?;
         }
+        // Another cms process (a running `cms serve`, say) already serves this
+        // folder: use its server, and leave stopping it to that process.
+        if let Some(pid) = postmaster_pid(&data_dir) {
+            if process_alive(pid) && postmaster_status(&data_dir).as_deref() == Some("ready") {
+                return Ok(LocalPostgres {
+                    data_dir,
+                    stop: None,
+                    stopped: None,
+                });
+            }
+        }
         wait_for_previous_postmaster(&data_dir)?;
 
         let (started_tx, started_rx) = mpsc::channel();
@@ -315,6 +326,12 @@ fn wait_for_previous_postmaster(data_dir: &Path) -> Result<(), LocalPostgresErro
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
+}
+
+/// The status line of `postmaster.pid` (`ready` once it accepts connections).
+fn postmaster_status(data_dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    Some(text.lines().nth(7)?.trim().to_string())
 }
 
 fn postmaster_pid(data_dir: &Path) -> Option<i32> {

@@ -9,6 +9,8 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
     }
 }
 
@@ -24,6 +26,8 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
     }
 }
 
@@ -74,6 +78,7 @@ diesel::joinable!(key_point_lists -> articles (article_id));
 diesel::joinable!(key_points -> key_point_lists (list_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     articles,
     article_tags,
     citations,
@@ -81,3 +86,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_points,
     tags
 );
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        scopes -> Array<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}

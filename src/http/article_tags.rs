@@ -9,9 +9,11 @@ use utoipa::ToSchema;
 use crate::content::article_tags;
 use crate::content::articles::ArticleKey;
 use crate::content::tags::{TagKey, TagRef, TagReference};
+use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::auth::{audience, content_write};
+use crate::http::conditional::json_with_etag;
 use crate::http::connection;
 use crate::http::extract::JsonBody;
 
@@ -50,6 +52,7 @@ pub struct AddTagInput {
 /// In the article's order.
 #[utoipa::path(
     tag = "article tags",
+    security((), ("bearer" = ["content:read"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 200, description = "The tags, in order", body = Vec<TagRef>,
@@ -61,12 +64,13 @@ pub struct AddTagInput {
 #[get("/articles/{article}/tags")]
 pub async fn list_article_tags(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let (tags, version) = article_tags::list_all(&mut conn, &key).await?;
+    let (tags, version) = article_tags::list_all(&mut conn, &key, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
 }
 
@@ -75,6 +79,7 @@ pub async fn list_article_tags(
 /// The whole ordered set, by slug or name; unknown names create the tag.
 #[utoipa::path(
     tag = "article tags",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = ArticleTagsInput, content_type = "application/json"),
     responses(
@@ -92,14 +97,16 @@ pub async fn list_article_tags(
 #[put("/articles/{article}/tags")]
 pub async fn set_article_tags(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<ArticleTagsInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let (tags, version) = article_tags::set(&mut conn, &key, &body.0.tags, &precondition).await?;
+    let (tags, version) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
 }
 
@@ -108,6 +115,7 @@ pub async fn set_article_tags(
 /// By slug or name (an unknown name creates the tag), at `position` (default: last).
 #[utoipa::path(
     tag = "article tags",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = AddTagInput, content_type = "application/json"),
     responses(
@@ -127,15 +135,17 @@ pub async fn set_article_tags(
 #[post("/articles/{article}/tags")]
 pub async fn add_article_tag(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<AddTagInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let (tags, version) =
-        article_tags::add(&mut conn, &key, &body.0.tag, body.0.position, &precondition).await?;
+        article_tags::add(&mut conn, &key, &input.tag, input.position, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
 }
 
@@ -144,6 +154,7 @@ pub async fn add_article_tag(
 /// The tag itself stays.
 #[utoipa::path(
     tag = "article tags",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("tag" = String, Path, description = "The tag's id or slug"),
@@ -157,13 +168,14 @@ pub async fn add_article_tag(
 #[delete("/articles/{article}/tags/{tag}")]
 pub async fn remove_article_tag(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
     let key = ArticleKey::parse(&path.0)?;
     let tag = TagKey::parse(&path.1)?;
     let mut conn = connection(&pool).await?;
-    article_tags::remove(&mut conn, &key, &tag, &precondition).await?;
+    article_tags::remove(&mut conn, &key, &tag, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -14,9 +14,11 @@ use crate::content::articles::{
 use crate::content::pagination::PageRequest;
 use crate::content::slug::Slug;
 use crate::content::text;
+use crate::content::tokens::{Caller, Write};
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult, Problem};
-use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::auth::{audience, content_write};
+use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_next_link, API_PREFIX};
 
@@ -125,6 +127,7 @@ pub(crate) async fn list_response(
 /// default, a page at a time.
 #[utoipa::path(
     tag = "articles",
+    security((), ("bearer" = ["content:read"])),
     params(ListArticlesParams),
     responses(
         (status = 200, description = "A page of articles", body = ArticlePage, headers(
@@ -138,11 +141,13 @@ pub(crate) async fn list_response(
 #[get("/articles")]
 pub async fn list_articles(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     params: web::Query<ListArticlesParams>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    list_response(&req, &mut conn, ArticleFilter::default(), &params).await
+    let filter = ArticleFilter::for_audience(audience(&caller));
+    list_response(&req, &mut conn, filter, &params).await
 }
 
 fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
@@ -162,6 +167,7 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
 /// `status` says otherwise; `published`/`scheduled` run the publishing check.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
         (status = 201, description = "The article was created", body = Article, headers(
@@ -183,11 +189,14 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
 #[post("/articles")]
 pub async fn create_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let mut conn = connection(&pool).await?;
-    let article = articles::create(&mut conn, &body.0).await?;
+    let article = articles::create(&mut conn, &input, &write).await?;
     created(&req, &article)
 }
 
@@ -197,6 +206,7 @@ pub async fn create_article(
 /// `include=body_html` adds the rendered body.
 #[utoipa::path(
     tag = "articles",
+    security((), ("bearer" = ["content:read"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ArticleParams,
@@ -214,6 +224,7 @@ pub async fn create_article(
 #[get("/articles/{article}")]
 pub async fn get_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     params: web::Query<ArticleParams>,
@@ -221,7 +232,7 @@ pub async fn get_article(
     let include = Include::parse(Include::WHOLE, params.include.as_deref())?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let article = articles::find(&mut conn, &key, include).await?;
+    let article = articles::find(&mut conn, &key, include, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
 }
 
@@ -231,6 +242,7 @@ pub async fn get_article(
 /// status stays unless given. Part ids are new afterwards.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
@@ -252,14 +264,16 @@ pub async fn get_article(
 #[put("/articles/{article}")]
 pub async fn replace_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let article = articles::replace(&mut conn, &key, &body.0, &precondition).await?;
+    let article = articles::replace(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
 }
 
@@ -269,6 +283,7 @@ pub async fn replace_article(
 /// list of parts sent (`key_point_lists`, `citations`, `tags`) replaces that list.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = ArticlePatch, content_type = "application/json"),
     responses(
@@ -290,14 +305,16 @@ pub async fn replace_article(
 #[patch("/articles/{article}")]
 pub async fn update_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<ArticlePatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let article = articles::update(&mut conn, &key, &body.0, &precondition).await?;
+    let article = articles::update(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
 }
 
@@ -306,6 +323,7 @@ pub async fn update_article(
 /// With its key-point lists and citations. Its tags stay.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 204, description = "The article was deleted"),
@@ -316,26 +334,27 @@ pub async fn update_article(
 #[delete("/articles/{article}")]
 pub async fn delete_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    articles::delete(&mut conn, &key, &precondition).await?;
+    articles::delete(&mut conn, &key, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn transition(
     req: &HttpRequest,
+    write: Write,
     pool: &DbPool,
     path: &str,
     transition: Transition,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(req);
     let key = ArticleKey::parse(path)?;
     let mut conn = connection(pool).await?;
-    let article = articles::transition(&mut conn, &key, transition, &precondition).await?;
+    let article = articles::transition(&mut conn, &key, transition, &write).await?;
     json_with_etag(req, StatusCode::OK, Some(article.version), &article)
 }
 
@@ -346,6 +365,7 @@ async fn transition(
 /// the problems and publishes nothing.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 200, description = "The published article", body = Article, headers(
@@ -360,10 +380,12 @@ async fn transition(
 #[post("/articles/{article}/publish")]
 pub async fn publish_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    transition(&req, &pool, &path, Transition::Publish).await
+    let write = content_write(&req, &caller)?;
+    transition(&req, write, &pool, &path, Transition::Publish).await
 }
 
 /// Schedule an article
@@ -372,6 +394,7 @@ pub async fn publish_article(
 /// `scheduled`. No job runs: it is published by the clock. Runs the publishing check.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = ScheduleInput, content_type = "application/json"),
     responses(
@@ -389,15 +412,19 @@ pub async fn publish_article(
 #[post("/articles/{article}/schedule")]
 pub async fn schedule_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<ScheduleInput>,
 ) -> AppResult<HttpResponse> {
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     transition(
         &req,
+        write,
         &pool,
         &path,
-        Transition::Schedule(body.0.published_at),
+        Transition::Schedule(input.published_at),
     )
     .await
 }
@@ -407,6 +434,7 @@ pub async fn schedule_article(
 /// Back to draft; its publication date is cleared.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 200, description = "The article, now a draft", body = Article, headers(
@@ -419,10 +447,12 @@ pub async fn schedule_article(
 #[post("/articles/{article}/unpublish")]
 pub async fn unpublish_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    transition(&req, &pool, &path, Transition::Unpublish).await
+    let write = content_write(&req, &caller)?;
+    transition(&req, write, &pool, &path, Transition::Unpublish).await
 }
 
 /// Archive an article
@@ -430,6 +460,7 @@ pub async fn unpublish_article(
 /// Out of circulation; its publication date is kept.
 #[utoipa::path(
     tag = "articles",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 200, description = "The archived article", body = Article, headers(
@@ -442,10 +473,12 @@ pub async fn unpublish_article(
 #[post("/articles/{article}/archive")]
 pub async fn archive_article(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    transition(&req, &pool, &path, Transition::Archive).await
+    let write = content_write(&req, &caller)?;
+    transition(&req, write, &pool, &path, Transition::Archive).await
 }
 
 /// Maps a part's id in a path (a UUID) or answers 404.

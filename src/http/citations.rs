@@ -6,10 +6,12 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::content::articles::ArticleKey;
 use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
+use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::part_id;
-use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::auth::{audience, content_write};
+use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, API_PREFIX};
 
@@ -20,6 +22,7 @@ const NO_CITATION: &str = "The article has no citation with this id.";
 /// By number; the `ETag` carries the article's version.
 #[utoipa::path(
     tag = "citations",
+    security((), ("bearer" = ["content:read"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 200, description = "The citations, by number", body = Vec<Citation>,
@@ -31,12 +34,13 @@ const NO_CITATION: &str = "The article has no citation with this id.";
 #[get("/articles/{article}/citations")]
 pub async fn list_citations(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let (all, version) = citations::list_all(&mut conn, &key).await?;
+    let (all, version) = citations::list_all(&mut conn, &key, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &all)
 }
 
@@ -45,6 +49,7 @@ pub async fn list_citations(
 /// Numbered one more than the highest in use unless `number` is given.
 #[utoipa::path(
     tag = "citations",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = CitationInput, content_type = "application/json"),
     responses(
@@ -65,14 +70,16 @@ pub async fn list_citations(
 #[post("/articles/{article}/citations")]
 pub async fn add_citation(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<CitationInput>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let (citation, version) = citations::add(&mut conn, &key, &body.0, &precondition).await?;
+    let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
     let mut response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
     let location = format!("{API_PREFIX}/articles/{path}/citations/{}", citation.id);
     if let Ok(location) = header::HeaderValue::from_str(&location) {
@@ -86,6 +93,7 @@ pub async fn add_citation(
 /// One of the article's citations, by id.
 #[utoipa::path(
     tag = "citations",
+    security((), ("bearer" = ["content:read"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("citation" = uuid::Uuid, Path, description = "The citation's id"),
@@ -100,13 +108,14 @@ pub async fn add_citation(
 #[get("/articles/{article}/citations/{citation}")]
 pub async fn get_citation(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let key = ArticleKey::parse(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
-    let (citation, version) = citations::get(&mut conn, &key, id).await?;
+    let (citation, version) = citations::get(&mut conn, &key, id, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
 }
 
@@ -116,6 +125,7 @@ pub async fn get_citation(
 /// (409 when taken): update the body's `[n]` to match.
 #[utoipa::path(
     tag = "citations",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("citation" = uuid::Uuid, Path, description = "The citation's id"),
@@ -138,16 +148,17 @@ pub async fn get_citation(
 #[patch("/articles/{article}/citations/{citation}")]
 pub async fn update_citation(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
     body: JsonBody<CitationPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
-    let (citation, version) =
-        citations::update(&mut conn, &key, id, &body.0, &precondition).await?;
+    let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
 }
 
@@ -157,6 +168,7 @@ pub async fn update_citation(
 /// refers to it cannot lose it (422).
 #[utoipa::path(
     tag = "citations",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("citation" = uuid::Uuid, Path, description = "The citation's id"),
@@ -172,13 +184,14 @@ pub async fn update_citation(
 #[delete("/articles/{article}/citations/{citation}")]
 pub async fn delete_citation(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
     let key = ArticleKey::parse(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
-    citations::delete(&mut conn, &key, id, &precondition).await?;
+    citations::delete(&mut conn, &key, id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,7 @@
 //! Request extractors whose failures are problem details.
 
+use std::marker::PhantomData;
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -12,14 +14,33 @@ use crate::error::{AppError, FieldError};
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// A JSON request body.
+/// A JSON request body, read but not yet parsed.
 ///
 /// Unlike `actix_web::web::Json`, it tells apart a body that is not JSON at all
 /// (400, with the line and column where parsing stopped) from JSON of the wrong shape
-/// (422, naming the field), and answers every failure as problem details.
-pub struct JsonBody<T>(pub T);
+/// (422, naming the field), and answers every failure as problem details. Parsing
+/// waits for [`JsonBody::parse`], so that a handler authorizes the caller first:
+/// whoever may not write learns that (401/403), not what is wrong with the body.
+pub struct JsonBody<T> {
+    bytes: web::Bytes,
+    content_type_ok: bool,
+    _shape: PhantomData<T>,
+}
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned> JsonBody<T> {
+    /// The body as `T`: 415 unless it is JSON, 400 unless it parses, 422 unless it
+    /// has the right shape.
+    pub fn parse(self) -> Result<T, AppError> {
+        if !self.content_type_ok {
+            return Err(AppError::UnsupportedMediaType(
+                "Send the body as JSON, with `Content-Type: application/json`.".into(),
+            ));
+        }
+        parse_json_object(&self.bytes)
+    }
+}
+
+impl<T: 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
@@ -30,11 +51,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let content_type_ok = is_json(req);
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(AppError::UnsupportedMediaType(
-                    "Send the body as JSON, with `Content-Type: application/json`.".into(),
-                ));
-            }
             let bytes = body.await.map_err(|e| {
                 if e.as_response_error().status_code() == 413 {
                     AppError::PayloadTooLarge { limit }
@@ -42,7 +58,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     AppError::MalformedBody("The request body could not be read.".into())
                 }
             })?;
-            parse_json_object(&bytes).map(JsonBody)
+            Ok(JsonBody {
+                bytes,
+                content_type_ok,
+                _shape: PhantomData,
+            })
         })
     }
 }

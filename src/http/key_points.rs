@@ -9,10 +9,12 @@ use crate::content::articles::ArticleKey;
 use crate::content::key_points::{
     self, KeyPoint, KeyPointList, KeyPointListPatch, KeyPointPatch, NewKeyPoint, NewKeyPointList,
 };
+use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::part_id;
-use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::auth::{audience, content_write};
+use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, API_PREFIX};
 
@@ -31,6 +33,7 @@ fn with_location(mut response: HttpResponse, location: String) -> HttpResponse {
 /// In order, with their points; the `ETag` carries the article's version.
 #[utoipa::path(
     tag = "key-point lists",
+    security((), ("bearer" = ["content:read"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     responses(
         (status = 200, description = "The lists, in order, with their points", body = Vec<KeyPointList>,
@@ -42,12 +45,13 @@ fn with_location(mut response: HttpResponse, location: String) -> HttpResponse {
 #[get("/articles/{article}/key-point-lists")]
 pub async fn list_key_point_lists(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let (lists, version) = key_points::list_all(&mut conn, &key).await?;
+    let (lists, version) = key_points::list_all(&mut conn, &key, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &lists)
 }
 
@@ -56,6 +60,7 @@ pub async fn list_key_point_lists(
 /// At `position` (default: last); the lists after it shift.
 #[utoipa::path(
     tag = "key-point lists",
+    security(("bearer" = ["content:write"])),
     params(("article" = String, Path, description = "The article's id or slug")),
     request_body(content = NewKeyPointList, content_type = "application/json"),
     responses(
@@ -76,14 +81,16 @@ pub async fn list_key_point_lists(
 #[post("/articles/{article}/key-point-lists")]
 pub async fn add_key_point_list(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<NewKeyPointList>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
-    let (list, version) = key_points::add_list(&mut conn, &key, &body.0, &precondition).await?;
+    let (list, version) = key_points::add_list(&mut conn, &key, &input, &write).await?;
     let location = format!("{API_PREFIX}/articles/{path}/key-point-lists/{}", list.id);
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &list)?;
     Ok(with_location(response, location))
@@ -94,6 +101,7 @@ pub async fn add_key_point_list(
 /// One of the article's lists, with its points.
 #[utoipa::path(
     tag = "key-point lists",
+    security((), ("bearer" = ["content:read"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("list" = uuid::Uuid, Path, description = "The list's id"),
@@ -108,13 +116,14 @@ pub async fn add_key_point_list(
 #[get("/articles/{article}/key-point-lists/{list}")]
 pub async fn get_key_point_list(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
-    let (list, version) = key_points::get(&mut conn, &key, list_id).await?;
+    let (list, version) = key_points::get(&mut conn, &key, list_id, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
 }
 
@@ -123,6 +132,7 @@ pub async fn get_key_point_list(
 /// `position` moves it (0-based); the other lists shift.
 #[utoipa::path(
     tag = "key-point lists",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("list" = uuid::Uuid, Path, description = "The list's id"),
@@ -143,16 +153,17 @@ pub async fn get_key_point_list(
 #[patch("/articles/{article}/key-point-lists/{list}")]
 pub async fn update_key_point_list(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
     body: JsonBody<KeyPointListPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
-    let (list, version) =
-        key_points::update_list(&mut conn, &key, list_id, &body.0, &precondition).await?;
+    let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
 }
 
@@ -161,6 +172,7 @@ pub async fn update_key_point_list(
 /// With its points; the lists after it move up.
 #[utoipa::path(
     tag = "key-point lists",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("list" = uuid::Uuid, Path, description = "The list's id"),
@@ -174,14 +186,15 @@ pub async fn update_key_point_list(
 #[delete("/articles/{article}/key-point-lists/{list}")]
 pub async fn delete_key_point_list(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
-    key_points::delete_list(&mut conn, &key, list_id, &precondition).await?;
+    key_points::delete_list(&mut conn, &key, list_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -190,6 +203,7 @@ pub async fn delete_key_point_list(
 /// At `position` (default: last); the points after it shift.
 #[utoipa::path(
     tag = "key-point lists",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("list" = uuid::Uuid, Path, description = "The list's id"),
@@ -213,16 +227,17 @@ pub async fn delete_key_point_list(
 #[post("/articles/{article}/key-point-lists/{list}/points")]
 pub async fn add_key_point(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
     body: JsonBody<NewKeyPoint>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
-    let (point, version) =
-        key_points::add_point(&mut conn, &key, list_id, &body.0, &precondition).await?;
+    let (point, version) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
     let location = format!(
         "{API_PREFIX}/articles/{}/key-point-lists/{list_id}/points/{}",
         path.0, point.id
@@ -236,6 +251,7 @@ pub async fn add_key_point(
 /// `position` moves it (0-based); the other points shift.
 #[utoipa::path(
     tag = "key-point lists",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("list" = uuid::Uuid, Path, description = "The list's id"),
@@ -257,18 +273,19 @@ pub async fn add_key_point(
 #[patch("/articles/{article}/key-point-lists/{list}/points/{point}")]
 pub async fn update_key_point(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String, String)>,
     body: JsonBody<KeyPointPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let point_id = part_id(&path.2, NO_POINT)?;
     let mut conn = connection(&pool).await?;
     let (point, version) =
-        key_points::update_point(&mut conn, &key, list_id, point_id, &body.0, &precondition)
-            .await?;
+        key_points::update_point(&mut conn, &key, list_id, point_id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &point)
 }
 
@@ -277,6 +294,7 @@ pub async fn update_key_point(
 /// The points after it move up.
 #[utoipa::path(
     tag = "key-point lists",
+    security(("bearer" = ["content:write"])),
     params(
         ("article" = String, Path, description = "The article's id or slug"),
         ("list" = uuid::Uuid, Path, description = "The list's id"),
@@ -291,14 +309,15 @@ pub async fn update_key_point(
 #[delete("/articles/{article}/key-point-lists/{list}/points/{point}")]
 pub async fn delete_key_point(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
     let key = ArticleKey::parse(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let point_id = part_id(&path.2, NO_POINT)?;
     let mut conn = connection(&pool).await?;
-    key_points::delete_point(&mut conn, &key, list_id, point_id, &precondition).await?;
+    key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

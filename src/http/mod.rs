@@ -3,13 +3,16 @@
 
 pub mod article_tags;
 pub mod articles;
+pub mod auth;
 pub mod citations;
 pub mod conditional;
 pub mod extract;
 pub mod health;
 pub mod key_points;
 pub mod middleware;
+pub mod rate_limit;
 pub mod tags;
+pub mod tokens;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -63,7 +66,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tags::get_tag)
                 .service(tags::list_tag_articles)
                 .service(tags::update_tag)
-                .service(tags::delete_tag),
+                .service(tags::delete_tag)
+                .service(tokens::list_tokens)
+                .service(tokens::create_token)
+                .service(tokens::get_token)
+                .service(tokens::revoke_token),
         );
 }
 

@@ -8,10 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::content::articles::ArticleFilter;
 use crate::content::pagination::PageRequest;
 use crate::content::tags::{self, NewTag, Tag, TagKey, TagPatch};
+use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::{list_response, ListArticlesParams};
-use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::auth::{audience, content_write};
+use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_next_link, API_PREFIX};
 
@@ -41,6 +43,7 @@ pub struct TagPage {
 /// `Link: rel="next"` header) until it is `null`.
 #[utoipa::path(
     tag = "tags",
+    security((), ("bearer" = ["content:read"])),
     params(ListTagsParams),
     responses(
         (status = 200, description = "A page of tags", body = TagPage, headers(
@@ -54,6 +57,8 @@ pub struct TagPage {
 #[get("/tags")]
 pub async fn list_tags(
     req: HttpRequest,
+    // Tags are public; a token sent anyway must still be valid.
+    _caller: Caller,
     pool: web::Data<DbPool>,
     params: web::Query<ListTagsParams>,
 ) -> AppResult<HttpResponse> {
@@ -73,6 +78,7 @@ pub async fn list_tags(
 /// The slug is derived from the name unless given ("South Korea" -> `south-korea`).
 #[utoipa::path(
     tag = "tags",
+    security(("bearer" = ["content:write"])),
     request_body(content = NewTag, content_type = "application/json"),
     responses(
         (status = 201, description = "The tag was created", body = Tag, headers(
@@ -94,11 +100,14 @@ pub async fn list_tags(
 #[post("/tags")]
 pub async fn create_tag(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     body: JsonBody<NewTag>,
 ) -> AppResult<HttpResponse> {
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let mut conn = connection(&pool).await?;
-    let tag = tags::create(&mut conn, &body.0).await?;
+    let tag = tags::create(&mut conn, &input, &write).await?;
     let mut response = json_with_etag(&req, StatusCode::CREATED, Some(tag.version), &tag)?;
     let location = format!("{API_PREFIX}/tags/{}", tag.id);
     if let Ok(location) = header::HeaderValue::from_str(&location) {
@@ -112,6 +121,7 @@ pub async fn create_tag(
 /// By id or by slug.
 #[utoipa::path(
     tag = "tags",
+    security((), ("bearer" = ["content:read"])),
     params(("tag" = String, Path, description = "The tag's id or slug")),
     responses(
         (status = 200, description = "The tag", body = Tag, headers(
@@ -124,6 +134,7 @@ pub async fn create_tag(
 #[get("/tags/{tag}")]
 pub async fn get_tag(
     req: HttpRequest,
+    _caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -139,6 +150,7 @@ pub async fn get_tag(
 /// else's change.
 #[utoipa::path(
     tag = "tags",
+    security(("bearer" = ["content:write"])),
     params(
         ("tag" = String, Path, description = "The tag's id or slug"),
     ),
@@ -164,13 +176,15 @@ pub async fn get_tag(
 #[patch("/tags/{tag}")]
 pub async fn update_tag(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     body: JsonBody<TagPatch>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
+    let input = body.parse()?;
     let mut conn = connection(&pool).await?;
-    let tag = tags::update(&mut conn, &TagKey::parse(&path)?, &body.0, &precondition).await?;
+    let tag = tags::update(&mut conn, &TagKey::parse(&path)?, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -179,6 +193,7 @@ pub async fn update_tag(
 /// Articles lose the tag; they are not deleted.
 #[utoipa::path(
     tag = "tags",
+    security(("bearer" = ["content:write"])),
     params(
         ("tag" = String, Path, description = "The tag's id or slug"),
     ),
@@ -191,12 +206,13 @@ pub async fn update_tag(
 #[delete("/tags/{tag}")]
 pub async fn delete_tag(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let precondition = precondition(&req);
+    let write = content_write(&req, &caller)?;
     let mut conn = connection(&pool).await?;
-    tags::delete(&mut conn, &TagKey::parse(&path)?, &precondition).await?;
+    tags::delete(&mut conn, &TagKey::parse(&path)?, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -206,6 +222,7 @@ pub async fn delete_tag(
 /// `GET /articles` (a `tag` filter narrows further).
 #[utoipa::path(
     tag = "tags",
+    security((), ("bearer" = ["content:read"])),
     params(
         ("tag" = String, Path, description = "The tag's id or slug"),
         ListArticlesParams,
@@ -224,6 +241,7 @@ pub async fn delete_tag(
 #[get("/tags/{tag}/articles")]
 pub async fn list_tag_articles(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
     params: web::Query<ListArticlesParams>,
@@ -231,9 +249,7 @@ pub async fn list_tag_articles(
     let key = TagKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let tag = tags::find(&mut conn, &key).await?;
-    let filter = ArticleFilter {
-        tag_groups: vec![vec![tag.slug]],
-        ..ArticleFilter::default()
-    };
+    let mut filter = ArticleFilter::for_audience(audience(&caller));
+    filter.tag_groups.push(vec![tag.slug]);
     list_response(&req, &mut conn, filter, &params).await
 }

@@ -160,8 +160,34 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
 
     let mut service = Service::start(&data_dir);
     service.wait_until_up(&client).await;
+    // The first token comes from the command line, while the service runs.
+    let output = cms(&[
+        "token",
+        "create",
+        "--name",
+        "first editor",
+        "--scope",
+        "content:write",
+    ])
+    .env("CMS_DATA_DIR", &data_dir)
+    .output()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let anonymous = client
+        .post(format!("{}/api/v1/tags", service.address))
+        .json(&json!({"name": "Kept across restarts"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
     let created = client
         .post(format!("{}/api/v1/tags", service.address))
+        .bearer_auth(&token)
         .json(&json!({"name": "Kept across restarts"}))
         .send()
         .await

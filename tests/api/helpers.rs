@@ -9,7 +9,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use cms::config::CorsOrigins;
+use cms::content::tokens::{NewToken, Scope};
 use cms::db::local_postgres::{Durability, LocalPostgres};
+use cms::http::rate_limit::RateLimits;
 use cms::startup::{start_server, HttpOptions};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
@@ -121,7 +123,10 @@ async fn admin_client(config: &tokio_postgres::Config) -> tokio_postgres::Client
 /// A running app on its own database.
 pub struct TestApp {
     pub address: String,
+    /// Sends an admin token with every request (an editor with every scope).
     pub client: reqwest::Client,
+    /// Sends no credentials: the public.
+    pub public: reqwest::Client,
     /// Settings of this test's database (direct, not through any proxy).
     pub db_config: tokio_postgres::Config,
     pub server: actix_web::dev::ServerHandle,
@@ -136,6 +141,7 @@ pub struct TestOptions {
     pub cors_origins: CorsOrigins,
     /// Put a TCP proxy between the app and PostgreSQL, to cut the database off.
     pub behind_proxy: bool,
+    pub rate_limits: RateLimits,
 }
 
 impl Default for TestOptions {
@@ -144,6 +150,7 @@ impl Default for TestOptions {
             body_limit: 1 << 20,
             cors_origins: CorsOrigins::None,
             behind_proxy: false,
+            rate_limits: RateLimits::OFF,
         }
     }
 }
@@ -198,14 +205,28 @@ impl TestApp {
                 cors_origins: options.cors_origins,
                 workers: Some(1),
                 shutdown_timeout: Duration::from_secs(10),
+                rate_limits: options.rate_limits,
             },
         )
         .expect("the server starts");
         let handle = server.handle();
         tokio::spawn(server);
+        let admin_token = create_token(&db_config, &[Scope::Admin], None).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {admin_token}")
+                .parse()
+                .expect("a header value"),
+        );
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .expect("an HTTP client"),
+            public: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("an HTTP client"),
@@ -305,6 +326,40 @@ impl TestApp {
             let _ = connection.await;
         });
         client
+    }
+}
+
+/// Creates a token straight in the database, as `cms token create` does.
+pub async fn create_token(
+    db_config: &tokio_postgres::Config,
+    scopes: &[Scope],
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let mut conn = cms::db::connect(db_config).await.expect("a connection");
+    let input = NewToken {
+        name: format!("test {scopes:?}"),
+        scopes: scopes.to_vec(),
+        expires_at,
+    };
+    cms::content::tokens::create(&mut conn, &input)
+        .await
+        .expect("a token")
+        .secret
+}
+
+impl TestApp {
+    /// A new token with these scopes.
+    pub async fn token(&self, scopes: &[Scope]) -> String {
+        create_token(&self.db_config, scopes, None).await
+    }
+
+    /// GET without credentials.
+    pub async fn public_get(&self, path: &str) -> reqwest::Response {
+        self.public
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 }
 

@@ -1,6 +1,7 @@
 //! The API's specification, as tests: each drives the real HTTP app against a real
 //! PostgreSQL, on a database of its own.
 
+mod access;
 mod article_lists;
 mod article_parts;
 mod articles;

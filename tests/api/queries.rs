@@ -1,5 +1,6 @@
 //! Reading never costs a query per part: the number of SQL statements of an article
 //! read and of a 20-article list stays the same however many parts there are.
+//! (Public reads; a token adds one statement to check it.)
 
 use serde_json::{json, Value};
 
@@ -24,8 +25,12 @@ async fn reading_an_article_costs_the_same_queries_whatever_its_size() {
     let app = TestApp::spawn().await;
     app.create_article(article("small", 1)).await;
     app.create_article(article("large", 12)).await;
-    let (small, small_queries) = app.count_queries(app.get("/api/v1/articles/small")).await;
-    let (large, large_queries) = app.count_queries(app.get("/api/v1/articles/large")).await;
+    let (small, small_queries) = app
+        .count_queries(app.public_get("/api/v1/articles/small"))
+        .await;
+    let (large, large_queries) = app
+        .count_queries(app.public_get("/api/v1/articles/large"))
+        .await;
     assert_eq!(small.status(), 200);
     assert_eq!(large.status(), 200);
     let large: Value = large.json().await.unwrap();
@@ -48,7 +53,7 @@ async fn a_page_of_twenty_articles_costs_the_same_queries_as_a_page_of_two() {
     }
     let include = "include=body,key_point_lists,citations";
     let (two, two_queries) = app
-        .count_queries(app.get(&format!("/api/v1/articles?limit=20&{include}")))
+        .count_queries(app.public_get(&format!("/api/v1/articles?limit=20&{include}")))
         .await;
     let two: Value = two.json().await.unwrap();
     assert_eq!(two["items"].as_array().unwrap().len(), 2);
@@ -56,7 +61,7 @@ async fn a_page_of_twenty_articles_costs_the_same_queries_as_a_page_of_two() {
         app.create_article(article(&format!("more {i}"), 3)).await;
     }
     let (twenty, twenty_queries) = app
-        .count_queries(app.get(&format!("/api/v1/articles?limit=20&{include}")))
+        .count_queries(app.public_get(&format!("/api/v1/articles?limit=20&{include}")))
         .await;
     let twenty: Value = twenty.json().await.unwrap();
     assert_eq!(twenty["items"].as_array().unwrap().len(), 20);
@@ -67,7 +72,7 @@ async fn a_page_of_twenty_articles_costs_the_same_queries_as_a_page_of_two() {
     );
 
     let (_, summary_queries) = app
-        .count_queries(app.get("/api/v1/articles?limit=20"))
+        .count_queries(app.public_get("/api/v1/articles?limit=20"))
         .await;
     assert_eq!(summary_queries, 2, "summaries with their tags");
 }

@@ -1,0 +1,133 @@
+//! `/api/v1/tokens`: API tokens, managed by admins.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::content::tokens::{self, Caller, NewToken, NewTokenCreated, Scope, Token};
+use crate::db::DbPool;
+use crate::error::{AppResult, Problem};
+use crate::http::conditional::json_with_etag;
+use crate::http::extract::JsonBody;
+use crate::http::{connection, API_PREFIX};
+
+/// All tokens.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenList {
+    /// Newest first, revoked ones included (they record who did what).
+    pub items: Vec<Token>,
+}
+
+/// List tokens
+///
+/// Never their secrets: those are shown once, at creation.
+#[utoipa::path(
+    tag = "tokens",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The tokens", body = TokenList,
+            headers(("ETag" = String, description = "Entity tag of the list"))),
+    )
+)]
+#[get("/tokens")]
+pub async fn list_tokens(
+    req: HttpRequest,
+    caller: Caller,
+    pool: web::Data<DbPool>,
+) -> AppResult<HttpResponse> {
+    caller.require(Scope::Admin)?;
+    let mut conn = connection(&pool).await?;
+    let items = tokens::list(&mut conn).await?;
+    json_with_etag(&req, StatusCode::OK, None, &TokenList { items })
+}
+
+/// Create a token
+///
+/// The answer holds the secret, the only time it is shown: store it.
+#[utoipa::path(
+    tag = "tokens",
+    security(("bearer" = ["admin"])),
+    request_body(content = NewToken, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The token, with its secret", body = NewTokenCreated,
+            headers(("Location" = String, description = "URL of the token"))),
+        (status = 422, description = "A field is not valid", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/tokens")]
+pub async fn create_token(
+    req: HttpRequest,
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    body: JsonBody<NewToken>,
+) -> AppResult<HttpResponse> {
+    caller.require(Scope::Admin)?;
+    let input = body.parse()?;
+    let mut conn = connection(&pool).await?;
+    let created = tokens::create(&mut conn, &input).await?;
+    let mut response = json_with_etag(&req, StatusCode::CREATED, None, &created)?;
+    let location = format!("{API_PREFIX}/tokens/{}", created.token.id);
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    // The secret must not linger in caches.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// Get a token
+///
+/// By id or prefix (`cms_3f2a9c1b`).
+#[utoipa::path(
+    tag = "tokens",
+    security(("bearer" = ["admin"])),
+    params(("token" = String, Path, description = "The token's id or prefix")),
+    responses(
+        (status = 200, description = "The token", body = Token,
+            headers(("ETag" = String, description = "Entity tag"))),
+        (status = 404, description = "No token has this id or prefix", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/tokens/{token}")]
+pub async fn get_token(
+    req: HttpRequest,
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Scope::Admin)?;
+    let mut conn = connection(&pool).await?;
+    let token = tokens::find(&mut conn, &path).await?;
+    json_with_etag(&req, StatusCode::OK, None, &token)
+}
+
+/// Revoke a token
+///
+/// It stops working at once. The token stays listed, as revoked.
+#[utoipa::path(
+    tag = "tokens",
+    security(("bearer" = ["admin"])),
+    params(("token" = String, Path, description = "The token's id or prefix")),
+    responses(
+        (status = 204, description = "The token is revoked"),
+        (status = 404, description = "No token has this id or prefix", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/tokens/{token}")]
+pub async fn revoke_token(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    caller.require(Scope::Admin)?;
+    let mut conn = connection(&pool).await?;
+    tokens::revoke(&mut conn, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
