@@ -226,3 +226,31 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
     service.terminate();
     let _ = std::fs::remove_dir_all(data_dir);
 }
+
+#[tokio::test]
+async fn tokens_are_created_listed_and_revoked_from_the_command_line() {
+    let name = format!("cms_cli_{}", uuid::Uuid::new_v4().simple());
+    let url = database_url(&name);
+    let run = |args: &[&str]| cms(args).env("DATABASE_URL", &url).output().unwrap();
+
+    let created = run(&["token", "create", "--name", "bootstrap", "--scope", "admin"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let secret = String::from_utf8(created.stdout).unwrap().trim().to_string();
+    assert!(secret.starts_with("cms_") && secret.len() == 56, "{secret}");
+    assert!(String::from_utf8_lossy(&created.stderr).contains("only time"));
+
+    let listed = run(&["token", "list"]);
+    let list = String::from_utf8(listed.stdout).unwrap();
+    let prefix = &secret[..12];
+    assert!(list.contains(prefix) && list.contains("admin") && list.contains("active"), "{list}");
+    assert!(!list.contains(&secret[13..]), "the secret is never listed");
+
+    let revoked = run(&["token", "revoke", prefix]);
+    assert!(revoked.status.success());
+    let list = String::from_utf8(run(&["token", "list"]).stdout).unwrap();
+    assert!(list.contains("revoked"), "{list}");
+
+    let bad = run(&["token", "create", "--name", "x", "--scope", "root"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("root"));
+}
