@@ -238,6 +238,12 @@ pub(crate) fn validate_all(
                 next += 1;
                 next
             });
+            if input.number.is_none() && number > MAX_NUMBER {
+                errors.push(FieldError::new(
+                    format!("citations[{i}].number"),
+                    format!("no number is free after {MAX_NUMBER}; give one"),
+                ));
+            }
             validate_one(&format!("citations[{i}]."), input, number, errors)
         })
         .collect()
@@ -380,6 +386,11 @@ pub async fn add(
         }
         if input.number.is_none() {
             valid.number = used.iter().copied().max().unwrap_or(0) + 1;
+            if valid.number > MAX_NUMBER {
+                return Err(AppError::Conflict(format!(
+                    "The article already uses number {MAX_NUMBER}; give this citation a free number."
+                )));
+            }
         }
         let ids = insert_all(conn, article.id, std::slice::from_ref(&valid)).await?;
         let row = articles::touch(conn, article.id, write).await?;

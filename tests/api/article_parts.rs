@@ -409,3 +409,35 @@ async fn whole_numbers_may_be_written_as_floats_but_fractions_and_empty_urls_are
         .await;
     assert_eq!(ok.status(), 201);
 }
+
+#[tokio::test]
+async fn a_citation_after_the_highest_number_needs_a_number_of_its_own() {
+    let app = TestApp::spawn().await;
+    app.create_article(
+        json!({"title": "Korea Week", "citations": [{"title": "Last", "number": 9999}]}),
+    )
+    .await;
+    let body = problem(
+        app.post_json(&format!("{ARTICLE}/citations"), &json!({"title": "Next"}))
+            .await,
+        409,
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("9999"));
+    let ok = app
+        .post_json(
+            &format!("{ARTICLE}/citations"),
+            &json!({"title": "Next", "number": 5}),
+        )
+        .await;
+    assert_eq!(ok.status(), 201);
+    problem(
+        app.post_json(
+            "/api/v1/articles",
+            &json!({"title": "Full", "citations": [{"title": "A", "number": 9999}, {"title": "B"}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+}

@@ -234,15 +234,25 @@ async fn tokens_are_created_listed_and_revoked_from_the_command_line() {
     let run = |args: &[&str]| cms(args).env("DATABASE_URL", &url).output().unwrap();
 
     let created = run(&["token", "create", "--name", "bootstrap", "--scope", "admin"]);
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let secret = String::from_utf8(created.stdout).unwrap().trim().to_string();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let secret = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
     assert!(secret.starts_with("cms_") && secret.len() == 56, "{secret}");
     assert!(String::from_utf8_lossy(&created.stderr).contains("only time"));
 
     let listed = run(&["token", "list"]);
     let list = String::from_utf8(listed.stdout).unwrap();
     let prefix = &secret[..12];
-    assert!(list.contains(prefix) && list.contains("admin") && list.contains("active"), "{list}");
+    assert!(
+        list.contains(prefix) && list.contains("admin") && list.contains("active"),
+        "{list}"
+    );
     assert!(!list.contains(&secret[13..]), "the secret is never listed");
 
     let revoked = run(&["token", "revoke", prefix]);
