@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use crate::content::articles::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
+use crate::content::precondition::Write;
 use crate::content::slug::Slug;
 use crate::content::tags::{self as tag_content, TagRef, TagReference, MAX_NAME_LEN};
 use crate::content::text;
-use crate::content::tokens::Write;
 use crate::db::schema::{article_tags, tags};
 use crate::error::{AppError, AppResult, FieldError};
 

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::content::articles::{self, ArticleKey, Audience};
+use crate::content::precondition::Write;
 use crate::content::text;
-use crate::content::tokens::Write;
 use crate::db::schema::citations;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::content::articles::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
+use crate::content::precondition::Write;
 use crate::content::text;
-use crate::content::tokens::Write;
 use crate::db::schema::{key_point_lists, key_points};
 use crate::error::{AppError, AppResult, FieldError};
 

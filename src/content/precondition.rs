@@ -1,5 +1,7 @@
-//! Optimistic concurrency: a write names the version it was based on (`If-Match`),
-//! and is refused when the stored version has moved on.
+//! What a content write carries: the version it was based on (`If-Match`; refused
+//! when the stored version has moved on) and the token that makes it.
+
+use uuid::Uuid;
 
 use crate::error::AppError;
 
@@ -28,4 +30,12 @@ impl Precondition {
             _ => Ok(()),
         }
     }
+}
+
+/// What every content write carries: the version it was based on and who makes it.
+#[derive(Debug, Clone, Default)]
+pub struct Write {
+    pub precondition: Precondition,
+    /// The token making the change (`None` only for writes outside the API).
+    pub actor: Option<Uuid>,
 }

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::content::pagination::{into_page, PageRequest};
+use crate::content::precondition::Write;
 use crate::content::slug::Slug;
 use crate::content::text;
-use crate::content::tokens::Write;
 use crate::db::schema::tags;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 

@@ -15,7 +15,6 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::precondition::Precondition;
 use crate::content::text;
 use crate::db::schema::api_tokens;
 use crate::error::{AppError, AppResult, FieldError};
@@ -387,14 +386,6 @@ pub async fn revoke(conn: &mut AsyncPgConnection, key: &str) -> AppResult<Token>
         // Already revoked (or unknown): report it as it is.
         None => find(conn, key).await,
     }
-}
-
-/// What every content write carries: the version it was based on and who makes it.
-#[derive(Debug, Clone, Default)]
-pub struct Write {
-    pub precondition: Precondition,
-    /// The token making the change (`None` only for writes outside the API).
-    pub actor: Option<Uuid>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `/api/v1/articles`: whole articles (create, list, read, replace, update, delete)
 //! and their workflow (publish, schedule, unpublish, archive).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,15 +12,16 @@ use crate::content::articles::{
     Sort, Status, Transition,
 };
 use crate::content::pagination::PageRequest;
+use crate::content::precondition::Write;
 use crate::content::slug::Slug;
 use crate::content::text;
-use crate::content::tokens::{Caller, Write};
+use crate::content::tokens::Caller;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, with_next_link, API_PREFIX};
+use crate::http::{connection, with_location, with_next_link, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -151,12 +152,11 @@ pub async fn list_articles(
 }
 
 fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
-    let mut response = json_with_etag(req, StatusCode::CREATED, Some(article.version), article)?;
-    let location = format!("{API_PREFIX}/articles/{}", article.id);
-    if let Ok(location) = header::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let response = json_with_etag(req, StatusCode::CREATED, Some(article.version), article)?;
+    Ok(with_location(
+        response,
+        &format!("{API_PREFIX}/articles/{}", article.id),
+    ))
 }
 
 /// Create an article

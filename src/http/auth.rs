@@ -7,7 +7,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::content::articles::Audience;
-use crate::content::tokens::{self, Caller, Scope, Write};
+use crate::content::precondition::Write;
+use crate::content::tokens::{self, Caller, Scope};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::http::conditional::precondition;

@@ -1,7 +1,7 @@
 //! `/api/v1/articles/{article}/citations`: an article's numbered sources. Every
 //! change bumps the article's version; `If-Match` takes the article's `ETag`.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::content::articles::ArticleKey;
@@ -13,7 +13,7 @@ use crate::http::articles::part_id;
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, API_PREFIX};
+use crate::http::{connection, with_location, API_PREFIX};
 
 const NO_CITATION: &str = "The article has no citation with this id.";
 
@@ -80,12 +80,9 @@ pub async fn add_citation(
     let key = ArticleKey::parse(&path)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
-    let mut response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
+    let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
     let location = format!("{API_PREFIX}/articles/{path}/citations/{}", citation.id);
-    if let Ok(location) = header::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(with_location(response, &location))
 }
 
 /// Get a citation

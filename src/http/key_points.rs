@@ -2,7 +2,7 @@
 //! their points. Every change bumps the article's version; `If-Match` takes the
 //! article's `ETag`.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::content::articles::ArticleKey;
@@ -16,17 +16,10 @@ use crate::http::articles::part_id;
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, API_PREFIX};
+use crate::http::{connection, with_location, API_PREFIX};
 
 const NO_LIST: &str = "The article has no key-point list with this id.";
 const NO_POINT: &str = "The list has no key point with this id.";
-
-fn with_location(mut response: HttpResponse, location: String) -> HttpResponse {
-    if let Ok(location) = header::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
-}
 
 /// List an article's key-point lists
 ///
@@ -93,7 +86,7 @@ pub async fn add_key_point_list(
     let (list, version) = key_points::add_list(&mut conn, &key, &input, &write).await?;
     let location = format!("{API_PREFIX}/articles/{path}/key-point-lists/{}", list.id);
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &list)?;
-    Ok(with_location(response, location))
+    Ok(with_location(response, &location))
 }
 
 /// Get a key-point list
@@ -243,7 +236,7 @@ pub async fn add_key_point(
         path.0, point.id
     );
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &point)?;
-    Ok(with_location(response, location))
+    Ok(with_location(response, &location))
 }
 
 /// Rewrite or move a key point

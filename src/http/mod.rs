@@ -98,6 +98,14 @@ pub fn with_next_link(
     response
 }
 
+/// Adds `Location` (the URL of a created resource).
+pub fn with_location(mut response: HttpResponse, location: &str) -> HttpResponse {
+    if let Ok(location) = header::HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
 /// Borrows a database connection; 503 when none can be had in time.
 pub async fn connection(pool: &DbPool) -> AppResult<DbConn> {
     Ok(pool.get().await?)

@@ -1,6 +1,6 @@
 //! `/api/v1/tags`: create, list, read, update and delete tags.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,7 @@ use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, with_next_link, API_PREFIX};
+use crate::http::{connection, with_location, with_next_link, API_PREFIX};
 
 /// Paging parameters of the tag list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -108,12 +108,11 @@ pub async fn create_tag(
     let input = body.parse()?;
     let mut conn = connection(&pool).await?;
     let tag = tags::create(&mut conn, &input, &write).await?;
-    let mut response = json_with_etag(&req, StatusCode::CREATED, Some(tag.version), &tag)?;
-    let location = format!("{API_PREFIX}/tags/{}", tag.id);
-    if let Ok(location) = header::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let response = json_with_etag(&req, StatusCode::CREATED, Some(tag.version), &tag)?;
+    Ok(with_location(
+        response,
+        &format!("{API_PREFIX}/tags/{}", tag.id),
+    ))
 }
 
 /// Get a tag

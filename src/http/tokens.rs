@@ -10,7 +10,7 @@ use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, API_PREFIX};
+use crate::http::{connection, with_location, API_PREFIX};
 
 /// All tokens.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -67,11 +67,11 @@ pub async fn create_token(
     let input = body.parse()?;
     let mut conn = connection(&pool).await?;
     let created = tokens::create(&mut conn, &input).await?;
-    let mut response = json_with_etag(&req, StatusCode::CREATED, None, &created)?;
-    let location = format!("{API_PREFIX}/tokens/{}", created.token.id);
-    if let Ok(location) = header::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
+    let response = json_with_etag(&req, StatusCode::CREATED, None, &created)?;
+    let mut response = with_location(
+        response,
+        &format!("{API_PREFIX}/tokens/{}", created.token.id),
+    );
     // The secret must not linger in caches.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
