@@ -484,6 +484,16 @@ impl ArticlePatch {
 }
 
 impl ValidPatch {
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.slug.is_none()
+            && self.standfirst.is_none()
+            && self.body.is_none()
+            && self.key_point_lists.is_none()
+            && self.citations.is_none()
+            && self.tags.is_none()
+    }
+
     /// The whole-article write this patch makes of the current article.
     fn apply_to(self, current: &ArticleRow) -> ValidArticle {
         ValidArticle {
@@ -707,6 +717,10 @@ pub async fn update(
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
+            // An empty patch changes nothing, so the version stays.
+            if patch.is_empty() {
+                return Ok(current.id);
+            }
             let valid = patch.apply_to(&current);
             update_fields(conn, current.id, &valid).await?;
             write_parts(conn, current.id, &valid, true).await?;

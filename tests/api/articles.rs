@@ -395,3 +395,16 @@ async fn deleting_a_tag_removes_it_from_its_articles() {
         .collect();
     assert_eq!(tags, ["south-korea"]);
 }
+
+#[tokio::test]
+async fn an_empty_patch_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_article(whole_article()).await;
+    let article: Value = app
+        .patch_json("/api/v1/articles/mongolia-looks-to-south-korea", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(article["version"], 1);
+}
