@@ -242,6 +242,10 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => AppError::NotFound("The resource does not exist.".into()),
+            // A concurrent delete removed what this write refers to.
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => AppError::Conflict(
+                "The request refers to something that was deleted meanwhile; retry.".into(),
+            ),
             Error::DatabaseError(
                 DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
                 info,

@@ -84,7 +84,8 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
         .add_security_scheme("bearer", SecurityScheme::Http(scheme));
     for (path, item) in api.paths.paths.iter_mut() {
         let in_api = path.starts_with(crate::http::API_PREFIX);
-        let addresses_resource = path.contains('{');
+        // Tokens have no versions: revoking takes no If-Match.
+        let addresses_resource = path.contains('{') && !path.starts_with("/api/v1/tokens");
         let operations = [
             (Method::Get, &mut item.get),
             (Method::Post, &mut item.post),

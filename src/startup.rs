@@ -18,7 +18,7 @@ use crate::db::local_postgres::{Durability, LocalPostgres};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::http::extract::{path_error, query_error, BodyLimit};
-use crate::http::rate_limit::{rate_limit, RateLimiter, RateLimits};
+use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
 use crate::http::{middleware, RouteTable};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
 
@@ -115,7 +115,7 @@ pub fn start_server(
             .service(SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).url(SPEC_PATH, spec.clone()))
             .service(web::redirect(DOCS_PATH, format!("{DOCS_PATH}/")))
             .default_service(web::to(crate::http::fallback))
-            .wrap(from_fn(rate_limit))
+            .wrap(from_fn(identify_and_limit))
             .wrap(from_fn(middleware::problem_details))
             .wrap(Condition::new(cors_enabled, cors(&cors_origins)))
             .wrap(Compress::default())

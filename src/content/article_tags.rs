@@ -20,61 +20,98 @@ pub const MAX_TAGS: usize = 50;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+/// A tag as an article write names it.
+struct Reference {
+    name: String,
+    /// The reference itself, when it is a valid slug: it may name a tag by slug.
+    as_slug: Option<String>,
+    /// The slug a new tag of this name gets.
+    derived: String,
+}
+
+impl Reference {
+    fn new(reference: &str) -> Reference {
+        let name = reference.trim().to_string();
+        Reference {
+            as_slug: Slug::parse(&name).ok().map(Slug::into_string),
+            derived: Slug::derive_or_fallback(&name, "tag").into_string(),
+            name,
+        }
+    }
+
+    /// The tag among `known` (id, slug, name) this names: by slug, else by name
+    /// ignoring case. Never by a derived slug: "C++" must not find the "C#" of `c`.
+    fn find(&self, known: &[(Uuid, String, String)]) -> Option<Uuid> {
+        let by_slug = self
+            .as_slug
+            .as_ref()
+            .and_then(|slug| known.iter().find(|(_, s, _)| s == slug));
+        let lower = self.name.to_lowercase();
+        by_slug
+            .or_else(|| known.iter().find(|(_, _, n)| n.to_lowercase() == lower))
+            .map(|(id, _, _)| *id)
+    }
+}
+
 /// Finds the tags that `references` name (by slug, else by name ignoring case),
-/// creating those that do not exist. Returns their ids in order, without repeats.
-/// Two queries whatever the number of tags (three when some are new).
+/// creating those that do not exist (recording `actor` as their author). Returns
+/// their ids in order, without repeats. The tags found are locked against deletion
+/// until the transaction ends. Two queries (three when some are new).
 pub(crate) async fn resolve(
     conn: &mut AsyncPgConnection,
     references: &[String],
+    actor: Option<Uuid>,
 ) -> AppResult<Vec<Uuid>> {
     if references.is_empty() {
         return Ok(Vec::new());
     }
-    let wanted: Vec<(String, String)> = references
+    let wanted: Vec<Reference> = references.iter().map(|r| Reference::new(r)).collect();
+    let slugs: Vec<String> = wanted
         .iter()
-        .map(|r| {
-            let name = r.trim().to_string();
-            let slug = Slug::parse(&name)
-                .unwrap_or_else(|_| Slug::derive_or_fallback(&name, "tag"))
-                .into_string();
-            (name, slug)
-        })
+        .flat_map(|r| r.as_slug.iter().chain([&r.derived]))
+        .cloned()
         .collect();
-    let slugs: Vec<String> = wanted.iter().map(|(_, s)| s.clone()).collect();
-    let lower_names: Vec<String> = wanted.iter().map(|(n, _)| n.to_lowercase()).collect();
-    let existing: Vec<(Uuid, String, String)> = tags::table
+    let lower_names: Vec<String> = wanted.iter().map(|r| r.name.to_lowercase()).collect();
+    let mut known: Vec<(Uuid, String, String)> = tags::table
         .filter(
             tags::slug
                 .eq_any(&slugs)
                 .or(lower(tags::name).eq_any(&lower_names)),
         )
         .select((tags::id, tags::slug, tags::name))
+        .for_key_share()
         .load(conn)
         .await?;
-    let find = |name: &str, slug: &str, existing: &[(Uuid, String, String)]| {
-        existing
-            .iter()
-            .find(|(_, s, _)| s == name || s == slug)
-            .or_else(|| {
-                existing
-                    .iter()
-                    .find(|(_, _, n)| n.to_lowercase() == name.to_lowercase())
-            })
-            .map(|(id, _, _)| *id)
-    };
-    let missing: Vec<&(String, String)> = wanted
-        .iter()
-        .filter(|(name, slug)| find(name, slug, &existing).is_none())
-        .collect();
-    let mut all = existing;
-    if !missing.is_empty() {
-        let rows: Vec<_> = missing
+
+    // New tags, one per name, in slug order (so that two writers creating the same
+    // tags always insert them in the same order and cannot deadlock).
+    let mut new: Vec<(String, String)> = Vec::new();
+    for reference in wanted.iter().filter(|r| r.find(&known).is_none()) {
+        let lower = reference.name.to_lowercase();
+        if new.iter().any(|(name, _)| name.to_lowercase() == lower) {
+            continue;
+        }
+        let taken = |slug: &str| {
+            known.iter().any(|(_, s, _)| s == slug) || new.iter().any(|(_, s)| s == slug)
+        };
+        let slug = if taken(&reference.derived) {
+            Slug::unique_variant(&reference.derived).into_string()
+        } else {
+            reference.derived.clone()
+        };
+        new.push((reference.name.clone(), slug));
+    }
+    if !new.is_empty() {
+        new.sort_by(|a, b| a.1.cmp(&b.1));
+        let rows: Vec<_> = new
             .iter()
             .map(|(name, slug)| {
                 (
                     tags::id.eq(Uuid::now_v7()),
                     tags::slug.eq(slug.clone()),
                     tags::name.eq(name.clone()),
+                    tags::created_by.eq(actor),
+                    tags::updated_by.eq(actor),
                 )
             })
             .collect();
@@ -85,20 +122,25 @@ pub(crate) async fn resolve(
             .do_nothing()
             .execute(conn)
             .await?;
-        let missing_slugs: Vec<String> = missing.iter().map(|(_, s)| s.clone()).collect();
+        let new_slugs: Vec<String> = new.iter().map(|(_, s)| s.clone()).collect();
         let created: Vec<(Uuid, String, String)> = tags::table
-            .filter(tags::slug.eq_any(&missing_slugs))
+            .filter(tags::slug.eq_any(&new_slugs))
             .select((tags::id, tags::slug, tags::name))
+            .for_key_share()
             .load(conn)
             .await?;
-        all.extend(created);
+        known.extend(created);
     }
     let mut ids = Vec::with_capacity(wanted.len());
-    for (name, slug) in &wanted {
-        if let Some(id) = find(name, slug, &all) {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+    for reference in &wanted {
+        let id = reference.find(&known).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "The tag `{}` was changed by someone else meanwhile; retry.",
+                reference.name
+            ))
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
     Ok(ids)
@@ -200,7 +242,7 @@ pub async fn set(
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, write).await?;
-        let ids = resolve(conn, &names).await?;
+        let ids = resolve(conn, &names, write.actor).await?;
         replace(conn, article.id, &ids).await?;
         let row = articles::touch(conn, article.id, write).await?;
         Ok((tags_of(conn, article.id).await?, row.version))
@@ -227,10 +269,10 @@ pub async fn add(
             .iter()
             .map(|t| t.id)
             .collect();
-        let ids = resolve(conn, std::slice::from_ref(&name)).await?;
+        let ids = resolve(conn, std::slice::from_ref(&name), write.actor).await?;
         let Some(tag_id) = ids.into_iter().next() else {
-            return Err(AppError::Internal(
-                "a tag reference resolved to nothing".into(),
+            return Err(AppError::Conflict(
+                "The tag changed meanwhile; retry.".into(),
             ));
         };
         let others = current.iter().filter(|id| **id != tag_id).count();
@@ -241,8 +283,13 @@ pub async fn add(
         }
         let position = positions::clamp_position(position, others);
         let order = positions::moved(&current, tag_id, position);
-        // Appending at a free position, then renumbering, keeps positions unique.
+        // Deleting a tag leaves a gap in the positions of its articles: close the
+        // gaps, append at the free end, then put everything in its place.
         if !current.contains(&tag_id) {
+            let siblings = Siblings::ArticleTags {
+                article_id: article.id,
+            };
+            positions::renumber(conn, siblings, &current).await?;
             diesel::insert_into(article_tags::table)
                 .values((
                     article_tags::article_id.eq(article.id),

@@ -531,9 +531,10 @@ pub(crate) async fn lock(
     Ok(row)
 }
 
-/// Records that the article changed: bumps its version and, when it is published
-/// or scheduled, checks that it still may be (every `[n]` has a citation n). Every
-/// write calls this last, inside its transaction.
+/// Records that the article changed: bumps its version, records who changed it and,
+/// when it is published or scheduled, checks that it still may be (every `[n]` has
+/// a citation n). Every write to an existing article calls this last, inside its
+/// transaction; `create` runs the same check through [`after_write`].
 pub(crate) async fn touch(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -609,7 +610,7 @@ pub async fn create(
                 .map_err(conflict_on("articles_slug_key", || {
                     format!("An article with the slug `{}` already exists.", fields.slug)
                 }))?;
-            write_parts(conn, row.id, &valid, false).await?;
+            write_parts(conn, row.id, &valid, false, write).await?;
             after_write(conn, &row).await?;
             Ok(row.id)
         })
@@ -623,6 +624,7 @@ async fn write_parts(
     id: Uuid,
     valid: &ValidArticle,
     replace: bool,
+    write: &Write,
 ) -> AppResult<()> {
     if let Some(lists) = &valid.key_point_lists {
         if replace {
@@ -637,7 +639,7 @@ async fn write_parts(
         citations::insert_all(conn, id, citations).await?;
     }
     if let Some(tags) = &valid.tags {
-        let tag_ids = article_tags::resolve(conn, tags).await?;
+        let tag_ids = article_tags::resolve(conn, tags, write.actor).await?;
         article_tags::replace(conn, id, &tag_ids).await?;
     }
     Ok(())
@@ -658,16 +660,22 @@ pub async fn replace(
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
-            // Replacing a live article as `published` without a date keeps its date.
+            // Replacing as `published` (an article already live) or `archived`
+            // without a date keeps the date it has.
             let mut valid = valid;
             if let (Some((status, at)), None) = (&mut valid.status, input.published_at) {
                 let live_since = current.published_at.filter(|t| *t <= Utc::now());
-                if status == "published" && current.status == "published" && live_since.is_some() {
-                    *at = live_since;
+                let keep = match status.as_str() {
+                    "published" => current.status == "published" && live_since.is_some(),
+                    "archived" => true,
+                    _ => false,
+                };
+                if keep {
+                    *at = current.published_at;
                 }
             }
             update_fields(conn, current.id, &valid).await?;
-            write_parts(conn, current.id, &valid, true).await?;
+            write_parts(conn, current.id, &valid, true, write).await?;
             touch(conn, current.id, write).await?;
             Ok(current.id)
         })
@@ -723,7 +731,7 @@ pub async fn update(
             }
             let valid = patch.apply_to(&current);
             update_fields(conn, current.id, &valid).await?;
-            write_parts(conn, current.id, &valid, true).await?;
+            write_parts(conn, current.id, &valid, true, write).await?;
             touch(conn, current.id, write).await?;
             Ok(current.id)
         })

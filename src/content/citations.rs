@@ -439,15 +439,28 @@ pub async fn update(
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, write).await?;
         let current = find_in(conn, article.id, id).await?;
+        let unchanged = ValidCitation {
+            number: current.number,
+            title: current.title.clone(),
+            publisher: current.publisher.clone(),
+            url: current.url.clone(),
+            author: current.author.clone(),
+            date: current.date,
+            quote: current.quote.clone(),
+        };
         let merged = ValidCitation {
             number: patch.number.unwrap_or(current.number),
-            title: title.clone().unwrap_or(current.title),
-            publisher: publisher.clone().unwrap_or(current.publisher),
-            url: url.clone().unwrap_or(current.url),
-            author: author.clone().unwrap_or(current.author),
+            title: title.clone().unwrap_or(current.title.clone()),
+            publisher: publisher.clone().unwrap_or(current.publisher.clone()),
+            url: url.clone().unwrap_or(current.url.clone()),
+            author: author.clone().unwrap_or(current.author.clone()),
             date: date.unwrap_or(current.date),
-            quote: quote.clone().unwrap_or(current.quote),
+            quote: quote.clone().unwrap_or(current.quote.clone()),
         };
+        // A patch that changes nothing leaves the version as it is.
+        if merged == unchanged {
+            return Ok((current, article.version));
+        }
         diesel::update(citations::table.filter(citations::id.eq(id)))
             .set((
                 citations::number.eq(merged.number),

@@ -460,8 +460,15 @@ pub async fn update_list(
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, write).await?;
         let current = list_ids(conn, article.id).await?;
-        if !current.contains(&list_id) {
-            return Err(list_not_found());
+        let before = find_list(conn, article.id, list_id).await?;
+        let new_position = patch
+            .position
+            .map(|_| positions::clamp_position(patch.position, current.len() - 1));
+        // A patch that changes nothing leaves the version as it is.
+        let same_title = title.as_ref().is_none_or(|t| *t == before.title);
+        let same_place = new_position.is_none_or(|p| p == before.position as usize);
+        if same_title && same_place {
+            return Ok((before, article.version));
         }
         if let Some(title) = &title {
             diesel::update(key_point_lists::table.filter(key_point_lists::id.eq(list_id)))
@@ -610,6 +617,16 @@ pub async fn update_point(
         let current = point_ids(conn, list_id).await?;
         if !current.contains(&point_id) {
             return Err(point_not_found());
+        }
+        let before = find_point(conn, point_id).await?;
+        let new_position = patch
+            .position
+            .map(|_| positions::clamp_position(patch.position, current.len() - 1));
+        // A patch that changes nothing leaves the version as it is.
+        let same_text = point_text.as_ref().is_none_or(|t| *t == before.text);
+        let same_place = new_position.is_none_or(|p| p == before.position as usize);
+        if same_text && same_place {
+            return Ok((before, article.version));
         }
         if let Some(point_text) = &point_text {
             diesel::update(key_points::table.filter(key_points::id.eq(point_id)))

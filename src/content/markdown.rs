@@ -1,112 +1,79 @@
 //! The article body: Markdown rendered to sanitized HTML, and the citation
 //! references (`[n]`) it contains.
 
-use std::collections::BTreeSet;
+use pulldown_cmark::{html, BrokenLink, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
-use pulldown_cmark::{html, BrokenLink, CowStr, Options, Parser};
+/// The citation number a `[label]` with no link definition stands for: 1 to 9999,
+/// written as digits (spaces around them allowed, as Markdown allows).
+fn citation_number(label: &str) -> Option<i32> {
+    let label = label.trim();
+    let digits = !label.is_empty() && label.len() <= 4 && label.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| label.parse::<i32>().ok())
+        .flatten()
+        .filter(|n| *n > 0)
+}
 
-/// The citation numbers the body refers to as `[n]`, in order of first use.
+/// The citation numbers the body refers to as `[n]`, in order of first use: the
+/// same Markdown reading as [`render`], so that code spans, link definitions and
+/// ordinary links (`[2](https://...)`) are not references.
 pub fn citation_references(body: &str) -> Vec<i32> {
-    let mut seen = BTreeSet::new();
     let mut found = Vec::new();
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'[' {
-            let digits = bytes[i + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            let close = i + 1 + digits;
-            // `[n]` but not `[n](url)`, which is an ordinary link.
-            if (1..=4).contains(&digits)
-                && bytes.get(close) == Some(&b']')
-                && bytes.get(close + 1) != Some(&b'(')
-            {
-                if let Ok(n) = body[i + 1..close].parse::<i32>() {
-                    if n > 0 && seen.insert(n) {
-                        found.push(n);
-                    }
-                }
-                i = close;
-            }
+    let mut callback = |link: BrokenLink<'_>| {
+        let n = citation_number(&link.reference)?;
+        if !found.contains(&n) {
+            found.push(n);
         }
-        i += 1;
-    }
+        Some((CowStr::from(format!("#citation-{n}")), CowStr::from("")))
+    };
+    let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
+    parser.for_each(drop);
     found
+}
+
+fn options() -> Options {
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    options
 }
 
 /// Renders the body to HTML with no scripts, event handlers or styles. Each `[n]`
 /// becomes a link to `#citation-n`, the anchor frontends give citation n.
 pub fn render(body: &str) -> String {
     let mut callback = |link: BrokenLink<'_>| {
-        let label = link.reference.trim();
-        let is_number =
-            !label.is_empty() && label.len() <= 4 && label.bytes().all(|b| b.is_ascii_digit());
-        is_number.then(|| {
-            (
-                CowStr::from(format!("#citation-{label}")),
-                CowStr::from(format!("Citation {label}")),
-            )
-        })
+        let n = citation_number(&link.reference)?;
+        Some((CowStr::from(format!("#citation-{n}")), CowStr::from("")))
     };
-    let mut options = Options::empty();
-    options.insert(Options::ENABLE_TABLES);
-    options.insert(Options::ENABLE_STRIKETHROUGH);
-    let parser = Parser::new_with_broken_link_callback(body, options, Some(&mut callback));
-    // Keep the brackets visible: `[1]` reads as a reference, not as the word "1".
-    let events = parser.map(|event| match event {
-        pulldown_cmark::Event::Start(pulldown_cmark::Tag::Link {
-            link_type: pulldown_cmark::LinkType::ShortcutUnknown,
+    let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
+    // Each reference becomes `<sup><a href="#citation-n">[n]</a></sup>`: the brackets
+    // stay visible, so it reads as a reference and not as the word "n".
+    let mut in_reference = false;
+    let events = parser.filter_map(|event| match event {
+        Event::Start(Tag::Link {
+            link_type: LinkType::ShortcutUnknown,
             dest_url,
-            title,
-            id,
+            ..
         }) if dest_url.starts_with("#citation-") => {
-            let _ = (title, id);
-            pulldown_cmark::Event::InlineHtml(CowStr::from(format!(
-                "<sup class=\"citation-ref\"><a href=\"{dest_url}\">["
-            )))
+            in_reference = true;
+            let n = &dest_url["#citation-".len()..];
+            Some(Event::InlineHtml(CowStr::from(format!(
+                "<sup class=\"citation-ref\"><a href=\"#citation-{n}\">[{n}]</a></sup>"
+            ))))
         }
-        other => other,
+        Event::End(TagEnd::Link) if in_reference => {
+            in_reference = false;
+            None
+        }
+        _ if in_reference => None,
+        other => Some(other),
     });
     let mut unsafe_html = String::with_capacity(body.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, close_citation_links(events));
+    html::push_html(&mut unsafe_html, events);
     ammonia::Builder::default()
         .add_tag_attributes("sup", ["class"])
         .clean(&unsafe_html)
         .to_string()
-}
-
-/// Closes the `<sup>` opened for each citation link (the link's end event follows
-/// its text).
-fn close_citation_links<'a>(
-    events: impl Iterator<Item = pulldown_cmark::Event<'a>>,
-) -> impl Iterator<Item = pulldown_cmark::Event<'a>> {
-    let mut in_citation = false;
-    let mut depth = 0usize;
-    events.map(move |event| match event {
-        pulldown_cmark::Event::InlineHtml(ref html)
-            if html.starts_with("<sup class=\"citation-ref\">") =>
-        {
-            in_citation = true;
-            depth = 0;
-            event
-        }
-        pulldown_cmark::Event::Start(pulldown_cmark::Tag::Link { .. }) if in_citation => {
-            depth += 1;
-            event
-        }
-        pulldown_cmark::Event::End(pulldown_cmark::TagEnd::Link) if in_citation => {
-            if depth == 0 {
-                in_citation = false;
-                pulldown_cmark::Event::InlineHtml(CowStr::from("]</a></sup>"))
-            } else {
-                depth -= 1;
-                event
-            }
-        }
-        other => other,
-    })
 }
 
 #[cfg(test)]
@@ -114,9 +81,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_citation_references_but_not_links() {
-        let body = "As reported [1], and again [2][1]. See [the site](https://x.example) and [3](https://y).";
-        assert_eq!(citation_references(body), vec![1, 2]);
+    fn finds_citation_references_but_not_links_code_or_definitions() {
+        let body =
+            "As reported [1], and [ 2 ]. See [the site](https://x.example), [3](https://y), \
+                    `code [4]`, [0] and [0005].\n\n[6]: https://defined.example\n\nAlso [6].";
+        assert_eq!(citation_references(body), vec![1, 2, 5]);
+        let html = render(body);
+        assert!(
+            html.contains("#citation-2") && html.contains("#citation-5"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("#citation-0") && !html.contains("#citation-0005"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ impl Slug {
         if value.is_empty() {
             return Err("must not be empty".into());
         }
+        if uuid::Uuid::parse_str(value).is_ok() {
+            return Err("must not look like an id (a UUID)".into());
+        }
         if value.chars().count() > MAX_SLUG_LEN {
             return Err(format!("must be at most {MAX_SLUG_LEN} characters"));
         }
@@ -55,16 +58,24 @@ impl Slug {
             }
             slug.push_str(word);
         }
-        (!slug.is_empty()).then_some(Slug(slug))
+        // A slug shaped like a UUID would be read as an id: not a slug.
+        let usable = !slug.is_empty() && uuid::Uuid::parse_str(&slug).is_err();
+        usable.then_some(Slug(slug))
     }
 
     /// Derives a slug, or when the text has nothing to derive one from ("!!!"), makes
     /// a unique one such as `tag-3f2a9c1b`.
     pub fn derive_or_fallback(text: &str, prefix: &str) -> Slug {
-        Slug::derive(text).unwrap_or_else(|| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            Slug(format!("{prefix}-{}", &id[..8]))
-        })
+        Slug::derive(text).unwrap_or_else(|| Slug::unique_variant(prefix))
+    }
+
+    /// `base` with a random suffix (`south-korea-3f2a9c1b`), for when `base` is
+    /// taken; still at most [`MAX_SLUG_LEN`] characters.
+    pub fn unique_variant(base: &str) -> Slug {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let keep = base.len().min(MAX_SLUG_LEN - 9);
+        let base = base[..keep].trim_end_matches('-');
+        Slug(format!("{base}-{}", &id[..8]))
     }
 
     pub fn as_str(&self) -> &str {

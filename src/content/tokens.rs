@@ -215,11 +215,6 @@ fn split_token(presented: &str) -> Option<(&str, &str)> {
     (prefix_ok && secret_ok).then_some((prefix, secret))
 }
 
-/// The prefix of a well-formed token, to rate-limit by without a query.
-pub fn token_prefix(presented: &str) -> Option<&str> {
-    split_token(presented).map(|(prefix, _)| prefix)
-}
-
 /// Checks a presented bearer token: one query, plus an update of `last_used_at`
 /// at most once a minute.
 pub async fn authenticate(conn: &mut AsyncPgConnection, presented: &str) -> AppResult<Caller> {

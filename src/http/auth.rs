@@ -3,7 +3,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::content::articles::Audience;
@@ -14,23 +14,37 @@ use crate::error::{AppError, AppResult};
 use crate::http::conditional::precondition;
 use crate::http::connection;
 
+/// The caller identified by the `identify_and_limit` middleware (which runs before
+/// any extractor, so that a caller without rights hears that first).
 impl FromRequest for Caller {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Caller, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let presented = bearer_token(req);
-        let pool = req.app_data::<web::Data<DbPool>>().cloned();
+        let identified = req.extensions().get::<Caller>().cloned();
+        let req = req.clone();
         Box::pin(async move {
-            let token = match presented {
-                None => return Ok(Caller::anonymous()),
-                Some(token) => token?,
-            };
-            let pool = pool.ok_or_else(|| AppError::Internal("no database pool".into()))?;
-            let mut conn = connection(&pool).await?;
-            tokens::authenticate(&mut conn, &token).await
+            match identified {
+                Some(caller) => Ok(caller),
+                None => authenticate(&req).await,
+            }
         })
     }
+}
+
+/// Checks the request's bearer token, if any: anonymous without one, 401 for one
+/// that is malformed, unknown, expired or revoked.
+pub async fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
+    let token = match bearer_token(req) {
+        None => return Ok(Caller::anonymous()),
+        Some(token) => token?,
+    };
+    let pool = req
+        .app_data::<web::Data<DbPool>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("no database pool".into()))?;
+    let mut conn = connection(&pool).await?;
+    tokens::authenticate(&mut conn, &token).await
 }
 
 /// The token of an `Authorization: Bearer` header: `None` without the header, an

@@ -13,11 +13,10 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, Error, ResponseError};
+use actix_web::{web, Error, HttpMessage, ResponseError};
 
-use crate::content::tokens;
 use crate::error::AppError;
-use crate::http::auth::bearer_token;
+use crate::http::auth::authenticate;
 
 /// Above this many tracked callers, finished windows are dropped.
 const SWEEP_ABOVE: usize = 10_000;
@@ -121,46 +120,67 @@ fn insert_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &D
     }
 }
 
-/// Counts each API request against its caller's limit.
-pub async fn rate_limit(
+/// The address a client calls from: the connection's peer, or with
+/// `trust_forwarded` the address the nearest proxy saw (the last `X-Forwarded-For`
+/// entry; the ones before it are whatever the client claimed).
+fn client_address(req: &ServiceRequest, trust_forwarded: bool) -> String {
+    let forwarded = trust_forwarded
+        .then(|| req.headers().get("x-forwarded-for")?.to_str().ok())
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+        .unwrap_or_default()
+}
+
+/// Identifies the caller of each API request and counts the request against its
+/// limit: per token once the token is verified, per client address otherwise
+/// (failed authentications included, so that made-up tokens cannot mint fresh
+/// allowances). The caller is left in the request for the [`Caller`] extractor.
+pub async fn identify_and_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
-    let Some(limiter) = limiter.filter(|_| req.path().starts_with("/api/")) else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let limits = limiter.limits;
-    let token = bearer_token(req.request()).and_then(Result::ok);
-    let (key, limit) = match token.as_deref().and_then(tokens::token_prefix) {
-        Some(prefix) => (format!("token:{prefix}"), limits.token_per_minute),
-        None => {
-            let address = if limits.trust_forwarded {
-                req.connection_info()
-                    .realip_remote_addr()
-                    .map(str::to_string)
-            } else {
-                req.peer_addr().map(|a| a.ip().to_string())
-            };
-            (
-                format!("address:{}", address.unwrap_or_default()),
-                limits.anonymous_per_minute,
-            )
-        }
-    };
-    if limit == 0 {
+    if !req.path().starts_with("/api/") {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let decision = limiter.count(key, limit);
-    if !decision.allowed {
-        let mut response = AppError::TooManyRequests {
+    let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
+    let limits = limiter.as_ref().map_or(RateLimits::OFF, |l| l.limits);
+    let address = format!("address:{}", client_address(&req, limits.trust_forwarded));
+    let identified = authenticate(req.request()).await;
+    let (key, limit) = match &identified {
+        Ok(caller) => match caller.token_id {
+            Some(id) => (format!("token:{id}"), limits.token_per_minute),
+            None => (address, limits.anonymous_per_minute),
+        },
+        Err(_) => (address, limits.anonymous_per_minute),
+    };
+    let decision = match &limiter {
+        Some(limiter) if limit > 0 => Some(limiter.count(key, limit)),
+        _ => None,
+    };
+    let refusal = match (&decision, identified) {
+        (Some(decision), _) if !decision.allowed => Some(AppError::TooManyRequests {
             retry_after: decision.reset,
+        }),
+        (_, Err(error)) => Some(error),
+        (_, Ok(caller)) => {
+            req.extensions_mut().insert(caller);
+            None
         }
-        .error_response();
-        insert_headers(response.headers_mut(), &decision);
+    };
+    if let Some(error) = refusal {
+        let mut response = error.error_response();
+        if let Some(decision) = &decision {
+            insert_headers(response.headers_mut(), decision);
+        }
         return Ok(req.into_response(response).map_into_right_body());
     }
     let mut response = next.call(req).await?;
-    insert_headers(response.headers_mut(), &decision);
+    if let Some(decision) = &decision {
+        insert_headers(response.headers_mut(), decision);
+    }
     Ok(response.map_into_left_body())
 }

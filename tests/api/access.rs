@@ -504,3 +504,43 @@ async fn rate_limits_trip_with_429_and_recover() {
         "recovered"
     );
 }
+
+#[tokio::test]
+async fn made_up_tokens_count_against_the_callers_address() {
+    let app = TestApp::spawn_with(TestOptions {
+        rate_limits: RateLimits {
+            anonymous_per_minute: 3,
+            token_per_minute: 100,
+            trust_forwarded: false,
+            window: Duration::from_secs(60),
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    for i in 0..3 {
+        let forged = format!("cms_{i:08x}_{}", "y".repeat(43));
+        let response = app
+            .public
+            .get(app.url("/api/v1/tags"))
+            .bearer_auth(forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let forged = format!("cms_{:08x}_{}", 99, "y".repeat(43));
+    let response = app
+        .public
+        .get(app.url("/api/v1/tags"))
+        .bearer_auth(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        429,
+        "a fresh made-up token buys no fresh allowance"
+    );
+    // A real token has its own allowance.
+    assert_eq!(app.get("/api/v1/tags").await.status(), 200);
+}

@@ -441,3 +441,64 @@ async fn a_citation_after_the_highest_number_needs_a_number_of_its_own() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn deleting_a_tag_leaves_no_hole_that_breaks_adding_one() {
+    let app = TestApp::spawn().await;
+    app.create_article(json!({"title": "Korea Week", "tags": ["a", "b", "c"]}))
+        .await;
+    assert_eq!(app.delete("/api/v1/tags/b").await.status(), 204);
+    let response = app
+        .post_json(&format!("{ARTICLE}/tags"), &json!({"tag": "d"}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let tags: Value = response.json().await.unwrap();
+    let slugs: Vec<&str> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["a", "c", "d"]);
+}
+
+#[tokio::test]
+async fn a_new_tag_name_never_attaches_another_tag_with_the_same_derived_slug() {
+    let app = TestApp::spawn().await;
+    let csharp = app.create_tag(json!({"name": "C#", "slug": "c"})).await;
+    app.create_article(json!({"title": "Korea Week", "tags": ["C++"]}))
+        .await;
+    let article: Value = app.get(ARTICLE).await.json().await.unwrap();
+    let tag = &article["tags"][0];
+    assert_eq!(tag["name"], "C++");
+    assert_ne!(tag["id"], csharp["id"]);
+    assert!(tag["slug"].as_str().unwrap().starts_with("c-"), "{tag}");
+}
+
+#[tokio::test]
+async fn patches_that_change_nothing_keep_the_version() {
+    let app = TestApp::spawn().await;
+    let created = article(&app).await;
+    let citation = created["citations"][0]["id"].as_str().unwrap();
+    let list = &created["key_point_lists"][0];
+    let list_id = list["id"].as_str().unwrap();
+    let point_id = list["points"][0]["id"].as_str().unwrap();
+    for (path, body) in [
+        (format!("{ARTICLE}/citations/{citation}"), json!({})),
+        (
+            format!("{ARTICLE}/citations/{citation}"),
+            json!({"title": "Korea Herald"}),
+        ),
+        (
+            format!("{ARTICLE}/key-point-lists/{list_id}"),
+            json!({"position": 0}),
+        ),
+        (
+            format!("{ARTICLE}/key-point-lists/{list_id}/points/{point_id}"),
+            json!({"text": "a", "position": 0}),
+        ),
+    ] {
+        assert_eq!(app.patch_json(&path, &body).await.status(), 200, "{path}");
+    }
+    assert_eq!(version(&app).await, 1);
+}

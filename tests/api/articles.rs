@@ -408,3 +408,67 @@ async fn an_empty_patch_changes_nothing() {
         .unwrap();
     assert_eq!(article["version"], 1);
 }
+
+#[tokio::test]
+async fn replacing_as_archived_keeps_the_publication_date() {
+    let app = TestApp::spawn().await;
+    let live = app
+        .create_article(
+            json!({"title": "Live", "status": "published", "published_at": "2025-03-01T10:00:00Z"}),
+        )
+        .await;
+    let archived: Value = app
+        .put_json(
+            "/api/v1/articles/live",
+            &json!({"title": "Live", "status": "archived"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(archived["status"], "archived");
+    assert_eq!(archived["published_at"], live["published_at"]);
+}
+
+#[tokio::test]
+async fn a_slug_that_looks_like_an_id_is_refused() {
+    let app = TestApp::spawn().await;
+    let body = problem(
+        app.post_json(
+            "/api/v1/articles",
+            &json!({"title": "x", "slug": "0123456789abcdef0123456789abcdef"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "slug");
+}
+
+#[tokio::test]
+async fn tags_made_by_an_article_write_record_who_made_them() {
+    let app = TestApp::spawn().await;
+    let created: Value = app
+        .post_json(
+            "/api/v1/tokens",
+            &json!({"name": "alice", "scopes": ["content:write"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.public
+        .post(app.url("/api/v1/articles"))
+        .bearer_auth(created["secret"].as_str().unwrap())
+        .json(&json!({"title": "x", "tags": ["Brand new"]}))
+        .send()
+        .await
+        .unwrap();
+    let tag: Value = app
+        .get("/api/v1/tags/brand-new")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tag["created_by"], created["id"]);
+}
