@@ -17,7 +17,7 @@ use crate::content::key_points::{self, KeyPointList, KeyPointListInput};
 use crate::content::markdown;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
-use crate::content::slug::Slug;
+use crate::content::slug::{self, Key, Slug};
 use crate::content::tags::{TagRef, TagReference};
 use crate::content::{article_tags, text};
 use crate::db::schema::{article_tags as article_tags_table, articles, tags};
@@ -278,22 +278,11 @@ fn visible_to(
 }
 
 /// How a client names an article in a path: by id or by slug.
-#[derive(Debug, Clone)]
-pub enum ArticleKey {
-    Id(Uuid),
-    Slug(Slug),
-}
+pub type ArticleKey = Key;
 
-impl ArticleKey {
-    /// A UUID or a slug; anything else cannot name an article (404 without a query).
-    pub fn parse(value: &str) -> AppResult<ArticleKey> {
-        if let Ok(id) = Uuid::parse_str(value) {
-            return Ok(ArticleKey::Id(id));
-        }
-        Slug::parse(value)
-            .map(ArticleKey::Slug)
-            .map_err(|_| not_found())
-    }
+/// Parses a path segment naming an article; anything but an id or a slug is a 404.
+pub fn parse_key(value: &str) -> AppResult<ArticleKey> {
+    Key::parse(value).ok_or_else(not_found)
 }
 
 pub(crate) fn not_found() -> AppError {
@@ -306,8 +295,8 @@ fn key_matches(
     dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_,
 > {
     match key {
-        ArticleKey::Id(id) => Box::new(articles::id.eq(*id)),
-        ArticleKey::Slug(slug) => Box::new(articles::slug.eq(slug.as_str())),
+        Key::Id(id) => Box::new(articles::id.eq(*id)),
+        Key::Slug(slug) => Box::new(articles::slug.eq(slug.as_str())),
     }
 }
 
@@ -326,16 +315,6 @@ struct ValidArticle {
     key_point_lists: Option<Vec<key_points::ValidList>>,
     citations: Option<Vec<citations::ValidCitation>>,
     tags: Option<Vec<String>>,
-}
-
-fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
-    match Slug::parse(slug) {
-        Ok(slug) => slug.into_string(),
-        Err(message) => {
-            errors.push(FieldError::new("slug", message));
-            String::new()
-        }
-    }
 }
 
 /// The stored status and date for a requested status.
@@ -378,7 +357,7 @@ impl ArticleInput {
         let mut errors = Vec::new();
         let title = text::line("title", &self.title, MAX_TITLE_LEN, &mut errors);
         let slug = match &self.slug {
-            Some(slug) => validate_slug(slug, &mut errors),
+            Some(slug) => slug::validate_field(slug, &mut errors),
             None => Slug::derive_or_fallback(&title, "article").into_string(),
         };
         let standfirst = text::optional_text(
@@ -453,7 +432,7 @@ impl ArticlePatch {
             slug: self
                 .slug
                 .as_deref()
-                .map(|slug| validate_slug(slug, &mut errors)),
+                .map(|slug| slug::validate_field(slug, &mut errors)),
             standfirst: self.standfirst.as_ref().map(|standfirst| {
                 text::optional_text(
                     "standfirst",
@@ -615,7 +594,7 @@ pub async fn create(
             Ok(row.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 /// Writes the parts a whole-article write carries, replacing what was there.
@@ -680,7 +659,7 @@ pub async fn replace(
             Ok(current.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 async fn update_fields(
@@ -736,7 +715,7 @@ pub async fn update(
             Ok(current.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 /// Deletes an article and its parts.
@@ -813,7 +792,7 @@ pub async fn transition(
             Ok(current.id)
         })
         .await?;
-    find(conn, &ArticleKey::Id(id), Include::WHOLE, Audience::Editors).await
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
 /// One article with the parts asked for.
@@ -917,6 +896,44 @@ pub struct ArticleFilter {
 }
 
 impl ArticleFilter {
+    /// Narrows the filter by what a client asked for: a status, tag slugs
+    /// (comma-separated: any of them), a publication range.
+    pub fn narrowed(
+        mut self,
+        status: Option<Status>,
+        tags: Option<&str>,
+        published_after: Option<DateTime<Utc>>,
+        published_before: Option<DateTime<Utc>>,
+    ) -> AppResult<Self> {
+        for (name, moment) in [
+            ("published_after", published_after),
+            ("published_before", published_before),
+        ] {
+            if moment.is_some_and(|m| !text::YEARS.contains(&m.year())) {
+                return Err(AppError::InvalidParameter(format!(
+                    "{name} must be between the years 1 and 9999"
+                )));
+            }
+        }
+        let group = tags
+            .unwrap_or("")
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                Slug::parse(t).map(Slug::into_string).map_err(|_| {
+                    AppError::InvalidParameter(format!("tag: `{t}` is not a tag slug"))
+                })
+            })
+            .collect::<AppResult<Vec<String>>>()?;
+        if !group.is_empty() {
+            self.tag_groups.push(group);
+        }
+        self.status = status;
+        self.published_after = published_after;
+        self.published_before = published_before;
+        Ok(self)
+    }
+
     /// No filter but what `audience` may see.
     pub fn for_audience(audience: Audience) -> ArticleFilter {
         ArticleFilter {

@@ -87,6 +87,34 @@ impl Slug {
     }
 }
 
+/// How a client names a resource in a path: by id or by slug.
+#[derive(Debug, Clone)]
+pub enum Key {
+    Id(uuid::Uuid),
+    Slug(Slug),
+}
+
+impl Key {
+    /// A UUID or a slug; `None` for anything else, which can name nothing.
+    pub fn parse(value: &str) -> Option<Key> {
+        match uuid::Uuid::parse_str(value) {
+            Ok(id) => Some(Key::Id(id)),
+            Err(_) => Slug::parse(value).ok().map(Key::Slug),
+        }
+    }
+}
+
+/// Validates a slug field, collecting the error.
+pub fn validate_field(slug: &str, errors: &mut Vec<crate::error::FieldError>) -> String {
+    match Slug::parse(slug) {
+        Ok(slug) => slug.into_string(),
+        Err(message) => {
+            errors.push(crate::error::FieldError::new("slug", message));
+            String::new()
+        }
+    }
+}
+
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

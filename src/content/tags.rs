@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
-use crate::content::slug::Slug;
+use crate::content::slug::{self, Key, Slug};
 use crate::content::text;
 use crate::db::schema::tags;
-use crate::error::{conflict_on, AppError, AppResult, FieldError};
+use crate::error::{conflict_on, AppError, AppResult};
 
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_DESCRIPTION_LEN: usize = 2000;
@@ -126,22 +126,11 @@ pub struct TagPatch {
 }
 
 /// How a client names a tag in a path: by id or by slug.
-#[derive(Debug, Clone)]
-pub enum TagKey {
-    Id(Uuid),
-    Slug(Slug),
-}
+pub type TagKey = Key;
 
-impl TagKey {
-    /// A UUID or a slug; anything else cannot name a tag (404 without a query).
-    pub fn parse(value: &str) -> AppResult<TagKey> {
-        if let Ok(id) = Uuid::parse_str(value) {
-            return Ok(TagKey::Id(id));
-        }
-        Slug::parse(value)
-            .map(TagKey::Slug)
-            .map_err(|_| not_found())
-    }
+/// Parses a path segment naming a tag; anything but an id or a slug is a 404.
+pub fn parse_key(value: &str) -> AppResult<TagKey> {
+    Key::parse(value).ok_or_else(not_found)
 }
 
 /// Sort key of the tag list: name, then id to break ties.
@@ -155,22 +144,12 @@ struct TagRecord {
     description: Option<String>,
 }
 
-fn validate_slug(slug: &str, errors: &mut Vec<FieldError>) -> String {
-    match Slug::parse(slug) {
-        Ok(slug) => slug.into_string(),
-        Err(message) => {
-            errors.push(FieldError::new("slug", message));
-            String::new()
-        }
-    }
-}
-
 impl NewTag {
     fn validate(&self) -> AppResult<TagRecord> {
         let mut errors = Vec::new();
         let name = text::line("name", &self.name, MAX_NAME_LEN, &mut errors);
         let slug = match &self.slug {
-            Some(slug) => validate_slug(slug, &mut errors),
+            Some(slug) => slug::validate_field(slug, &mut errors),
             None => Slug::derive_or_fallback(&name, "tag").into_string(),
         };
         let description = text::optional_text(
@@ -209,7 +188,7 @@ impl TagPatch {
             slug: self
                 .slug
                 .as_deref()
-                .map(|slug| validate_slug(slug, &mut errors)),
+                .map(|slug| slug::validate_field(slug, &mut errors)),
             description: self.description.as_ref().map(|description| {
                 text::optional_text(
                     "description",
@@ -247,8 +226,8 @@ fn key_matches(
 ) -> Box<dyn BoxableExpression<tags::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_>
 {
     match key {
-        TagKey::Id(id) => Box::new(tags::id.eq(*id)),
-        TagKey::Slug(slug) => Box::new(tags::slug.eq(slug.as_str())),
+        Key::Id(id) => Box::new(tags::id.eq(*id)),
+        Key::Slug(slug) => Box::new(tags::slug.eq(slug.as_str())),
     }
 }
 

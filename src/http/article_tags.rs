@@ -7,8 +7,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::content::article_tags;
-use crate::content::articles::ArticleKey;
-use crate::content::tags::{TagKey, TagRef, TagReference};
+use crate::content::articles::{self};
+use crate::content::tags::{self as tag_content, TagRef, TagReference};
 use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
@@ -68,7 +68,7 @@ pub async fn list_article_tags(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (tags, version) = article_tags::list_all(&mut conn, &key, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
@@ -104,7 +104,7 @@ pub async fn set_article_tags(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (tags, version) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
@@ -142,7 +142,7 @@ pub async fn add_article_tag(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (tags, version) =
         article_tags::add(&mut conn, &key, &input.tag, input.position, &write).await?;
@@ -173,8 +173,8 @@ pub async fn remove_article_tag(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let key = ArticleKey::parse(&path.0)?;
-    let tag = TagKey::parse(&path.1)?;
+    let key = articles::parse_key(&path.0)?;
+    let tag = tag_content::parse_key(&path.1)?;
     let mut conn = connection(&pool).await?;
     article_tags::remove(&mut conn, &key, &tag, &write).await?;
     Ok(HttpResponse::NoContent().finish())

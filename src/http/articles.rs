@@ -3,18 +3,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::content::articles::{
-    self, Article, ArticleFilter, ArticleInput, ArticleKey, ArticlePatch, Include, ScheduleInput,
-    Sort, Status, Transition,
+    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, ScheduleInput, Sort, Status,
+    Transition,
 };
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
-use crate::content::slug::Slug;
-use crate::content::text;
 use crate::content::tokens::Caller;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult, Problem};
@@ -76,38 +74,17 @@ pub struct ArticlePage {
 pub(crate) async fn list_response(
     req: &HttpRequest,
     conn: &mut DbConn,
-    mut filter: ArticleFilter,
+    filter: ArticleFilter,
     params: &ListArticlesParams,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     let include = Include::parse(Include::default(), params.include.as_deref())?;
-    filter.status = params.status;
-    filter.published_after = params.published_after;
-    filter.published_before = params.published_before;
-    if let Some(tags) = &params.tag {
-        let group = tags
-            .split(',')
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                Slug::parse(t).map(Slug::into_string).map_err(|_| {
-                    AppError::InvalidParameter(format!("tag: `{t}` is not a tag slug"))
-                })
-            })
-            .collect::<AppResult<Vec<String>>>()?;
-        if !group.is_empty() {
-            filter.tag_groups.push(group);
-        }
-    }
-    for (name, moment) in [
-        ("published_after", params.published_after),
-        ("published_before", params.published_before),
-    ] {
-        if moment.is_some_and(|m| !text::YEARS.contains(&m.year())) {
-            return Err(AppError::InvalidParameter(format!(
-                "{name} must be between the years 1 and 9999"
-            )));
-        }
-    }
+    let filter = filter.narrowed(
+        params.status,
+        params.tag.as_deref(),
+        params.published_after,
+        params.published_before,
+    )?;
     let sort = params.sort.unwrap_or_default();
     let (items, next_cursor) = articles::list(conn, &filter, sort, include, &page).await?;
     let response = json_with_etag(
@@ -230,7 +207,7 @@ pub async fn get_article(
     params: web::Query<ArticleParams>,
 ) -> AppResult<HttpResponse> {
     let include = Include::parse(Include::WHOLE, params.include.as_deref())?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let article = articles::find(&mut conn, &key, include, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
@@ -271,7 +248,7 @@ pub async fn replace_article(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let article = articles::replace(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
@@ -312,7 +289,7 @@ pub async fn update_article(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let article = articles::update(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
@@ -339,7 +316,7 @@ pub async fn delete_article(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     articles::delete(&mut conn, &key, &write).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -352,7 +329,7 @@ async fn transition(
     path: &str,
     transition: Transition,
 ) -> AppResult<HttpResponse> {
-    let key = ArticleKey::parse(path)?;
+    let key = articles::parse_key(path)?;
     let mut conn = connection(pool).await?;
     let article = articles::transition(&mut conn, &key, transition, &write).await?;
     json_with_etag(req, StatusCode::OK, Some(article.version), &article)

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
-use crate::content::articles::ArticleKey;
+use crate::content::articles::{self};
 use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
 use crate::content::tokens::Caller;
 use crate::db::DbPool;
@@ -38,7 +38,7 @@ pub async fn list_citations(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (all, version) = citations::list_all(&mut conn, &key, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &all)
@@ -77,7 +77,7 @@ pub async fn add_citation(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
@@ -109,7 +109,7 @@ pub async fn get_citation(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::get(&mut conn, &key, id, audience(&caller)).await?;
@@ -152,7 +152,7 @@ pub async fn update_citation(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
@@ -186,7 +186,7 @@ pub async fn delete_citation(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let id = part_id(&path.1, NO_CITATION)?;
     let mut conn = connection(&pool).await?;
     citations::delete(&mut conn, &key, id, &write).await?;

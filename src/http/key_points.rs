@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
-use crate::content::articles::ArticleKey;
+use crate::content::articles::{self};
 use crate::content::key_points::{
     self, KeyPoint, KeyPointList, KeyPointListPatch, KeyPointPatch, NewKeyPoint, NewKeyPointList,
 };
@@ -42,7 +42,7 @@ pub async fn list_key_point_lists(
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (lists, version) = key_points::list_all(&mut conn, &key, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &lists)
@@ -81,7 +81,7 @@ pub async fn add_key_point_list(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path)?;
+    let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::add_list(&mut conn, &key, &input, &write).await?;
     let location = format!("{API_PREFIX}/articles/{path}/key-point-lists/{}", list.id);
@@ -113,7 +113,7 @@ pub async fn get_key_point_list(
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::get(&mut conn, &key, list_id, audience(&caller)).await?;
@@ -153,7 +153,7 @@ pub async fn update_key_point_list(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
@@ -184,7 +184,7 @@ pub async fn delete_key_point_list(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
     key_points::delete_list(&mut conn, &key, list_id, &write).await?;
@@ -227,7 +227,7 @@ pub async fn add_key_point(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let mut conn = connection(&pool).await?;
     let (point, version) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
@@ -273,7 +273,7 @@ pub async fn update_key_point(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let point_id = part_id(&path.2, NO_POINT)?;
     let mut conn = connection(&pool).await?;
@@ -307,7 +307,7 @@ pub async fn delete_key_point(
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let key = ArticleKey::parse(&path.0)?;
+    let key = articles::parse_key(&path.0)?;
     let list_id = part_id(&path.1, NO_LIST)?;
     let point_id = part_id(&path.2, NO_POINT)?;
     let mut conn = connection(&pool).await?;

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::content::articles::ArticleFilter;
 use crate::content::pagination::PageRequest;
-use crate::content::tags::{self, NewTag, Tag, TagKey, TagPatch};
+use crate::content::tags::{self, NewTag, Tag, TagPatch};
 use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
@@ -138,7 +138,7 @@ pub async fn get_tag(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &TagKey::parse(&path)?).await?;
+    let tag = tags::find(&mut conn, &tags::parse_key(&path)?).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -183,7 +183,7 @@ pub async fn update_tag(
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
     let mut conn = connection(&pool).await?;
-    let tag = tags::update(&mut conn, &TagKey::parse(&path)?, &input, &write).await?;
+    let tag = tags::update(&mut conn, &tags::parse_key(&path)?, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -211,7 +211,7 @@ pub async fn delete_tag(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let mut conn = connection(&pool).await?;
-    tags::delete(&mut conn, &TagKey::parse(&path)?, &write).await?;
+    tags::delete(&mut conn, &tags::parse_key(&path)?, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -245,7 +245,7 @@ pub async fn list_tag_articles(
     path: web::Path<String>,
     params: web::Query<ListArticlesParams>,
 ) -> AppResult<HttpResponse> {
-    let key = TagKey::parse(&path)?;
+    let key = tags::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
     let tag = tags::find(&mut conn, &key).await?;
     let mut filter = ArticleFilter::for_audience(audience(&caller));
