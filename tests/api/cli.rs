@@ -153,6 +153,18 @@ impl Service {
     }
 }
 
+/// A test that fails half-way must not leave the service (and its PostgreSQL)
+/// running.
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
     let data_dir = scratch_dir();
