@@ -85,14 +85,8 @@ impl LocalPostgres {
         }
         // Another cms process (a running `cms serve`, say) already serves this
         // folder: use its server, and leave stopping it to that process.
-        if let Some(pid) = postmaster_pid(&data_dir) {
-            if process_alive(pid) && postmaster_status(&data_dir).as_deref() == Some("ready") {
-                return Ok(LocalPostgres {
-                    data_dir,
-                    stop: None,
-                    stopped: None,
-                });
-            }
+        if let Some(attached) = attach_running(&data_dir, Duration::ZERO) {
+            return Ok(attached);
         }
         wait_for_previous_postmaster(&data_dir)?;
 
@@ -136,7 +130,15 @@ impl LocalPostgres {
             stop: Some(stop_tx),
             stopped: Some(stopped_rx),
         };
-        wait_until_ready(&data_dir, pid, &log)?;
+        if let Err(error) = wait_until_ready(&data_dir, pid, &log) {
+            // Another cms process may have started the server at the same moment
+            // (ours then stops at once): use theirs.
+            drop(handle);
+            return match attach_running(&data_dir, Duration::from_secs(10)) {
+                Some(attached) => Ok(attached),
+                None => Err(error),
+            };
+        }
         Ok(handle)
     }
 
@@ -248,24 +250,28 @@ fn log_file(log: &Path, owner: Option<(u32, u32)>) -> Result<fs::File, LocalPost
     Ok(file)
 }
 
+/// Creates the cluster in a staging folder and moves it into place, so that two
+/// processes starting at once never initialise (or clean up) the same folder.
 fn init_cluster(
     bin_dir: &Path,
     data_dir: &Path,
     log: &Path,
     owner: Option<(u32, u32)>,
 ) -> Result<(), LocalPostgresError> {
-    fs::create_dir_all(data_dir).map_err(|e| io("cannot create", data_dir, e))?;
-    fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| io("cannot set permissions on", data_dir, e))?;
+    let staging = data_dir.with_extension(format!("init-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(|e| io("cannot create", &staging, e))?;
+    fs::set_permissions(&staging, fs::Permissions::from_mode(0o700))
+        .map_err(|e| io("cannot set permissions on", &staging, e))?;
     if let Some((uid, gid)) = owner {
-        chown(data_dir, Some(uid), Some(gid)).map_err(|e| io("cannot chown", data_dir, e))?;
-        check_reachable_by(data_dir, uid)?;
+        chown(&staging, Some(uid), Some(gid)).map_err(|e| io("cannot chown", &staging, e))?;
+        check_reachable_by(&staging, uid)?;
     }
     let out = log_file(log, owner)?;
     let err = out.try_clone().map_err(|e| io("cannot open", log, e))?;
     let status = run_as(&mut Command::new(bin_dir.join("initdb")), owner)
         .arg("--pgdata")
-        .arg(data_dir)
+        .arg(&staging)
         .args([
             "--username=postgres",
             "--auth=trust",
@@ -276,16 +282,27 @@ fn init_cluster(
         .stdout(out)
         .stderr(err)
         .status()
-        .map_err(|e| io("cannot run initdb for", data_dir, e))?;
+        .map_err(|e| io("cannot run initdb for", &staging, e))?;
     if !status.success() {
-        // Leave no half-made cluster behind: the next start would not redo initdb.
-        let _ = fs::remove_dir_all(data_dir);
+        let _ = fs::remove_dir_all(&staging);
         return Err(LocalPostgresError::Failed {
             what: "initdb".into(),
             log: log.to_path_buf(),
         });
     }
-    Ok(())
+    // An empty folder left by an earlier attempt may stand in the way.
+    let _ = fs::remove_dir(data_dir);
+    match fs::rename(&staging, data_dir) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            if data_dir.join("PG_VERSION").exists() {
+                Ok(()) // another process made it first: use theirs
+            } else {
+                Err(io("cannot move the new cluster to", data_dir, e))
+            }
+        }
+    }
 }
 
 /// As root the server runs as another user, who must be able to reach the folder.
@@ -326,6 +343,29 @@ fn wait_for_previous_postmaster(data_dir: &Path) -> Result<(), LocalPostgresErro
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
+}
+
+/// A handle on a server that another process runs for `data_dir`, once it is ready
+/// (waiting up to `patience`); stopping it is left to that process.
+fn attach_running(data_dir: &Path, patience: Duration) -> Option<LocalPostgres> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let pid = postmaster_pid(data_dir)?;
+        if !process_alive(pid) {
+            return None;
+        }
+        if postmaster_status(data_dir).as_deref() == Some("ready") {
+            return Some(LocalPostgres {
+                data_dir: data_dir.to_path_buf(),
+                stop: None,
+                stopped: None,
+            });
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The status line of `postmaster.pid` (`ready` once it accepts connections).
