@@ -1,5 +1,7 @@
 //! Structured logs via tracing: text for people, JSON for log shippers.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -8,8 +10,10 @@ use crate::config::LogFormat;
 /// overrides the default level, `info`.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("CMS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal, not for files and log shippers.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -207,6 +207,15 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
     assert_eq!(created.status(), 201);
     let log = service.terminate();
     assert!(log.contains("started a private PostgreSQL"), "{log}");
+    // One line per request, with its id, method, path, status and latency.
+    let line = log
+        .lines()
+        .find(|l| l.contains("method=POST path=/api/v1/tags status=201"))
+        .unwrap_or_else(|| panic!("a request line in {log}"));
+    assert!(
+        line.contains("latency_ms=") && line.contains("request_id="),
+        "{line}"
+    );
     assert!(data_dir.join("postgres").join("PG_VERSION").exists());
     assert!(
         !data_dir.join("postgres").join("postmaster.pid").exists(),
