@@ -1,7 +1,7 @@
 //! Shared rules for text fields, and the JSON Schema patterns that state them in the
 //! spec, so that a request the spec calls valid is one the service accepts.
 //! (utoipa's `#[schema(pattern = ...)]` takes only literals: the request types repeat
-//! these patterns, and a test in tests/api/openapi.rs checks the spec uses no others.)
+//! these patterns, and tests/api/openapi.rs checks that the spec states these.)
 
 use crate::error::{AppError, AppResult, FieldError};
 

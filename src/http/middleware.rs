@@ -7,16 +7,13 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{Error, HttpResponse};
+use tracing::Instrument;
 
 use crate::error::{Problem, PROBLEM_JSON};
 
 /// Header carrying the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The id of the current request, for handlers that want to log it.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// A client's request id is kept when it is short, printable ASCII.
 fn usable_request_id(value: &HeaderValue) -> Option<String> {
@@ -37,11 +34,13 @@ pub async fn request_context(
         .get(&REQUEST_ID)
         .and_then(usable_request_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_string();
 
-    let result = next.call(req).await;
+    // Whatever is logged while the request is handled (an internal error, say)
+    // carries its id.
+    let span = tracing::info_span!("request", request_id = %id);
+    let result = next.call(req).instrument(span).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     match result {
         Ok(mut response) => {

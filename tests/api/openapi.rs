@@ -120,3 +120,40 @@ async fn the_docs_page_is_served_without_any_cdn() {
         .unwrap();
     assert!(initializer.contains("/openapi.json"));
 }
+
+#[tokio::test]
+async fn the_spec_states_the_text_rules_the_service_applies() {
+    use cms::content::text::{LINE_PATTERN, SLUG_PATTERN, TEXT_PATTERN};
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let pattern = |schema: &str, field: &str| {
+        schemas[schema]["properties"][field]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} has a pattern"))
+            .to_string()
+    };
+    for (schema, field) in [
+        ("NewTag", "name"),
+        ("ArticleInput", "title"),
+        ("CitationInput", "title"),
+    ] {
+        assert_eq!(pattern(schema, field), LINE_PATTERN, "{schema}.{field}");
+    }
+    for (schema, field) in [
+        ("NewTag", "description"),
+        ("ArticleInput", "body"),
+        ("ArticleInput", "standfirst"),
+    ] {
+        assert_eq!(pattern(schema, field), TEXT_PATTERN, "{schema}.{field}");
+    }
+    for (schema, field) in [
+        ("NewTag", "slug"),
+        ("ArticleInput", "slug"),
+        ("TagPatch", "slug"),
+    ] {
+        assert_eq!(pattern(schema, field), SLUG_PATTERN, "{schema}.{field}");
+    }
+    assert_eq!(schemas["PointText"]["pattern"], LINE_PATTERN);
+    assert_eq!(schemas["TagReference"]["pattern"], LINE_PATTERN);
+}
