@@ -88,8 +88,6 @@ pub async fn list_article_tags(
         )),
         (status = 404, description = "No article has this id or slug", body = Problem,
             content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem,
-            content_type = "application/problem+json"),
         (status = 422, description = "A tag is not valid", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -125,8 +123,6 @@ pub async fn set_article_tags(
         (status = 404, description = "No article has this id or slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 409, description = "The article has as many tags as it may", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid", body = Problem,
             content_type = "application/problem+json"),

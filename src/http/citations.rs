@@ -61,8 +61,6 @@ pub async fn list_citations(
             content_type = "application/problem+json"),
         (status = 409, description = "The number is taken, or the article has as many citations as it may",
             body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem,
-            content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -135,8 +133,6 @@ pub async fn get_citation(
         (status = 404, description = "No such article or citation", body = Problem,
             content_type = "application/problem+json"),
         (status = 409, description = "Another citation has this number", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or a published article would fail the publishing check",
             body = Problem, content_type = "application/problem+json"),
