@@ -323,6 +323,11 @@ pub(crate) async fn load(
     Ok(by_article)
 }
 
+/// A citation id from a path; anything but a UUID names no citation (404).
+pub fn parse_id(value: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(value).map_err(|_| not_found())
+}
+
 fn not_found() -> AppError {
     AppError::NotFound("The article has no citation with this id.".into())
 }

@@ -333,6 +333,16 @@ pub(crate) async fn load(
     Ok(by_article)
 }
 
+/// A list id from a path; anything but a UUID names no list (404).
+pub fn parse_list_id(value: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(value).map_err(|_| list_not_found())
+}
+
+/// A point id from a path; anything but a UUID names no point (404).
+pub fn parse_point_id(value: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(value).map_err(|_| point_not_found())
+}
+
 fn list_not_found() -> AppError {
     AppError::NotFound("The article has no key-point list with this id.".into())
 }

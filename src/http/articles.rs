@@ -15,7 +15,7 @@ use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
 use crate::content::tokens::Caller;
 use crate::db::{DbConn, DbPool};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
@@ -440,9 +440,4 @@ pub async fn archive_article(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     transition(&req, write, &pool, &path, Transition::Archive).await
-}
-
-/// Maps a part's id in a path (a UUID) or answers 404.
-pub(crate) fn part_id(value: &str, not_found: &str) -> AppResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(value).map_err(|_| AppError::NotFound(not_found.into()))
 }

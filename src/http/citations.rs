@@ -9,13 +9,10 @@ use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
 use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::articles::part_id;
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, API_PREFIX};
-
-const NO_CITATION: &str = "The article has no citation with this id.";
 
 /// List an article's citations
 ///
@@ -108,7 +105,7 @@ pub async fn get_citation(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let key = articles::parse_key(&path.0)?;
-    let id = part_id(&path.1, NO_CITATION)?;
+    let id = citations::parse_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::get(&mut conn, &key, id, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
@@ -149,7 +146,7 @@ pub async fn update_citation(
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
     let key = articles::parse_key(&path.0)?;
-    let id = part_id(&path.1, NO_CITATION)?;
+    let id = citations::parse_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
@@ -183,7 +180,7 @@ pub async fn delete_citation(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path.0)?;
-    let id = part_id(&path.1, NO_CITATION)?;
+    let id = citations::parse_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     citations::delete(&mut conn, &key, id, &write).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -12,14 +12,10 @@ use crate::content::key_points::{
 use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::articles::part_id;
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, API_PREFIX};
-
-const NO_LIST: &str = "The article has no key-point list with this id.";
-const NO_POINT: &str = "The list has no key point with this id.";
 
 /// List an article's key-point lists
 ///
@@ -112,7 +108,7 @@ pub async fn get_key_point_list(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let key = articles::parse_key(&path.0)?;
-    let list_id = part_id(&path.1, NO_LIST)?;
+    let list_id = key_points::parse_list_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::get(&mut conn, &key, list_id, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
@@ -150,7 +146,7 @@ pub async fn update_key_point_list(
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
     let key = articles::parse_key(&path.0)?;
-    let list_id = part_id(&path.1, NO_LIST)?;
+    let list_id = key_points::parse_list_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
@@ -181,7 +177,7 @@ pub async fn delete_key_point_list(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path.0)?;
-    let list_id = part_id(&path.1, NO_LIST)?;
+    let list_id = key_points::parse_list_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     key_points::delete_list(&mut conn, &key, list_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -222,7 +218,7 @@ pub async fn add_key_point(
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
     let key = articles::parse_key(&path.0)?;
-    let list_id = part_id(&path.1, NO_LIST)?;
+    let list_id = key_points::parse_list_id(&path.1)?;
     let mut conn = connection(&pool).await?;
     let (point, version) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
     let location = format!(
@@ -266,8 +262,8 @@ pub async fn update_key_point(
     let write = content_write(&req, &caller)?;
     let input = body.parse()?;
     let key = articles::parse_key(&path.0)?;
-    let list_id = part_id(&path.1, NO_LIST)?;
-    let point_id = part_id(&path.2, NO_POINT)?;
+    let list_id = key_points::parse_list_id(&path.1)?;
+    let point_id = key_points::parse_point_id(&path.2)?;
     let mut conn = connection(&pool).await?;
     let (point, version) =
         key_points::update_point(&mut conn, &key, list_id, point_id, &input, &write).await?;
@@ -300,8 +296,8 @@ pub async fn delete_key_point(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path.0)?;
-    let list_id = part_id(&path.1, NO_LIST)?;
-    let point_id = part_id(&path.2, NO_POINT)?;
+    let list_id = key_points::parse_list_id(&path.1)?;
+    let point_id = key_points::parse_point_id(&path.2)?;
     let mut conn = connection(&pool).await?;
     key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
