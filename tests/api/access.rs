@@ -544,3 +544,37 @@ async fn made_up_tokens_count_against_the_callers_address() {
     // A real token has its own allowance.
     assert_eq!(app.get("/api/v1/tags").await.status(), 200);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_address_it_saw_is_limited_not_the_claimed_one() {
+    let app = TestApp::spawn_with(TestOptions {
+        rate_limits: RateLimits {
+            anonymous_per_minute: 2,
+            token_per_minute: 100,
+            trust_forwarded: true,
+            window: Duration::from_secs(60),
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    let get = |forwarded: String| {
+        app.public
+            .get(app.url("/api/v1/tags"))
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    // The client varies what it claims; the proxy appends the address it saw.
+    for claimed in ["9.9.9.1", "9.9.9.2"] {
+        assert_eq!(
+            get(format!("{claimed}, 203.0.113.7"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let limited = get("9.9.9.3, 203.0.113.7".into()).await.unwrap();
+    assert_eq!(limited.status(), 429, "claims do not buy allowances");
+    let other = get("9.9.9.3, 203.0.113.8".into()).await.unwrap();
+    assert_eq!(other.status(), 200, "another client has its own");
+}
