@@ -32,6 +32,21 @@ pub struct Config {
     pub pool_size: usize,
     /// `CMS_DB_TIMEOUT_MS`: how long a request waits for a database connection.
     pub db_timeout: Duration,
+    /// `CMS_DB_STATEMENT_TIMEOUT_MS`: the longest one SQL statement may run.
+    pub statement_timeout: Duration,
+    /// `CMS_DB_LOCK_TIMEOUT_MS`: the longest a write waits for a row another write
+    /// holds.
+    pub lock_timeout: Duration,
+    /// `CMS_REQUEST_TIMEOUT_MS`: the longest a request may take, body included.
+    pub request_timeout: Duration,
+    /// `CMS_BODY_TIMEOUT_MS`: the longest a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// `CMS_METRICS_BIND`: address of the Prometheus `/metrics` listener (off when
+    /// unset).
+    pub metrics_bind: Option<SocketAddr>,
+    /// `CMS_REDIS_URL`: a Redis that replicas share rate-limit counts through (when
+    /// unset, each process counts on its own).
+    pub redis_url: Option<String>,
     /// `CMS_CORS_ORIGINS`: comma-separated allowed origins, `*` for any, empty for none.
     pub cors_origins: CorsOrigins,
     /// `CMS_BODY_LIMIT`: largest accepted request body, in bytes.
@@ -84,11 +99,22 @@ impl Config {
             data_dir: PathBuf::from(get("CMS_DATA_DIR").unwrap_or_else(|| "data".into())),
             postgres_bin: get("CMS_POSTGRES_BIN").map(PathBuf::from),
             pool_size: parse(&get, "CMS_DB_POOL_SIZE", "16", |v| positive(v, 1, 1000))?,
-            db_timeout: parse(&get, "CMS_DB_TIMEOUT_MS", "5000", |v| {
-                positive(v, 1, 600_000).map(|ms| Duration::from_millis(ms as u64))
-            })?,
+            db_timeout: parse(&get, "CMS_DB_TIMEOUT_MS", "2000", millis)?,
+            statement_timeout: parse(&get, "CMS_DB_STATEMENT_TIMEOUT_MS", "5000", millis)?,
+            lock_timeout: parse(&get, "CMS_DB_LOCK_TIMEOUT_MS", "2000", millis)?,
+            request_timeout: parse(&get, "CMS_REQUEST_TIMEOUT_MS", "10000", millis)?,
+            body_timeout: parse(&get, "CMS_BODY_TIMEOUT_MS", "8000", millis)?,
+            metrics_bind: match get("CMS_METRICS_BIND") {
+                None => None,
+                Some(v) => Some(v.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
+                    name: "CMS_METRICS_BIND",
+                    value: v.clone(),
+                    reason: "expected an address such as 127.0.0.1:9464".into(),
+                })?),
+            },
+            redis_url: get("CMS_REDIS_URL"),
             cors_origins: parse(&get, "CMS_CORS_ORIGINS", "", parse_cors)?,
-            body_limit: parse(&get, "CMS_BODY_LIMIT", "1048576", |v| {
+            body_limit: parse(&get, "CMS_BODY_LIMIT", "8388608", |v| {
                 positive(v, 1024, 1 << 30)
             })?,
             log_format: parse(&get, "CMS_LOG_FORMAT", "text", |v| {
@@ -140,6 +166,10 @@ fn positive(value: &str, min: usize, max: usize) -> Result<usize, String> {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected a whole number from {min} to {max}")),
     }
+}
+
+fn millis(value: &str) -> Result<Duration, String> {
+    positive(value, 1, 600_000).map(|ms| Duration::from_millis(ms as u64))
 }
 
 fn per_minute(value: &str) -> Result<u32, String> {

@@ -16,6 +16,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Seconds a client should wait before retrying while the database is unavailable.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
+/// Seconds a client should wait before retrying a request that timed out.
+pub const TIMED_OUT_RETRY_AFTER_SECONDS: u32 = 1;
+
+/// At most this many field errors are listed in one response; the detail says how
+/// many there were.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
 /// An RFC 9457 problem details object.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -79,6 +86,12 @@ pub enum AppError {
     /// The body has a media type other than JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The body is compressed (`Content-Encoding`), which is not accepted.
+    #[error("{0}")]
+    UnsupportedEncoding(String),
+    /// The client did not send the whole body in time.
+    #[error("the request body did not arrive within {} s", .0.as_secs_f64())]
+    RequestTimeout(std::time::Duration),
     /// The body is larger than the configured limit.
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -104,6 +117,10 @@ pub enum AppError {
     /// The database cannot be reached right now.
     #[error("the database is unavailable")]
     Unavailable,
+    /// The work took too long (a deadline, a statement or lock timeout); retrying
+    /// shortly may succeed.
+    #[error("{0}")]
+    TimedOut(String),
     /// A bug or an unexpected failure; the message is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -127,9 +144,13 @@ impl AppError {
             AppError::InvalidParameter(_) => {
                 ("/problems/invalid-parameter", "Invalid request parameter")
             }
-            AppError::UnsupportedMediaType(_) => {
+            AppError::UnsupportedMediaType(_) | AppError::UnsupportedEncoding(_) => {
                 ("/problems/unsupported-media-type", "Unsupported media type")
             }
+            AppError::RequestTimeout(_) => (
+                "/problems/request-timeout",
+                "The request body arrived too slowly",
+            ),
             AppError::PayloadTooLarge { .. } => {
                 ("/problems/payload-too-large", "Request body too large")
             }
@@ -148,6 +169,7 @@ impl AppError {
                 "/problems/service-unavailable",
                 "Service temporarily unavailable",
             ),
+            AppError::TimedOut(_) => ("/problems/timeout", "The request took too long"),
             AppError::Internal(_) => ("/problems/internal-error", "Internal server error"),
         }
     }
@@ -161,11 +183,16 @@ impl AppError {
             }
             AppError::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
+                many if many.len() > MAX_LISTED_ERRORS => format!(
+                    "{} fields are not valid; the first {MAX_LISTED_ERRORS} are listed.",
+                    many.len()
+                ),
                 many => format!("{} fields are not valid.", many.len()),
             },
             AppError::Unavailable => {
                 "The database cannot be reached right now; retry shortly.".into()
             }
+            AppError::TooManyRequests { retry_after: 1 } => "Slow down: retry in 1 second.".into(),
             AppError::TooManyRequests { retry_after } => {
                 format!("Slow down: retry in {retry_after} seconds.")
             }
@@ -183,7 +210,9 @@ impl AppError {
             status: self.status_code().as_u16(),
             detail: self.detail(),
             errors: match self {
-                AppError::Validation(errors) => errors.clone(),
+                AppError::Validation(errors) => {
+                    errors.iter().take(MAX_LISTED_ERRORS).cloned().collect()
+                }
                 _ => Vec::new(),
             },
         }
@@ -196,7 +225,10 @@ impl ResponseError for AppError {
             AppError::NotFound(_) | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::MalformedBody(_) | AppError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::UnsupportedMediaType(_) | AppError::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -204,7 +236,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -218,6 +250,19 @@ impl ResponseError for AppError {
         match self {
             AppError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            }
+            AppError::TimedOut(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    TIMED_OUT_RETRY_AFTER_SECONDS.to_string(),
+                ));
+            }
+            AppError::UnsupportedEncoding(_) => {
+                response.insert_header((header::ACCEPT_ENCODING, "identity"));
+            }
+            AppError::RequestTimeout(_) => {
+                // The rest of the body may still be on its way: don't read it.
+                response.insert_header((header::CONNECTION, "close"));
             }
             AppError::MethodNotAllowed { allow } => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
@@ -253,8 +298,52 @@ impl From<diesel::result::Error> for AppError {
                 tracing::warn!(error = info.message(), "database connection lost");
                 AppError::Unavailable
             }
+            // A read-only standby (after a failover, before the pool reconnects).
+            Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                tracing::warn!(error = info.message(), "database is read-only");
+                AppError::Unavailable
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => contended(),
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info) => transient(info.message())
+                .unwrap_or_else(|| AppError::Internal(info.message().into())),
             other => AppError::Internal(other.to_string()),
         }
+    }
+}
+
+fn contended() -> AppError {
+    AppError::TimedOut("Another request is changing the same content; retry shortly.".into())
+}
+
+/// The database errors that retrying later can cure, told by their message since
+/// diesel-async keeps no SQLSTATE for them. (The private PostgreSQL runs with the
+/// C locale; an external one must report in English for this to apply, or these
+/// are answered as 500.)
+fn transient(message: &str) -> Option<AppError> {
+    let has = |text: &str| message.contains(text);
+    if has("statement timeout") || has("canceling statement due to user request") {
+        // 57014
+        Some(AppError::TimedOut(
+            "The database took too long to answer; retry shortly.".into(),
+        ))
+    } else if has("lock timeout") || has("deadlock detected") || has("could not obtain lock") {
+        // 55P03, 40P01
+        Some(contended())
+    } else if has("administrator command")
+        || has("shutting down")
+        || has("starting up")
+        || has("recovery")
+        || has("terminating connection")
+        || has("idle-in-transaction")
+        || has("too many clients")
+        || has("read-only transaction")
+    {
+        // 57P01-57P03, 25P03, 53300, 25006: the server is going away, coming back,
+        // full or a standby.
+        tracing::warn!(error = message, "database unavailable");
+        Some(AppError::Unavailable)
+    } else {
+        None
     }
 }
 

@@ -12,7 +12,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Require
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
-use crate::error::RETRY_AFTER_SECONDS;
+use crate::error::{RETRY_AFTER_SECONDS, TIMED_OUT_RETRY_AFTER_SECONDS};
 
 /// Where the spec is served.
 pub const SPEC_PATH: &str = "/openapi.json";
@@ -34,7 +34,12 @@ citations and tags, as JSON over HTTP.\n\n\
 Drafts, scheduled and archived articles need a token with `content:read` (to anyone \
 else they do not exist: 404); writes need `content:write`; tokens need `admin`. Send \
 `Authorization: Bearer <token>`.\n\n\
-Every response carries an `X-Request-Id` (yours, if you sent one).",
+**Limits**: requests are rate-limited per token (per address without one): `429` \
+with `Retry-After`, and `RateLimit-*` headers on every answer. A request must be done \
+within a deadline, its body sent within a shorter one (`503`/`408`); bodies are \
+accepted uncompressed only.\n\n\
+Every `GET` also answers `HEAD`. Every response carries an `X-Request-Id` (yours, if \
+you sent one).",
     ),
     tags(
         (name = "articles", description = "Whole articles and their workflow"),
@@ -67,8 +72,9 @@ pub fn spec() -> OpenApiDoc {
 
 /// Adds what operations share, so that each handler's annotation lists only its own
 /// parameters and responses: request ids everywhere; on the API, 503 when the
-/// database is away, `If-None-Match`/304 on reads and `If-Match`/412 on writes to an
-/// existing resource.
+/// database is away or a deadline passes, 429 over a rate limit, 400 for a bad
+/// header, `If-None-Match`/304 on reads and `If-Match`/412 on writes to an existing
+/// resource; 400/408/413/415 wherever a body is read.
 fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
     let scheme = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
@@ -108,8 +114,17 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
                 add_body_problems(operation);
             }
             add_auth_problems(operation);
-            if in_api {
+            if in_api || path == "/readyz" {
                 add_rate_limited(operation);
+            }
+            if in_api {
+                add_response(
+                    operation,
+                    "400",
+                    problem_response(
+                        "A parameter or header is not valid (e.g. several `Authorization` headers)",
+                    ),
+                );
             }
             add_request_id(operation);
         }
@@ -202,19 +217,19 @@ fn add_rate_limited(operation: &mut Operation) {
     let response = problem_response("Too many requests; retry after `Retry-After` seconds")
         .header(
             "Retry-After",
-            integer_header("Seconds until the limit resets"),
+            integer_header("Seconds until a request is let through again (rounded up)"),
         )
         .header(
             "RateLimit-Limit",
-            integer_header("Requests allowed per window"),
+            integer_header("Requests allowed in a burst (refilled evenly over a minute)"),
         )
         .header(
             "RateLimit-Remaining",
-            integer_header("Requests left in this window"),
+            integer_header("Requests that may still be made at once"),
         )
         .header(
             "RateLimit-Reset",
-            integer_header("Seconds until the window resets"),
+            integer_header("Seconds until the whole allowance is back"),
         );
     add_response(operation, "429", response);
 }
@@ -234,21 +249,40 @@ fn add_body_problems(operation: &mut Operation) {
     add_response(
         operation,
         "415",
-        problem_response("The body is not JSON (`Content-Type: application/json`)"),
+        problem_response(
+            "The body is not JSON (`Content-Type: application/json`), or is compressed \
+             (`Content-Encoding`; send it uncompressed)",
+        ),
+    );
+    add_response(
+        operation,
+        "408",
+        problem_response("The body did not arrive within the time limit").header(
+            "Connection",
+            HeaderBuilder::new()
+                .schema(Some(string_schema()))
+                .description(Some("`close`: the connection is not reused"))
+                .build(),
+        ),
     );
 }
 
 fn add_unavailable(operation: &mut Operation) {
-    let response =
-        problem_response("The database is unreachable; retry after `Retry-After` seconds").header(
-            "Retry-After",
-            HeaderBuilder::new()
-                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-                .description(Some(format!(
-                    "Seconds to wait before retrying (currently {RETRY_AFTER_SECONDS})"
-                )))
-                .build(),
-        );
+    let response = problem_response(
+        "The database is unreachable (`/problems/service-unavailable`), or the request \
+         took too long (`/problems/timeout`: its deadline, a statement or lock timeout); \
+         retry after `Retry-After` seconds",
+    )
+    .header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+            .description(Some(format!(
+                "Seconds to wait before retrying (currently {RETRY_AFTER_SECONDS} when the \
+                 database is away, {TIMED_OUT_RETRY_AFTER_SECONDS} after a timeout)"
+            )))
+            .build(),
+    );
     add_response(operation, "503", response);
 }
 

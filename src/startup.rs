@@ -17,15 +17,27 @@ use crate::content::tokens::{self, NewToken, Scope};
 use crate::db::local_postgres::{Durability, LocalPostgres};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
+use crate::http::auth::AuthCache;
 use crate::http::extract::{path_error, query_error, BodyLimit};
+use crate::http::metrics::{Metrics, MetricsAddress};
+use crate::http::middleware::RequestTimeout;
 use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
-use crate::http::{middleware, RouteTable};
+use crate::http::{middleware, RouteTable, WriteSlots};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
 
+/// Where Prometheus scrapes (on the metrics address only).
+pub const METRICS_PATH: &str = "/metrics";
+
 /// HTTP settings that the app needs per request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HttpOptions {
     pub body_limit: usize,
+    /// The longest a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// The longest a request may take, body included.
+    pub request_timeout: Duration,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_listener: Option<TcpListener>,
     pub cors_origins: CorsOrigins,
     pub workers: Option<usize>,
     /// How long shutdown waits for in-flight requests.
@@ -34,9 +46,12 @@ pub struct HttpOptions {
 }
 
 impl HttpOptions {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &Config, metrics_listener: Option<TcpListener>) -> Self {
         HttpOptions {
             body_limit: config.body_limit,
+            body_timeout: config.body_timeout,
+            request_timeout: config.request_timeout,
+            metrics_listener,
             cors_origins: config.cors_origins.clone(),
             workers: config.workers,
             shutdown_timeout: Duration::from_secs(30),
@@ -54,6 +69,7 @@ fn cors(origins: &CorsOrigins) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods([
             Method::GET,
+            Method::HEAD,
             Method::POST,
             Method::PUT,
             Method::PATCH,
@@ -89,33 +105,57 @@ pub fn start_server(
     pool: DbPool,
     options: HttpOptions,
 ) -> std::io::Result<Server> {
+    let write_slots = web::Data::new(WriteSlots::new(
+        pool.status().max_size,
+        pool.timeouts().wait.unwrap_or(Duration::from_secs(2)),
+    ));
     let pool = web::Data::new(pool);
     let spec = crate::openapi::spec();
     let mut routes = RouteTable::from_openapi(&spec);
-    routes.add(SPEC_PATH, vec![Method::GET]);
-    routes.add(DOCS_PATH, vec![Method::GET]);
+    routes.add(SPEC_PATH, vec![Method::GET, Method::HEAD]);
+    routes.add(DOCS_PATH, vec![Method::GET, Method::HEAD]);
     let routes = web::Data::new(routes);
-    let limit = options.body_limit;
+    let body_limit = BodyLimit {
+        bytes: options.body_limit,
+        timeout: options.body_timeout,
+    };
+    let request_timeout = RequestTimeout(options.request_timeout);
     let cors_enabled = options.cors_origins != CorsOrigins::None;
     let cors_origins = options.cors_origins.clone();
     let limiter = web::Data::new(RateLimiter::new(options.rate_limits));
+    let auth_cache = web::Data::new(AuthCache::default());
+    let metrics = web::Data::new(Metrics::new());
+    let metrics_address = match &options.metrics_listener {
+        Some(listener) => Some(web::Data::new(MetricsAddress(listener.local_addr()?))),
+        None => None,
+    };
 
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
             .configure(crate::http::configure)
             .split_for_parts();
+        let app = match &metrics_address {
+            Some(address) => app.app_data(address.clone()),
+            None => app,
+        };
         app.app_data(pool.clone())
             .app_data(routes.clone())
             .app_data(limiter.clone())
-            .app_data(BodyLimit(limit))
-            .app_data(web::PayloadConfig::new(limit))
+            .app_data(auth_cache.clone())
+            .app_data(metrics.clone())
+            .app_data(write_slots.clone())
+            .app_data(body_limit)
+            .app_data(request_timeout)
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
+            .route(METRICS_PATH, web::get().to(crate::http::metrics::metrics))
             .service(SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).url(SPEC_PATH, spec.clone()))
             .service(web::redirect(DOCS_PATH, format!("{DOCS_PATH}/")))
             .default_service(web::to(crate::http::fallback))
+            .wrap(from_fn(middleware::head_as_get))
             .wrap(from_fn(identify_and_limit))
+            .wrap(from_fn(middleware::deadline))
             .wrap(from_fn(middleware::problem_details))
             .wrap(Condition::new(cors_enabled, cors(&cors_origins)))
             .wrap(Compress::default())
@@ -123,6 +163,9 @@ pub fn start_server(
     })
     .shutdown_timeout(options.shutdown_timeout.as_secs())
     .listen(listener)?;
+    if let Some(metrics_listener) = options.metrics_listener {
+        server = server.listen(metrics_listener)?;
+    }
     if let Some(workers) = options.workers {
         server = server.workers(workers);
     }
@@ -133,8 +176,13 @@ pub fn start_server(
 pub async fn serve(config: Config) -> Result<(), String> {
     let (db_config, local) = database(&config)?;
     prepare_database(&db_config).await?;
-    let pool = db::build_pool(db_config, config.pool_size, config.db_timeout, None)
-        .map_err(|e| e.to_string())?;
+    let pool_options = db::PoolOptions {
+        max_size: config.pool_size,
+        wait: config.db_timeout,
+        statement_timeout: config.statement_timeout,
+        lock_timeout: config.lock_timeout,
+    };
+    let pool = db::build_pool(db_config, pool_options, None).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {} (CMS_BIND): {e}", config.bind))?;
     tracing::info!(
@@ -142,8 +190,18 @@ pub async fn serve(config: Config) -> Result<(), String> {
         docs = %format!("http://{}{DOCS_PATH}/", config.bind),
         "serving the API"
     );
-    let server = start_server(listener, pool, HttpOptions::from_config(&config))
-        .map_err(|e| e.to_string())?;
+    let metrics_listener = match config.metrics_bind {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .map_err(|e| format!("cannot listen on {address} (CMS_METRICS_BIND): {e}"))?,
+        ),
+        None => None,
+    };
+    if let Some(address) = config.metrics_bind {
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+    }
+    let options = HttpOptions::from_config(&config, metrics_listener);
+    let server = start_server(listener, pool, options).map_err(|e| e.to_string())?;
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
     let result = server.await.map_err(|e| e.to_string());
     if let Some(local) = local {

@@ -115,16 +115,22 @@ pub(crate) async fn resolve(
                 )
             })
             .collect();
-        // Another writer may create the same tag meanwhile: take theirs.
+        // Another writer may create the same tag meanwhile (same slug, or same name
+        // in any case): the insert waits for it and skips the row, and the select
+        // below takes theirs. One name gives one tag, however many writers race.
         diesel::insert_into(tags::table)
             .values(rows)
-            .on_conflict(tags::slug)
-            .do_nothing()
+            .on_conflict_do_nothing()
             .execute(conn)
             .await?;
         let new_slugs: Vec<String> = new.iter().map(|(_, s)| s.clone()).collect();
+        let new_names: Vec<String> = new.iter().map(|(n, _)| n.to_lowercase()).collect();
         let created: Vec<(Uuid, String, String)> = tags::table
-            .filter(tags::slug.eq_any(&new_slugs))
+            .filter(
+                tags::slug
+                    .eq_any(&new_slugs)
+                    .or(lower(tags::name).eq_any(&new_names)),
+            )
             .select((tags::id, tags::slug, tags::name))
             .for_key_share()
             .load(conn)
@@ -205,6 +211,7 @@ pub(crate) fn validate_references(
             "tags",
             format!("must have at most {MAX_TAGS} tags"),
         ));
+        return Vec::new();
     }
     references
         .iter()
@@ -322,7 +329,7 @@ pub async fn remove(
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = articles::lock(conn, key, write).await?;
-        let tag_id = tag_content::find(conn, tag).await?.id;
+        let tag_id = tag_content::find(conn, tag, Audience::Editors).await?.id;
         let deleted = diesel::delete(
             article_tags::table
                 .filter(article_tags::article_id.eq(article.id))

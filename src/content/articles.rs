@@ -54,6 +54,8 @@ pub struct ArticleRow {
     pub updated_at: DateTime<Utc>,
     pub created_by: Option<Uuid>,
     pub updated_by: Option<Uuid>,
+    /// The body rendered when it was written (`None` for rows older than that).
+    pub body_html: Option<String>,
 }
 
 impl ArticleRow {
@@ -166,7 +168,7 @@ pub struct ArticleInput {
     #[schema(
         min_length = 1,
         max_length = 300,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
     )]
     pub title: String,
     /// Derived from the title when omitted.
@@ -215,7 +217,7 @@ pub struct ArticlePatch {
     #[schema(
         min_length = 1,
         max_length = 300,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
     )]
     #[serde(default)]
     pub title: Option<String>,
@@ -306,6 +308,17 @@ struct ArticleFields {
     title: String,
     standfirst: Option<String>,
     body: String,
+    /// The body rendered, when the body is new; `None` keeps the stored rendering.
+    body_html: Option<String>,
+}
+
+/// Renders a body off the async workers (rendering is linear, but a body of
+/// 500,000 characters still takes milliseconds).
+async fn rendered(body: &str) -> AppResult<String> {
+    let body = body.to_string();
+    tokio::task::spawn_blocking(move || markdown::render(&body))
+        .await
+        .map_err(|e| AppError::Internal(format!("rendering failed: {e}")))
 }
 
 /// Everything a whole-article write carries, validated.
@@ -398,6 +411,7 @@ impl ArticleInput {
                     title,
                     standfirst,
                     body,
+                    body_html: None,
                 },
                 status,
                 key_point_lists,
@@ -483,6 +497,7 @@ impl ValidPatch {
                     .standfirst
                     .unwrap_or_else(|| current.standfirst.clone()),
                 body: self.body.unwrap_or_else(|| current.body.clone()),
+                body_html: None,
             },
             status: None,
             key_point_lists: self.key_point_lists,
@@ -563,7 +578,8 @@ pub async fn create(
     input: &ArticleInput,
     write: &Write,
 ) -> AppResult<Article> {
-    let valid = input.validate(Utc::now())?;
+    let mut valid = input.validate(Utc::now())?;
+    valid.fields.body_html = Some(rendered(&valid.fields.body).await?);
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let (status, published_at) = valid
@@ -578,6 +594,7 @@ pub async fn create(
                     articles::title.eq(&fields.title),
                     articles::standfirst.eq(&fields.standfirst),
                     articles::body.eq(&fields.body),
+                    articles::body_html.eq(&fields.body_html),
                     articles::status.eq(&status),
                     articles::published_at.eq(published_at),
                     articles::created_by.eq(write.actor),
@@ -633,6 +650,7 @@ pub async fn replace(
     write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
+    valid.fields.body_html = Some(rendered(&valid.fields.body).await?);
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
@@ -681,6 +699,12 @@ async fn update_fields(
         .map_err(conflict_on("articles_slug_key", || {
             format!("An article with the slug `{}` already exists.", fields.slug)
         }))?;
+    if let Some(body_html) = &fields.body_html {
+        diesel::update(target)
+            .set(articles::body_html.eq(body_html))
+            .execute(conn)
+            .await?;
+    }
     if let Some((status, published_at)) = &valid.status {
         diesel::update(target)
             .set((
@@ -701,6 +725,10 @@ pub async fn update(
     write: &Write,
 ) -> AppResult<Article> {
     let patch = patch.validate()?;
+    let body_html = match &patch.body {
+        Some(body) => Some(rendered(body).await?),
+        None => None,
+    };
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
@@ -708,7 +736,8 @@ pub async fn update(
             if patch.is_empty() {
                 return Ok(current.id);
             }
-            let valid = patch.apply_to(&current);
+            let mut valid = patch.apply_to(&current);
+            valid.fields.body_html = body_html;
             update_fields(conn, current.id, &valid).await?;
             write_parts(conn, current.id, &valid, true, write).await?;
             touch(conn, current.id, write).await?;
@@ -833,13 +862,23 @@ async fn assemble(
     } else {
         HashMap::new()
     };
+    let mut rows = rows;
+    if include.body_html {
+        for row in rows.iter_mut().filter(|row| row.body_html.is_none()) {
+            row.body_html = Some(rendered(&row.body).await?);
+        }
+    }
     let now = Utc::now();
     Ok(rows
         .into_iter()
         .map(|row| Article {
             id: row.id,
             status: row.status_at(now),
-            body_html: include.body_html.then(|| markdown::render(&row.body)),
+            body_html: if include.body_html {
+                row.body_html
+            } else {
+                None
+            },
             body: include.body.then_some(row.body),
             slug: row.slug,
             title: row.title,

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::content::articles::Audience;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
 use crate::content::slug::{self, Key, Slug};
 use crate::content::text;
-use crate::db::schema::tags;
+use crate::db::schema::{article_tags, articles, tags};
 use crate::error::{conflict_on, AppError, AppResult};
 
 pub const MAX_NAME_LEN: usize = 100;
@@ -82,7 +83,7 @@ pub struct NewTag {
         example = "South Korea",
         min_length = 1,
         max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
     )]
     pub name: String,
     /// Derived from the name when omitted ("South Korea" -> `south-korea`).
@@ -110,7 +111,7 @@ pub struct TagPatch {
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
     )]
     #[serde(default)]
     pub name: Option<String>,
@@ -231,6 +232,45 @@ fn key_matches(
     }
 }
 
+/// The tags `audience` may see, as a `WHERE` clause: the public sees a tag once a
+/// published article carries it (a tag only drafts use is not public yet).
+fn visible_to(
+    audience: Audience,
+) -> Box<dyn BoxableExpression<tags::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>> {
+    match audience {
+        Audience::Public => Box::new(diesel::dsl::exists(
+            article_tags::table
+                .inner_join(articles::table)
+                .filter(article_tags::tag_id.eq(tags::id))
+                .filter(articles::status.eq("published"))
+                .filter(articles::published_at.le(Utc::now())),
+        )),
+        Audience::Editors => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
+    }
+}
+
+/// Maps a clash with another tag's slug or name to 409.
+fn on_clash(record: &TagRecord) -> impl FnOnce(diesel::result::Error) -> AppError + '_ {
+    move |error| {
+        let constraint = match &error {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                info,
+            ) => info.constraint_name().map(str::to_string),
+            _ => None,
+        };
+        match constraint.as_deref() {
+            Some("tags_name_lower_key") => AppError::Conflict(format!(
+                "A tag named `{}` already exists (names are unique, whatever their case).",
+                record.name
+            )),
+            _ => conflict_on("tags_slug_key", || {
+                format!("A tag with the slug `{}` already exists.", record.slug)
+            })(error),
+        }
+    }
+}
+
 /// Creates a tag.
 pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag, write: &Write) -> AppResult<Tag> {
     let record = input.validate()?;
@@ -244,15 +284,18 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag, write: &Write)
         .returning(Tag::as_returning())
         .get_result(conn)
         .await
-        .map_err(conflict_on("tags_slug_key", || {
-            format!("A tag with the slug `{}` already exists.", record.slug)
-        }))
+        .map_err(on_clash(&record))
 }
 
-/// Finds a tag by id or slug.
-pub async fn find(conn: &mut AsyncPgConnection, key: &TagKey) -> AppResult<Tag> {
+/// Finds a tag by id or slug, if `audience` may see it.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    key: &TagKey,
+    audience: Audience,
+) -> AppResult<Tag> {
     tags::table
         .filter(key_matches(key))
+        .filter(visible_to(audience))
         .select(Tag::as_select())
         .first(conn)
         .await
@@ -260,13 +303,15 @@ pub async fn find(conn: &mut AsyncPgConnection, key: &TagKey) -> AppResult<Tag> 
         .ok_or_else(not_found)
 }
 
-/// One page of tags, sorted by name.
+/// One page of the tags `audience` may see, sorted by name.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     page: &PageRequest<TagCursor>,
+    audience: Audience,
 ) -> AppResult<(Vec<Tag>, Option<String>)> {
     let mut query = tags::table
         .select(Tag::as_select())
+        .filter(visible_to(audience))
         .order((tags::name.asc(), tags::id.asc()))
         .limit(page.limit + 1)
         .into_boxed();
@@ -327,9 +372,7 @@ pub async fn update(
             .returning(Tag::as_returning())
             .get_result(conn)
             .await
-            .map_err(conflict_on("tags_slug_key", || {
-                format!("A tag with the slug `{}` already exists.", record.slug)
-            }))
+            .map_err(on_clash(&record))
     })
     .await
 }

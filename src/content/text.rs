@@ -5,8 +5,10 @@
 
 use crate::error::{AppError, AppResult, FieldError};
 
-/// A one-line text: no control characters, at least one visible character.
-pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// A one-line text: no control characters (bidirectional overrides and isolates
+/// included, which make look-alike names), at least one visible character (not
+/// whitespace, not a zero-width or other invisible character).
+pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
 
 /// A multi-line text: no control characters but tabs and line breaks.
 pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
@@ -14,11 +16,51 @@ pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\
 /// A slug: lowercase ASCII words joined by single hyphens.
 pub const SLUG_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
 
+/// Bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+/// U+2066-U+2069): they reorder what a reader sees, so no name may hold them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: whitespace, and the zero-width, filler and
+/// formatting characters that [`LINE_PATTERN`] lists.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+        )
+}
+
 /// Validates a required one-line text, returning it trimmed.
 pub fn line(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let value = value.trim();
     if value.is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
+    } else if value.chars().any(is_bidi_control) {
+        errors.push(FieldError::new(
+            field,
+            "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
+        ));
+    } else if value.chars().all(is_invisible) {
+        errors.push(FieldError::new(field, "must contain a visible character"));
     } else if value.chars().count() > max {
         errors.push(FieldError::new(
             field,

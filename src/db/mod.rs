@@ -86,15 +86,54 @@ impl QueryCounter {
     }
 }
 
+/// How the pool and each of its connections behave.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: usize,
+    /// How long a request waits for a connection (and for one to open).
+    pub wait: Duration,
+    /// The longest one statement may run (PostgreSQL cancels it then).
+    pub statement_timeout: Duration,
+    /// The longest a statement waits for a lock another transaction holds.
+    pub lock_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 16,
+            wait: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
 /// Builds the pool. Connections are opened lazily, so this never touches the network.
+///
+/// Each connection carries its own deadlines, so that no statement, lock wait or
+/// forgotten transaction holds it for long: `statement_timeout`, `lock_timeout` and
+/// `idle_in_transaction_session_timeout`. TCP keepalives find a peer that vanished
+/// without closing the connection.
 pub fn build_pool(
     config: tokio_postgres::Config,
-    max_size: usize,
-    timeout: Duration,
+    options: PoolOptions,
     counter: Option<QueryCounter>,
 ) -> Result<DbPool, SetupError> {
     let mut config = config;
+    let timeout = options.wait;
     config.connect_timeout(timeout);
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(30));
+    config.keepalives_interval(Duration::from_secs(10));
+    config.keepalives_retries(3);
+    config.options(format!(
+        "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={}",
+        options.statement_timeout.as_millis(),
+        options.lock_timeout.as_millis(),
+        (options.statement_timeout * 2).as_millis(),
+    ));
     if config.get_application_name().is_none() {
         config.application_name("cms");
     }
@@ -120,7 +159,7 @@ pub fn build_pool(
     });
     let manager = AsyncDieselConnectionManager::new_with_config("", manager_config);
     Pool::builder(manager)
-        .max_size(max_size)
+        .max_size(options.max_size)
         .wait_timeout(Some(timeout))
         .create_timeout(Some(timeout))
         .recycle_timeout(Some(timeout))
@@ -147,8 +186,12 @@ pub async fn ensure_database(
     if !exists {
         let sql = format!("CREATE DATABASE {}", quote_ident(&name));
         if let Err(e) = client.batch_execute(&sql).await {
-            // Another replica may have created it at the same moment.
-            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+            // Another replica may have created it at the same moment: PostgreSQL
+            // says so with duplicate_database, or, when both got past its own
+            // check, with a unique violation on its catalog.
+            let raced = e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+                || e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
+            if !raced {
                 return Err(SetupError::CreateDatabase {
                     name,
                     reason: e

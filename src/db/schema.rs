@@ -28,6 +28,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         created_by -> Nullable<Uuid>,
         updated_by -> Nullable<Uuid>,
+        body_html -> Nullable<Text>,
     }
 }
 

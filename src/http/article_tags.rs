@@ -14,8 +14,8 @@ use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
-use crate::http::connection;
 use crate::http::extract::JsonBody;
+use crate::http::{connection, write_connection};
 
 /// The whole, ordered set of an article's tags.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,7 +35,7 @@ pub struct AddTagInput {
         example = "South Korea",
         min_length = 1,
         max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
     )]
     pub tag: String,
     /// Where to put it (0-based; default: last). A tag the article has moves there.
@@ -101,9 +101,9 @@ pub async fn set_article_tags(
     body: JsonBody<ArticleTagsInput>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (tags, version) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
 }
@@ -137,9 +137,9 @@ pub async fn add_article_tag(
     body: JsonBody<AddTagInput>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (tags, version) =
         article_tags::add(&mut conn, &key, &input.tag, input.position, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
@@ -171,7 +171,7 @@ pub async fn remove_article_tag(
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path.0)?;
     let tag = tag_content::parse_key(&path.1)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     article_tags::remove(&mut conn, &key, &tag, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

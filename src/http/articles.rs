@@ -19,7 +19,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, with_location, with_next_link, API_PREFIX};
+use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -165,8 +165,8 @@ pub async fn create_article(
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
-    let mut conn = connection(&pool).await?;
+    let input = body.parse().await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let article = articles::create(&mut conn, &input, &write).await?;
     created(&req, &article)
 }
@@ -237,9 +237,9 @@ pub async fn replace_article(
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let article = articles::replace(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
 }
@@ -274,9 +274,9 @@ pub async fn update_article(
     body: JsonBody<ArticlePatch>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let article = articles::update(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
 }
@@ -303,7 +303,7 @@ pub async fn delete_article(
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     articles::delete(&mut conn, &key, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -316,7 +316,7 @@ async fn transition(
     transition: Transition,
 ) -> AppResult<HttpResponse> {
     let key = articles::parse_key(path)?;
-    let mut conn = connection(pool).await?;
+    let mut conn = write_connection(req, pool).await?;
     let article = articles::transition(&mut conn, &key, transition, &write).await?;
     json_with_etag(req, StatusCode::OK, Some(article.version), &article)
 }
@@ -379,7 +379,7 @@ pub async fn schedule_article(
     body: JsonBody<ScheduleInput>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     transition(
         &req,
         write,

@@ -1,10 +1,15 @@
 //! Who is calling: the `Authorization: Bearer` token, checked against the database,
 //! and what that lets the caller see and do.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use sha2::{Digest, Sha256};
 
 use crate::content::articles::Audience;
 use crate::content::precondition::Write;
@@ -35,16 +40,101 @@ impl FromRequest for Caller {
 /// Checks the request's bearer token, if any: anonymous without one, 401 for one
 /// that is malformed, unknown, expired or revoked.
 pub async fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
-    let token = match bearer_token(req) {
-        None => return Ok(Caller::anonymous()),
-        Some(token) => token?,
-    };
+    match bearer_token(req) {
+        None => Ok(Caller::anonymous()),
+        Some(token) => authenticate_token(req, &token?).await,
+    }
+}
+
+/// Checks a bearer token against the database.
+pub async fn authenticate_token(req: &HttpRequest, token: &str) -> AppResult<Caller> {
     let pool = req
         .app_data::<web::Data<DbPool>>()
         .cloned()
         .ok_or_else(|| AppError::Internal("no database pool".into()))?;
     let mut conn = connection(&pool).await?;
-    tokens::authenticate(&mut conn, &token).await
+    tokens::authenticate(&mut conn, token).await
+}
+
+/// Tokens checked lately, so that most requests need no query to know their
+/// caller (and a rate limit can refuse them before any database work). An entry
+/// lasts [`AuthCache::TTL`] at most, and never past the token's expiry; revoking
+/// a token through this process forgets it at once, through another replica (or
+/// the command line) within the TTL.
+pub struct AuthCache {
+    entries: Mutex<HashMap<[u8; 32], (Checked, Instant)>>,
+}
+
+/// What checking a token found: its caller, or why it was refused.
+type Checked = Result<Caller, AppError>;
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        AuthCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl AuthCache {
+    /// How long a verified token is trusted without asking the database again.
+    pub const TTL: Duration = Duration::from_secs(10);
+    /// At most this many tokens are remembered.
+    const CAPACITY: usize = 10_000;
+
+    fn key(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// What checking the token found, if it was checked lately.
+    pub fn get(&self, token: &str) -> Option<Checked> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (checked, until) = entries.get(&Self::key(token))?;
+        if Instant::now() >= *until {
+            return None;
+        }
+        Some(match checked {
+            Ok(caller) => Ok(caller.clone()),
+            Err(AppError::Unauthorized(detail)) => Err(AppError::Unauthorized(detail.clone())),
+            Err(_) => return None,
+        })
+    }
+
+    /// Remembers what checking a token found: a caller, or a refusal (but not a
+    /// failure to check, such as the database being away).
+    pub fn put(&self, token: &str, checked: &Checked) {
+        let now = Instant::now();
+        let mut until = now + Self::TTL;
+        let entry = match checked {
+            Ok(caller) => {
+                if let Some(expires) = caller.expires_at {
+                    let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+                    until = until.min(now + left);
+                }
+                Ok(caller.clone())
+            }
+            Err(AppError::Unauthorized(detail)) => Err(AppError::Unauthorized(detail.clone())),
+            Err(_) => return,
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.retain(|_, (_, until)| *until > now);
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(Self::key(token), (entry, until));
+    }
+
+    /// Forgets a token (when it is revoked).
+    pub fn forget(&self, token_id: uuid::Uuid) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (checked, _)| {
+            checked
+                .as_ref()
+                .map_or(true, |caller| caller.token_id != Some(token_id))
+        });
+    }
 }
 
 /// The token of an `Authorization: Bearer` header: `None` without the header, an

@@ -12,7 +12,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, with_location, API_PREFIX};
+use crate::http::{connection, with_location, write_connection, API_PREFIX};
 
 /// List an article's citations
 ///
@@ -71,9 +71,9 @@ pub async fn add_citation(
     body: JsonBody<CitationInput>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
     let location = format!("{API_PREFIX}/articles/{path}/citations/{}", citation.id);
@@ -144,10 +144,10 @@ pub async fn update_citation(
     body: JsonBody<CitationPatch>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path.0)?;
     let id = citations::parse_id(&path.1)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
 }
@@ -181,7 +181,7 @@ pub async fn delete_citation(
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path.0)?;
     let id = citations::parse_id(&path.1)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     citations::delete(&mut conn, &key, id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

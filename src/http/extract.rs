@@ -1,69 +1,113 @@
 //! Request extractors whose failures are problem details.
 
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
 
-/// The largest accepted request body, in bytes (from `CMS_BODY_LIMIT`).
+/// The largest accepted request body, in bytes (from `CMS_BODY_LIMIT`), and how
+/// long a client may take to send it (`CMS_BODY_TIMEOUT_MS`).
 #[derive(Debug, Clone, Copy)]
-pub struct BodyLimit(pub usize);
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub timeout: Duration,
+}
 
-/// A JSON request body, read but not yet parsed.
+impl Default for BodyLimit {
+    fn default() -> Self {
+        BodyLimit {
+            bytes: crate::http::DEFAULT_BODY_LIMIT,
+            timeout: Duration::from_secs(8),
+        }
+    }
+}
+
+/// A JSON request body, not yet read.
 ///
-/// Unlike `actix_web::web::Json`, it tells apart a body that is not JSON at all
-/// (400, with the line and column where parsing stopped) from JSON of the wrong shape
-/// (422, naming the field), and answers every failure as problem details. Parsing
-/// waits for [`JsonBody::parse`], so that a handler authorizes the caller first:
-/// whoever may not write learns that (401/403), not what is wrong with the body.
+/// Reading waits for [`JsonBody::parse`], which a handler calls once it has
+/// authorized the caller: whoever may not write learns that (401/403) without the
+/// body being read at all. Then, unlike `actix_web::web::Json`, it refuses
+/// compressed bodies (a small gzip body can inflate to gigabytes), stops reading at
+/// the size limit and at the time limit, tells apart a body that is not JSON at all
+/// (400, with the line and column where parsing stopped) from JSON of the wrong
+/// shape (422, naming the field), and answers every failure as problem details.
 pub struct JsonBody<T> {
-    bytes: web::Bytes,
+    payload: Payload,
+    limit: BodyLimit,
     content_type_ok: bool,
+    encoding: Option<String>,
+    declared_length: Option<usize>,
     _shape: PhantomData<T>,
 }
 
 impl<T: DeserializeOwned> JsonBody<T> {
-    /// The body as `T`: 415 unless it is JSON, 400 unless it parses, 422 unless it
-    /// has the right shape.
-    pub fn parse(self) -> Result<T, AppError> {
+    /// Reads the body as `T`: 415 unless it is uncompressed JSON, 413 past the size
+    /// limit, 408 past the time limit, 400 unless it parses, 422 unless it has the
+    /// right shape.
+    pub async fn parse(self) -> Result<T, AppError> {
         if !self.content_type_ok {
             return Err(AppError::UnsupportedMediaType(
                 "Send the body as JSON, with `Content-Type: application/json`.".into(),
             ));
         }
-        parse_json_object(&self.bytes)
+        if let Some(encoding) = &self.encoding {
+            return Err(AppError::UnsupportedEncoding(format!(
+                "Request bodies are accepted uncompressed only, not as `{encoding}`."
+            )));
+        }
+        let limit = self.limit.bytes;
+        if self.declared_length.is_some_and(|length| length > limit) {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        let bytes = tokio::time::timeout(self.limit.timeout, read(self.payload, limit))
+            .await
+            .map_err(|_| AppError::RequestTimeout(self.limit.timeout))??;
+        parse_json_object(&bytes)
     }
+}
+
+/// Reads a payload up to `limit` bytes.
+async fn read(mut payload: Payload, limit: usize) -> Result<web::BytesMut, AppError> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| AppError::MalformedBody("The request body could not be read.".into()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 impl<T: 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<BodyLimit>()
-            .map_or(crate::http::DEFAULT_BODY_LIMIT, |l| l.0);
-        let content_type_ok = is_json(req);
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = body.await.map_err(|e| {
-                if e.as_response_error().status_code() == 413 {
-                    AppError::PayloadTooLarge { limit }
-                } else {
-                    AppError::MalformedBody("The request body could not be read.".into())
-                }
-            })?;
-            Ok(JsonBody {
-                bytes,
-                content_type_ok,
-                _shape: PhantomData,
-            })
-        })
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &header::HeaderValue| v.to_str().ok())
+                .map(str::trim)
+        };
+        let encoding = header(header::CONTENT_ENCODING)
+            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"))
+            .map(|e| e.chars().take(40).collect());
+        std::future::ready(Ok(JsonBody {
+            payload: payload.take(),
+            limit: req.app_data::<BodyLimit>().copied().unwrap_or_default(),
+            content_type_ok: is_json(req),
+            encoding,
+            declared_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            _shape: PhantomData,
+        }))
     }
 }
 
@@ -101,8 +145,17 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppErro
 /// Parses JSON, mapping syntax errors to 400 and shape errors to 422 with the field path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(deserializer) {
-        Ok(value) => Ok(value),
+    match serde_path_to_error::deserialize::<_, T>(&mut *deserializer) {
+        // One JSON value and nothing after it but whitespace.
+        Ok(value) => match deserializer.end() {
+            Ok(()) => Ok(value),
+            Err(error) => Err(AppError::MalformedBody(format!(
+                "The body has more after its JSON value, at line {}, column {}; send one \
+                 JSON object.",
+                error.line(),
+                error.column()
+            ))),
+        },
         Err(error) => {
             let path = error.path().to_string();
             let inner = error.into_inner();
@@ -169,6 +222,14 @@ fn field_error(path: &str, error: &serde_json::Error) -> FieldError {
     } else {
         path.to_string()
     };
+    if message.starts_with("unknown variant ") {
+        // serde: "unknown variant `x`, expected one of `a`, `b`" (or "expected `a` or `b`").
+        let expected = message
+            .split_once("expected ")
+            .map(|(_, e)| e.replace("one of ", "").replace('`', ""))
+            .unwrap_or_default();
+        return FieldError::new(field, format!("must be one of {expected}"));
+    }
     let message = message
         .replace("invalid type: ", "wrong type: ")
         .replace('`', "");

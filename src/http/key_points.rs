@@ -15,7 +15,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, with_location, API_PREFIX};
+use crate::http::{connection, with_location, write_connection, API_PREFIX};
 
 /// List an article's key-point lists
 ///
@@ -74,9 +74,9 @@ pub async fn add_key_point_list(
     body: JsonBody<NewKeyPointList>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (list, version) = key_points::add_list(&mut conn, &key, &input, &write).await?;
     let location = format!("{API_PREFIX}/articles/{path}/key-point-lists/{}", list.id);
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &list)?;
@@ -144,10 +144,10 @@ pub async fn update_key_point_list(
     body: JsonBody<KeyPointListPatch>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path.0)?;
     let list_id = key_points::parse_list_id(&path.1)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
 }
@@ -178,7 +178,7 @@ pub async fn delete_key_point_list(
     let write = content_write(&req, &caller)?;
     let key = articles::parse_key(&path.0)?;
     let list_id = key_points::parse_list_id(&path.1)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     key_points::delete_list(&mut conn, &key, list_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -216,10 +216,10 @@ pub async fn add_key_point(
     body: JsonBody<NewKeyPoint>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path.0)?;
     let list_id = key_points::parse_list_id(&path.1)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (point, version) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
     let location = format!(
         "{API_PREFIX}/articles/{}/key-point-lists/{list_id}/points/{}",
@@ -260,11 +260,11 @@ pub async fn update_key_point(
     body: JsonBody<KeyPointPatch>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let key = articles::parse_key(&path.0)?;
     let list_id = key_points::parse_list_id(&path.1)?;
     let point_id = key_points::parse_point_id(&path.2)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let (point, version) =
         key_points::update_point(&mut conn, &key, list_id, point_id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &point)
@@ -298,7 +298,7 @@ pub async fn delete_key_point(
     let key = articles::parse_key(&path.0)?;
     let list_id = key_points::parse_list_id(&path.1)?;
     let point_id = key_points::parse_point_id(&path.2)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,16 +1,65 @@
 //! Cross-cutting request handling: request ids, access logs, and problem details for
 //! errors produced outside our handlers.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse};
+use actix_web::{web, Error, HttpResponse};
 use tracing::Instrument;
 
-use crate::error::{Problem, PROBLEM_JSON};
+use crate::error::{AppError, Problem, PROBLEM_JSON};
+use crate::http::metrics::Metrics;
+
+/// The longest a request may take (`CMS_REQUEST_TIMEOUT_MS`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTimeout(pub Duration);
+
+/// Answers 503 when a request is not done within its deadline, and drops the work:
+/// a stalled database or a slow query cannot hold a request (and its connection)
+/// longer than that. A connection dropped mid-transaction is discarded by the pool.
+///
+/// The answer is an error rather than a response because a response needs the
+/// request, and a copy of the request kept while routing runs would stop routing;
+/// actix turns the error into the same problem details.
+pub async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let timeout = req.app_data::<RequestTimeout>().copied();
+    let Some(RequestTimeout(timeout)) = timeout else {
+        return next.call(req).await;
+    };
+    match tokio::time::timeout(timeout, next.call(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "request deadline passed"
+            );
+            Err(AppError::TimedOut(format!(
+                "The request took longer than {} s; retry shortly.",
+                timeout.as_secs_f64()
+            ))
+            .into())
+        }
+    }
+}
+
+/// Serves `HEAD` as `GET` on every route. The connection still knows the request
+/// was `HEAD`, and sends the headers (with the length) without the body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
 
 /// Header carrying the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -36,27 +85,35 @@ pub async fn request_context(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = req.method().clone();
     let path = req.path().to_string();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
 
     // Whatever is logged while the request is handled (an internal error, say)
     // carries its id.
     let span = tracing::info_span!("request", request_id = %id);
     let result = next.call(req).instrument(span).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match result {
-        Ok(mut response) => {
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                response.headers_mut().insert(REQUEST_ID, value);
-            }
-            let status = response.status().as_u16();
-            tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request");
-            Ok(response)
-        }
-        Err(error) => {
-            let status = error.as_response_error().status_code().as_u16();
-            tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request");
-            Err(error)
-        }
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    let (status, route) = match &result {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.request().match_pattern(),
+        ),
+        Err(error) => (error.as_response_error().status_code().as_u16(), None),
+    };
+    tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request");
+    if let Some(metrics) = metrics {
+        metrics.record(
+            method.as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            status,
+            elapsed,
+        );
     }
+    let mut response = result?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
 }
 
 /// Turns error responses that did not come from [`crate::error::AppError`] (actix's own

@@ -9,21 +9,29 @@ pub mod conditional;
 pub mod extract;
 pub mod health;
 pub mod key_points;
+pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
 pub mod tags;
 pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use diesel_async::AsyncPgConnection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult};
 
-/// Request body limit when none is configured (1 MiB).
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+/// Request body limit when none is configured (8 MiB: an article at its largest,
+/// 500,000 characters of body, even with every character escaped as `\uXXXX`).
+pub const DEFAULT_BODY_LIMIT: usize = 8 << 20;
 
 /// Prefix of the versioned API.
 pub const API_PREFIX: &str = "/api/v1";
@@ -111,6 +119,59 @@ pub async fn connection(pool: &DbPool) -> AppResult<DbConn> {
     Ok(pool.get().await?)
 }
 
+/// How many connections writes may hold at once: most of the pool, never all of
+/// it, so that writers waiting on a locked row cannot starve reads of everything
+/// else.
+pub struct WriteSlots {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl WriteSlots {
+    pub fn new(pool_size: usize, wait: Duration) -> WriteSlots {
+        let slots = (pool_size - pool_size / 4).clamp(1, pool_size.max(1));
+        WriteSlots {
+            slots: Arc::new(Semaphore::new(slots)),
+            wait,
+        }
+    }
+}
+
+/// A connection held by a write, with its write slot.
+pub struct WriteConn {
+    conn: DbConn,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+/// Borrows a connection for a write: a write slot first, then the connection; 503
+/// when either cannot be had in time.
+pub async fn write_connection(req: &HttpRequest, pool: &DbPool) -> AppResult<WriteConn> {
+    let slots = req
+        .app_data::<web::Data<WriteSlots>>()
+        .ok_or_else(|| AppError::Internal("no write slots".into()))?;
+    let slot = tokio::time::timeout(slots.wait, slots.slots.clone().acquire_owned())
+        .await
+        .map_err(|_| AppError::TimedOut("Too many writes are waiting; retry shortly.".into()))?
+        .map_err(|_| AppError::Internal("write slots closed".into()))?;
+    Ok(WriteConn {
+        conn: connection(pool).await?,
+        _slot: slot,
+    })
+}
+
 /// The documented paths and their methods, so that a known path with the wrong
 /// method gets 405 (with `Allow`) instead of 404.
 #[derive(Debug, Default)]
@@ -124,6 +185,7 @@ impl RouteTable {
         for (path, item) in &api.paths.paths {
             let operations = [
                 (Method::GET, item.get.is_some()),
+                (Method::HEAD, item.get.is_some()),
                 (Method::POST, item.post.is_some()),
                 (Method::PUT, item.put.is_some()),
                 (Method::PATCH, item.patch.is_some()),

@@ -15,7 +15,7 @@ use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::auth::{audience, content_write};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::{connection, with_location, with_next_link, API_PREFIX};
+use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Paging parameters of the tag list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -40,7 +40,8 @@ pub struct TagPage {
 /// List tags
 ///
 /// Tags sorted by name (then id), a page at a time. Follow `next_cursor` (or the
-/// `Link: rel="next"` header) until it is `null`.
+/// `Link: rel="next"` header) until it is `null`. Without a token, only tags that
+/// a published article carries are listed.
 #[utoipa::path(
     tag = "tags",
     security((), ("bearer" = ["content:read"])),
@@ -57,14 +58,13 @@ pub struct TagPage {
 #[get("/tags")]
 pub async fn list_tags(
     req: HttpRequest,
-    // Tags are public; a token sent anyway must still be valid.
-    _caller: Caller,
+    caller: Caller,
     pool: web::Data<DbPool>,
     params: web::Query<ListTagsParams>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     let mut conn = connection(&pool).await?;
-    let (items, next_cursor) = tags::list(&mut conn, &page).await?;
+    let (items, next_cursor) = tags::list(&mut conn, &page, audience(&caller)).await?;
     let page_body = TagPage {
         items,
         next_cursor: next_cursor.clone(),
@@ -99,8 +99,8 @@ pub async fn create_tag(
     body: JsonBody<NewTag>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
-    let mut conn = connection(&pool).await?;
+    let input = body.parse().await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let tag = tags::create(&mut conn, &input, &write).await?;
     let response = json_with_etag(&req, StatusCode::CREATED, Some(tag.version), &tag)?;
     Ok(with_location(
@@ -111,7 +111,8 @@ pub async fn create_tag(
 
 /// Get a tag
 ///
-/// By id or by slug.
+/// By id or by slug. Without a token, only tags that a published article carries
+/// are found.
 #[utoipa::path(
     tag = "tags",
     security((), ("bearer" = ["content:read"])),
@@ -127,12 +128,12 @@ pub async fn create_tag(
 #[get("/tags/{tag}")]
 pub async fn get_tag(
     req: HttpRequest,
-    _caller: Caller,
+    caller: Caller,
     pool: web::Data<DbPool>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &tags::parse_key(&path)?).await?;
+    let tag = tags::find(&mut conn, &tags::parse_key(&path)?, audience(&caller)).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -169,8 +170,8 @@ pub async fn update_tag(
     body: JsonBody<TagPatch>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let input = body.parse()?;
-    let mut conn = connection(&pool).await?;
+    let input = body.parse().await?;
+    let mut conn = write_connection(&req, &pool).await?;
     let tag = tags::update(&mut conn, &tags::parse_key(&path)?, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
@@ -198,7 +199,7 @@ pub async fn delete_tag(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let write = content_write(&req, &caller)?;
-    let mut conn = connection(&pool).await?;
+    let mut conn = write_connection(&req, &pool).await?;
     tags::delete(&mut conn, &tags::parse_key(&path)?, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -235,7 +236,7 @@ pub async fn list_tag_articles(
 ) -> AppResult<HttpResponse> {
     let key = tags::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &key).await?;
+    let tag = tags::find(&mut conn, &key, audience(&caller)).await?;
     let mut filter = ArticleFilter::for_audience(audience(&caller));
     filter.tag_groups.push(vec![tag.slug]);
     list_response(&req, &mut conn, filter, &params).await

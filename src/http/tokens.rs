@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::content::tokens::{self, Caller, NewToken, NewTokenCreated, Scope, Token};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::auth::AuthCache;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, API_PREFIX};
@@ -64,7 +65,7 @@ pub async fn create_token(
     body: JsonBody<NewToken>,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::Admin)?;
-    let input = body.parse()?;
+    let input = body.parse().await?;
     let mut conn = connection(&pool).await?;
     let created = tokens::create(&mut conn, &input).await?;
     let response = json_with_etag(&req, StatusCode::CREATED, None, &created)?;
@@ -109,7 +110,8 @@ pub async fn get_token(
 
 /// Revoke a token
 ///
-/// It stops working at once. The token stays listed, as revoked.
+/// It stops working at once on the server that revokes it, and within 10 seconds
+/// on every other replica. The token stays listed, as revoked.
 #[utoipa::path(
     tag = "tokens",
     security(("bearer" = ["admin"])),
@@ -124,10 +126,12 @@ pub async fn get_token(
 pub async fn revoke_token(
     caller: Caller,
     pool: web::Data<DbPool>,
+    cache: web::Data<AuthCache>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::Admin)?;
     let mut conn = connection(&pool).await?;
-    tokens::revoke(&mut conn, &path).await?;
+    let revoked = tokens::revoke(&mut conn, &path).await?;
+    cache.forget(revoked.id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -234,6 +234,7 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
             "{}/api/v1/tags/kept-across-restarts",
             service.address
         ))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

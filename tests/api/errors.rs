@@ -30,12 +30,12 @@ async fn a_wrong_method_on_a_known_path_is_405_with_allow() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["allow"], "GET, PATCH, DELETE");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, PATCH, DELETE");
     let body = problem(response, 405).await;
     assert_eq!(body["type"], "/problems/method-not-allowed");
 
     let response = app.delete("/api/v1/tags").await;
-    assert_eq!(response.headers()["allow"], "GET, POST");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
     problem(response, 405).await;
 }
 
@@ -49,7 +49,7 @@ async fn options_on_a_known_path_lists_the_allowed_methods() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(response.headers()["allow"], "GET, POST");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
 }
 
 #[tokio::test]

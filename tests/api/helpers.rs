@@ -11,6 +11,7 @@ use std::time::Duration;
 use cms::config::CorsOrigins;
 use cms::content::tokens::{NewToken, Scope};
 use cms::db::local_postgres::{Durability, LocalPostgres};
+use cms::db::PoolOptions;
 use cms::http::rate_limit::RateLimits;
 use cms::startup::{start_server, HttpOptions};
 use reqwest::header::CONTENT_TYPE;
@@ -133,6 +134,8 @@ pub struct TestApp {
     pub proxy: Option<DbProxy>,
     /// SQL statements the app has run on its database.
     pub queries: cms::db::QueryCounter,
+    /// Where `/metrics` is served.
+    pub metrics_address: String,
 }
 
 /// How to start a [`TestApp`].
@@ -142,15 +145,24 @@ pub struct TestOptions {
     /// Put a TCP proxy between the app and PostgreSQL, to cut the database off.
     pub behind_proxy: bool,
     pub rate_limits: RateLimits,
+    pub pool: PoolOptions,
+    pub request_timeout: Duration,
+    pub body_timeout: Duration,
 }
 
 impl Default for TestOptions {
     fn default() -> Self {
         TestOptions {
-            body_limit: 1 << 20,
+            body_limit: cms::http::DEFAULT_BODY_LIMIT,
             cors_origins: CorsOrigins::None,
             behind_proxy: false,
             rate_limits: RateLimits::OFF,
+            pool: PoolOptions {
+                max_size: 4,
+                ..PoolOptions::default()
+            },
+            request_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(8),
         }
     }
 }
@@ -188,20 +200,23 @@ impl TestApp {
         };
 
         let queries = cms::db::QueryCounter::default();
-        let pool = cms::db::build_pool(
-            app_db_config,
-            4,
-            Duration::from_secs(2),
-            Some(queries.clone()),
-        )
-        .expect("a pool");
+        let pool = cms::db::build_pool(app_db_config, options.pool, Some(queries.clone()))
+            .expect("a pool");
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let port = listener.local_addr().expect("an address").port();
+        let metrics_listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let metrics_address = format!(
+            "http://{}",
+            metrics_listener.local_addr().expect("an address")
+        );
         let server = start_server(
             listener,
             pool,
             HttpOptions {
                 body_limit: options.body_limit,
+                body_timeout: options.body_timeout,
+                request_timeout: options.request_timeout,
+                metrics_listener: Some(metrics_listener),
                 cors_origins: options.cors_origins,
                 workers: Some(1),
                 shutdown_timeout: Duration::from_secs(10),
@@ -234,6 +249,7 @@ impl TestApp {
             server: handle,
             proxy,
             queries,
+            metrics_address,
         }
     }
 
@@ -502,6 +518,11 @@ async fn connect_target(config: &tokio_postgres::Config) -> std::io::Result<Targ
         )),
         None => Ok(Target::Tcp(TcpStream::connect(("127.0.0.1", port)).await?)),
     }
+}
+
+/// Settings of the test server (its `postgres` database).
+pub fn server_config() -> tokio_postgres::Config {
+    cluster().config.clone()
 }
 
 /// A `postgres://` URL for database `dbname` on the test server.

@@ -1,0 +1,2 @@
+DROP INDEX tags_name_lower_key;
+ALTER TABLE articles DROP COLUMN body_html;
