@@ -22,6 +22,7 @@ use crate::http::extract::{path_error, query_error, BodyLimit};
 use crate::http::metrics::{Metrics, MetricsAddress};
 use crate::http::middleware::RequestTimeout;
 use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
+use crate::http::shared_counts::SharedCounts;
 use crate::http::{middleware, RouteTable, WriteSlots};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
 
@@ -43,6 +44,8 @@ pub struct HttpOptions {
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
     pub rate_limits: RateLimits,
+    /// A Redis to share rate-limit counts through, and the prefix of its keys.
+    pub redis: Option<(String, String)>,
 }
 
 impl HttpOptions {
@@ -61,6 +64,10 @@ impl HttpOptions {
                 trust_forwarded: config.trust_forwarded,
                 window: Duration::from_secs(60),
             },
+            redis: config
+                .redis_url
+                .clone()
+                .map(|url| (url, "cms:ratelimit:".to_string())),
         }
     }
 }
@@ -122,7 +129,14 @@ pub fn start_server(
     let request_timeout = RequestTimeout(options.request_timeout);
     let cors_enabled = options.cors_origins != CorsOrigins::None;
     let cors_origins = options.cors_origins.clone();
-    let limiter = web::Data::new(RateLimiter::new(options.rate_limits));
+    let shared_counts = match &options.redis {
+        Some((url, prefix)) => Some(
+            SharedCounts::new(url, prefix)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        None => None,
+    };
+    let limiter = web::Data::new(RateLimiter::new(options.rate_limits, shared_counts));
     let auth_cache = web::Data::new(AuthCache::default());
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {

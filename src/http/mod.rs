@@ -12,6 +12,7 @@ pub mod key_points;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
+pub mod shared_counts;
 pub mod tags;
 pub mod tokens;
 

@@ -5,8 +5,9 @@
 //! `Retry-After` (rounded up, so that waiting that long is enough), and
 //! `RateLimit-*` headers on every limited response.
 //!
-//! The counts live in this process: with several replicas, each enforces the limit
-//! on its own share of the traffic (see the README).
+//! The counts live in this process, or, when `CMS_REDIS_URL` names a Redis, in
+//! Redis, shared by every replica ([`SharedCounts`]; in this process again while
+//! Redis is away).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -27,6 +28,7 @@ use crate::content::tokens::Caller;
 use crate::error::AppError;
 use crate::http::auth::{bearer_token, AuthCache};
 use crate::http::metrics::Metrics;
+use crate::http::shared_counts::SharedCounts;
 
 /// Finished buckets are dropped every this many checks, when there are many.
 const SWEEP_EVERY: u64 = 1024;
@@ -127,6 +129,7 @@ pub struct RateLimiter {
     trust_forwarded: bool,
     anonymous: Option<Limit>,
     token: Option<Limit>,
+    shared: Option<SharedCounts>,
 }
 
 /// The outcome of counting one request.
@@ -140,24 +143,41 @@ struct Decision {
 }
 
 impl RateLimiter {
-    pub fn new(limits: RateLimits) -> RateLimiter {
+    /// Limits counted in this process, or through `shared` when given.
+    pub fn new(limits: RateLimits, shared: Option<SharedCounts>) -> RateLimiter {
         RateLimiter {
             trust_forwarded: limits.trust_forwarded,
             anonymous: Limit::new(limits.anonymous_per_minute, limits.window),
             token: Limit::new(limits.token_per_minute, limits.window),
+            shared,
         }
     }
 
-    fn anonymous(&self, address: &str) -> Option<Decision> {
-        Some(
-            self.anonymous
-                .as_ref()?
-                .check(&format!("address:{address}")),
-        )
+    async fn anonymous(&self, address: &str) -> Option<Decision> {
+        self.count(self.anonymous.as_ref()?, &format!("address:{address}"))
+            .await
+            .into()
     }
 
-    fn token(&self, id: uuid::Uuid) -> Option<Decision> {
-        Some(self.token.as_ref()?.check(&format!("token:{id}")))
+    async fn token(&self, id: uuid::Uuid) -> Option<Decision> {
+        self.count(self.token.as_ref()?, &format!("token:{id}"))
+            .await
+            .into()
+    }
+
+    async fn count(&self, limit: &Limit, key: &str) -> Decision {
+        let interval = limit.window / limit.per_window;
+        if let Some(shared) = &self.shared {
+            if let Some(decision) = shared.check(key, limit.per_window, interval).await {
+                return Decision {
+                    allowed: decision.allowed,
+                    limit: limit.per_window,
+                    remaining: decision.remaining,
+                    reset: seconds_up(decision.wait),
+                };
+            }
+        }
+        limit.check(key)
     }
 }
 
@@ -232,37 +252,38 @@ pub async fn identify_and_limit(
     let cache = req.app_data::<web::Data<AuthCache>>().cloned();
     let trust_forwarded = limiter.as_ref().is_some_and(|l| l.trust_forwarded);
     let address = client_address(&req, trust_forwarded);
-    let by_address = |limiter: &Option<web::Data<RateLimiter>>| {
-        limiter.as_ref().and_then(|l| l.anonymous(&address))
+    let by_address = async |limiter: &Option<web::Data<RateLimiter>>| match limiter {
+        Some(limiter) => limiter.anonymous(&address).await,
+        None => None,
     };
 
     let (decision, identified) = if !req.path().starts_with("/api/") {
         // Probes, the spec and the docs: limited by address, credentials unread.
-        (by_address(&limiter), Ok(Caller::anonymous()))
+        (by_address(&limiter).await, Ok(Caller::anonymous()))
     } else if req.headers().get_all(header::AUTHORIZATION).count() > 1 {
         (
-            by_address(&limiter),
+            by_address(&limiter).await,
             Err(AppError::InvalidParameter(
                 "Send one Authorization header, not several.".into(),
             )),
         )
     } else {
         match bearer_token(req.request()) {
-            None => (by_address(&limiter), Ok(Caller::anonymous())),
-            Some(Err(error)) => (by_address(&limiter), Err(error)),
+            None => (by_address(&limiter).await, Ok(Caller::anonymous())),
+            Some(Err(error)) => (by_address(&limiter).await, Err(error)),
             Some(Ok(token)) => match cache.as_ref().map(|c| c.get(&token)) {
                 Some(Some(Ok(caller))) => {
                     let decision = match (&limiter, caller.token_id) {
-                        (Some(limiter), Some(id)) => limiter.token(id),
+                        (Some(limiter), Some(id)) => limiter.token(id).await,
                         _ => None,
                     };
                     (decision, Ok(caller))
                 }
                 // Refused lately: counted against the address, no query.
-                Some(Some(Err(error))) => (by_address(&limiter), Err(error)),
+                Some(Some(Err(error))) => (by_address(&limiter).await, Err(error)),
                 _ => {
                     // Not seen lately: counted against the address, then checked.
-                    let decision = by_address(&limiter);
+                    let decision = by_address(&limiter).await;
                     let checked =
                         crate::http::auth::authenticate_token(req.request(), &token).await;
                     if let Some(cache) = &cache {
@@ -272,7 +293,7 @@ pub async fn identify_and_limit(
                         // A real token has its own allowance, whatever its address.
                         Ok(caller) => {
                             let decision = match (&limiter, caller.token_id) {
-                                (Some(limiter), Some(id)) => limiter.token(id),
+                                (Some(limiter), Some(id)) => limiter.token(id).await,
                                 _ => decision,
                             };
                             (decision, Ok(caller))

@@ -205,8 +205,20 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    // A malformed request is answered 400 and writes no ERROR line.
+    let address = service.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    tokio::io::AsyncReadExt::read_exact(&mut stream, &mut answer)
+        .await
+        .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 400");
     let log = service.terminate();
     assert!(log.contains("started a private PostgreSQL"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
     // One line per request, with its id, method, path, status and latency.
     let line = log
         .lines()

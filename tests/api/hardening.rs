@@ -558,6 +558,67 @@ async fn waiting_as_long_as_retry_after_says_is_enough() {
     assert_eq!(app.public_get("/api/v1/articles").await.status(), 200);
 }
 
+fn limits(per_minute: u32) -> RateLimits {
+    RateLimits {
+        anonymous_per_minute: per_minute,
+        token_per_minute: per_minute,
+        trust_forwarded: false,
+        window: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn replicas_share_their_counts_through_redis_when_one_is_configured() {
+    const REDIS: &str = "127.0.0.1:6379";
+    if TcpStream::connect(REDIS).await.is_err() {
+        eprintln!("skipping: no Redis at {REDIS} (the shared-counts path needs one)");
+        return;
+    }
+    let redis = Some((
+        format!("redis://{REDIS}/"),
+        format!("cms-test:{}:", uuid::Uuid::new_v4().simple()),
+    ));
+    let replica = || {
+        TestApp::spawn_with(TestOptions {
+            rate_limits: limits(3),
+            redis: redis.clone(),
+            ..TestOptions::default()
+        })
+    };
+    let (a, b) = (replica().await, replica().await);
+    assert_eq!(a.public_get("/api/v1/tags").await.status(), 200);
+    assert_eq!(b.public_get("/api/v1/tags").await.status(), 200);
+    let last = a.public_get("/api/v1/tags").await;
+    assert_eq!(last.status(), 200);
+    assert_eq!(last.headers()["ratelimit-remaining"], "0");
+    let refused = b.public_get("/api/v1/tags").await;
+    assert_eq!(refused.headers()["retry-after"], "20");
+    problem(refused, 429).await;
+}
+
+#[tokio::test]
+async fn without_its_redis_the_service_counts_in_process_and_keeps_answering() {
+    let app = TestApp::spawn_with(TestOptions {
+        rate_limits: limits(2),
+        // Nothing listens on port 9 here.
+        redis: Some(("redis://127.0.0.1:9/".into(), "cms-test:".into())),
+        ..TestOptions::default()
+    })
+    .await;
+    let started = Instant::now();
+    let statuses: Vec<u16> = statuses_of(&app, 3).await;
+    assert_eq!(statuses, [200, 200, 429]);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+async fn statuses_of(app: &TestApp, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        statuses.push(app.public_get("/api/v1/tags").await.status().as_u16());
+    }
+    statuses
+}
+
 // 12. Smaller
 
 #[tokio::test]

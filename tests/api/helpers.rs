@@ -148,6 +148,8 @@ pub struct TestOptions {
     pub pool: PoolOptions,
     pub request_timeout: Duration,
     pub body_timeout: Duration,
+    /// A Redis URL and key prefix to share rate-limit counts through.
+    pub redis: Option<(String, String)>,
 }
 
 impl Default for TestOptions {
@@ -163,6 +165,7 @@ impl Default for TestOptions {
             },
             request_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(8),
+            redis: None,
         }
     }
 }
@@ -221,6 +224,7 @@ impl TestApp {
                 workers: Some(1),
                 shutdown_timeout: Duration::from_secs(10),
                 rate_limits: options.rate_limits,
+                redis: options.redis,
             },
         )
         .expect("the server starts");
