@@ -54,8 +54,6 @@ pub struct ArticleRow {
     pub updated_at: DateTime<Utc>,
     pub created_by: Option<Uuid>,
     pub updated_by: Option<Uuid>,
-    /// The body rendered when it was written (`None` for rows older than that).
-    pub body_html: Option<String>,
 }
 
 impl ArticleRow {
@@ -862,23 +860,18 @@ async fn assemble(
     } else {
         HashMap::new()
     };
-    let mut rows = rows;
-    if include.body_html {
-        for row in rows.iter_mut().filter(|row| row.body_html.is_none()) {
-            row.body_html = Some(rendered(&row.body).await?);
-        }
-    }
+    let mut html = if include.body_html {
+        bodies_html(conn, &rows).await?
+    } else {
+        HashMap::new()
+    };
     let now = Utc::now();
     Ok(rows
         .into_iter()
         .map(|row| Article {
             id: row.id,
             status: row.status_at(now),
-            body_html: if include.body_html {
-                row.body_html
-            } else {
-                None
-            },
+            body_html: html.remove(&row.id),
             body: include.body.then_some(row.body),
             slug: row.slug,
             title: row.title,
@@ -898,6 +891,33 @@ async fn assemble(
                 .then(|| cites.remove(&row.id).unwrap_or_default()),
         })
         .collect())
+}
+
+/// The rendered bodies of `rows`, as stored when each body was written (one query;
+/// only asked for with `include=body_html`, so lists do not carry them otherwise).
+/// Rows written before bodies were stored rendered are rendered now.
+async fn bodies_html(
+    conn: &mut AsyncPgConnection,
+    rows: &[ArticleRow],
+) -> AppResult<HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let stored: Vec<(Uuid, Option<String>)> = articles::table
+        .filter(articles::id.eq_any(&ids))
+        .select((articles::id, articles::body_html))
+        .load(conn)
+        .await?;
+    let mut html = HashMap::with_capacity(rows.len());
+    for (id, body_html) in stored {
+        let body_html = match body_html {
+            Some(body_html) => body_html,
+            None => match rows.iter().find(|r| r.id == id) {
+                Some(row) => rendered(&row.body).await?,
+                None => continue,
+            },
+        };
+        html.insert(id, body_html);
+    }
+    Ok(html)
 }
 
 /// How article lists are sorted.

@@ -84,6 +84,32 @@ async fn a_body_of_nested_html_renders_quickly_once_and_never_stalls_other_reade
 }
 
 #[tokio::test]
+async fn an_article_stored_before_bodies_were_rendered_on_write_is_rendered_when_read() {
+    let app = TestApp::spawn().await;
+    app.create_article(
+        json!({"title": "Old", "body": "**bold** [1]", "status": "published",
+        "citations": [{"title": "Source"}]}),
+    )
+    .await;
+    app.db()
+        .await
+        .execute("UPDATE articles SET body_html = NULL", &[])
+        .await
+        .unwrap();
+    let read: Value = app
+        .public_get("/api/v1/articles?include=body_html")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let html = read["items"][0]["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("<strong>bold</strong>") && html.contains("#citation-1"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn a_reference_inside_an_html_block_is_linked_and_checked_on_publish() {
     let app = TestApp::spawn().await;
     let response = app
