@@ -81,20 +81,9 @@ impl SharedCounts {
             .set_response_timeout(Some(Self::PATIENCE))
             .set_number_of_retries(1);
         let connecting = self.client.get_connection_manager_with_config(config);
-        match tokio::time::timeout(Self::PATIENCE * 2, connecting).await {
-            Ok(Ok(connection)) => {
-                *lock(&self.connection) = Some(connection.clone());
-                Some(connection)
-            }
-            Ok(Err(e)) => {
-                self.warn(&e.to_string());
-                None
-            }
-            Err(_) => {
-                self.warn("connecting timed out");
-                None
-            }
-        }
+        let connection = self.answer(tokio::time::timeout(Self::PATIENCE * 2, connecting).await)?;
+        *lock(&self.connection) = Some(connection.clone());
+        Some(connection)
     }
 
     /// Counts one request against `key`'s allowance of `burst` requests, refilled
@@ -106,12 +95,22 @@ impl SharedCounts {
             .arg(interval.as_micros().max(1) as u64)
             .arg(burst);
         let invocation = invocation.invoke_async::<(i64, i64, i64)>(&mut connection);
-        match tokio::time::timeout(Self::PATIENCE, invocation).await {
-            Ok(Ok((allowed, remaining, wait))) => Some(SharedDecision {
-                allowed: allowed == 1,
-                remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
-                wait: Duration::from_micros(u64::try_from(wait.max(0)).unwrap_or(0)),
-            }),
+        let (allowed, remaining, wait) =
+            self.answer(tokio::time::timeout(Self::PATIENCE, invocation).await)?;
+        Some(SharedDecision {
+            allowed: allowed == 1,
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
+            wait: Duration::from_micros(u64::try_from(wait.max(0)).unwrap_or(0)),
+        })
+    }
+
+    /// Redis' answer, if it gave one in time (else a warning, and `None`).
+    fn answer<T>(
+        &self,
+        outcome: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> Option<T> {
+        match outcome {
+            Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
                 self.warn(&e.to_string());
                 None

@@ -274,6 +274,34 @@ async fn validation_errors_are_listed_up_to_a_bound() {
 
 // 3. Deadlines
 
+/// An app whose writes wait at most `lock_timeout` for a row lock.
+async fn app_with_lock_timeout(lock_timeout: Duration) -> TestApp {
+    TestApp::spawn_with(TestOptions {
+        pool: PoolOptions {
+            max_size: 4,
+            lock_timeout,
+            ..PoolOptions::default()
+        },
+        ..TestOptions::default()
+    })
+    .await
+}
+
+/// Locks the article with `slug` in a transaction of another client, until that
+/// client rolls back (or is dropped).
+async fn lock_article_elsewhere(app: &TestApp, slug: &str) -> tokio_postgres::Client {
+    let outside = app.db().await;
+    outside.batch_execute("BEGIN").await.unwrap();
+    outside
+        .execute(
+            "SELECT 1 FROM articles WHERE slug = $1 FOR UPDATE",
+            &[&slug],
+        )
+        .await
+        .unwrap();
+    outside
+}
+
 #[tokio::test]
 async fn a_row_locked_elsewhere_fails_its_writers_fast_and_never_starves_other_reads() {
     let app = TestApp::spawn_with(TestOptions {
@@ -439,24 +467,11 @@ async fn a_tag_only_drafts_use_is_not_public() {
 
 #[tokio::test]
 async fn a_database_shutting_down_mid_statement_is_503_not_500() {
-    let app = TestApp::spawn_with(TestOptions {
-        pool: PoolOptions {
-            max_size: 4,
-            lock_timeout: Duration::from_secs(20),
-            ..PoolOptions::default()
-        },
-        ..TestOptions::default()
-    })
-    .await;
+    let app = app_with_lock_timeout(Duration::from_secs(20)).await;
     let article = app.create_article(json!({"title": "Held"})).await;
     // A write waits on a row lock held elsewhere: its statement is in flight when
     // the server terminates its session (as at shutdown: SQLSTATE 57P01).
-    let outside = app.db().await;
-    outside.batch_execute("BEGIN").await.unwrap();
-    outside
-        .execute("SELECT 1 FROM articles WHERE slug = 'held' FOR UPDATE", &[])
-        .await
-        .unwrap();
+    let outside = lock_article_elsewhere(&app, "held").await;
     let in_flight = {
         let client = app.client.clone();
         let url = app.url(&format!(
