@@ -6,8 +6,10 @@
 //! cluster runs as the unprivileged `postgres` user that the Debian package creates.
 //!
 //! The postmaster is a child of a dedicated thread that lives as long as the process
-//! and asks the kernel to signal the postmaster when that thread dies
+//! and, on Linux, asks the kernel to signal the postmaster when that thread dies
 //! (`PR_SET_PDEATHSIG`): even a killed `cms` never leaves a server running behind it.
+//! On other Unix systems (macOS, the BSDs) it stops with a clean exit or a signal,
+//! and one left behind by a `cms` killed outright is reused by the next start.
 
 use std::ffi::CString;
 use std::fs;
@@ -379,7 +381,34 @@ fn postmaster_pid(data_dir: &Path) -> Option<i32> {
     text.lines().next()?.trim().parse().ok()
 }
 
+/// Makes the server stop when the thread that started it ends, however `cms` ends
+/// (`PR_SET_PDEATHSIG`, Linux only).
+#[cfg(target_os = "linux")]
+fn stop_with_parent(command: &mut Command, durability: Durability) {
+    let death_signal = match durability {
+        Durability::Persistent => libc::SIGINT,
+        Durability::Throwaway => libc::SIGQUIT,
+    } as libc::c_ulong;
+    // SAFETY: prctl is async-signal-safe; it runs in the child between fork and exec,
+    // after the switch to the unprivileged user (which would otherwise clear it).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere (macOS, the BSDs) there is no parent-death signal: the server stops
+/// when `cms` exits normally or on SIGINT/SIGTERM, and a `cms` killed outright
+/// leaves it running, to be reused by the next start.
+#[cfg(not(target_os = "linux"))]
+fn stop_with_parent(_command: &mut Command, _durability: Durability) {}
+
 /// Whether a process with this pid runs (a zombie, exited but not yet reaped, does not).
+#[cfg(target_os = "linux")]
 pub(crate) fn process_alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the parenthesised command name: `pid (comm) S ...`.
@@ -389,6 +418,14 @@ pub(crate) fn process_alive(pid: i32) -> bool {
             .is_some_and(|state| state != 'Z' && state != 'X'),
         Err(_) => false,
     }
+}
+
+/// Whether a process with this pid runs. Without `/proc` (macOS, the BSDs) a zombie
+/// counts as running until its parent reaps it.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
 }
 
 fn spawn_postmaster(
@@ -417,20 +454,7 @@ fn spawn_postmaster(
             "full_page_writes=off",
         ]);
     }
-    let death_signal = match durability {
-        Durability::Persistent => libc::SIGINT,
-        Durability::Throwaway => libc::SIGQUIT,
-    } as libc::c_ulong;
-    // SAFETY: prctl is async-signal-safe; it runs in the child between fork and exec,
-    // after the switch to the unprivileged user (which would otherwise clear it).
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    stop_with_parent(&mut command, durability);
     command
         .stdin(Stdio::null())
         .stdout(out)
