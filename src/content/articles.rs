@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::content::article_status::Status;
+use crate::content::article_status::StoredStatus;
 use crate::content::citations::{self, Citation, CitationInput};
 use crate::content::key_points::{self, KeyPointList, KeyPointListInput};
 use crate::content::markdown;
@@ -27,17 +29,6 @@ pub const MAX_TITLE_LEN: usize = 300;
 pub const MAX_STANDFIRST_LEN: usize = 2000;
 pub const MAX_BODY_LEN: usize = 500_000;
 
-/// Where an article is in its life. `scheduled` is a published article whose
-/// `published_at` is still in the future; it turns `published` at that moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Draft,
-    Scheduled,
-    Published,
-    Archived,
-}
-
 /// An article row as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
@@ -47,7 +38,7 @@ pub struct ArticleRow {
     pub title: String,
     pub standfirst: Option<String>,
     pub body: String,
-    pub status: String,
+    pub status: StoredStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -59,12 +50,7 @@ pub struct ArticleRow {
 impl ArticleRow {
     /// The status as readers see it now (visibility is decided at read time).
     pub fn status_at(&self, now: DateTime<Utc>) -> Status {
-        match self.status.as_str() {
-            "published" if self.published_at.is_some_and(|at| at > now) => Status::Scheduled,
-            "published" => Status::Published,
-            "archived" => Status::Archived,
-            _ => Status::Draft,
-        }
+        self.status.seen_at(self.published_at, now)
     }
 }
 
@@ -270,7 +256,7 @@ fn visible_to(
     match audience {
         Audience::Public => Box::new(
             articles::status
-                .eq("published")
+                .eq(StoredStatus::Published)
                 .and(articles::published_at.le(Utc::now()).assume_not_null()),
         ),
         Audience::Editors => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
@@ -322,7 +308,7 @@ async fn rendered(body: &str) -> AppResult<String> {
 /// Everything a whole-article write carries, validated.
 struct ValidArticle {
     fields: ArticleFields,
-    status: Option<(String, Option<DateTime<Utc>>)>,
+    status: Option<(StoredStatus, Option<DateTime<Utc>>)>,
     key_point_lists: Option<Vec<key_points::ValidList>>,
     citations: Option<Vec<citations::ValidCitation>>,
     tags: Option<Vec<String>>,
@@ -334,7 +320,7 @@ fn stored_status(
     published_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     errors: &mut Vec<FieldError>,
-) -> (String, Option<DateTime<Utc>>) {
+) -> (StoredStatus, Option<DateTime<Utc>>) {
     if let Some(at) = published_at {
         text::check_year("published_at", at.year(), errors);
     }
@@ -346,20 +332,20 @@ fn stored_status(
                     "only published and scheduled articles have a publication date",
                 ));
             }
-            ("draft".into(), None)
+            (StoredStatus::Draft, None)
         }
-        StatusInput::Published => ("published".into(), Some(published_at.unwrap_or(now))),
+        StatusInput::Published => (StoredStatus::Published, Some(published_at.unwrap_or(now))),
         StatusInput::Scheduled => match published_at {
-            Some(at) if at > now => ("published".into(), Some(at)),
+            Some(at) if at > now => (StoredStatus::Published, Some(at)),
             _ => {
                 errors.push(FieldError::new(
                     "published_at",
                     "a scheduled article needs a publication date in the future",
                 ));
-                ("published".into(), Some(now))
+                (StoredStatus::Published, Some(now))
             }
         },
-        StatusInput::Archived => ("archived".into(), published_at),
+        StatusInput::Archived => (StoredStatus::Archived, published_at),
     }
 }
 
@@ -548,7 +534,7 @@ pub(crate) async fn touch(
 /// What must hold after any write: a published (or scheduled) article passes the
 /// publishing check.
 async fn after_write(conn: &mut AsyncPgConnection, row: &ArticleRow) -> AppResult<()> {
-    if row.status == "published" {
+    if row.status == StoredStatus::Published {
         let numbers = citations::numbers(conn, row.id).await?;
         check_publishable(&row.body, &numbers)?;
     }
@@ -580,10 +566,7 @@ pub async fn create(
     valid.fields.body_html = Some(rendered(&valid.fields.body).await?);
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let (status, published_at) = valid
-                .status
-                .clone()
-                .unwrap_or_else(|| ("draft".into(), None));
+            let (status, published_at) = valid.status.unwrap_or((StoredStatus::Draft, None));
             let fields = &valid.fields;
             let row = diesel::insert_into(articles::table)
                 .values((
@@ -660,10 +643,12 @@ pub async fn replace(
             let mut valid = valid;
             if let (Some((status, at)), None) = (&mut valid.status, input.published_at) {
                 let live_since = current.published_at.filter(|t| *t <= Utc::now());
-                let keep = match status.as_str() {
-                    "published" => current.status == "published" && live_since.is_some(),
-                    "archived" => true,
-                    _ => false,
+                let keep = match *status {
+                    StoredStatus::Published => {
+                        current.status == StoredStatus::Published && live_since.is_some()
+                    }
+                    StoredStatus::Archived => true,
+                    StoredStatus::Draft => false,
                 };
                 if keep {
                     *at = current.published_at;
@@ -801,12 +786,12 @@ pub async fn transition(
                 Transition::Publish => {
                     let keep = current
                         .published_at
-                        .filter(|at| *at <= now && current.status != "draft");
-                    ("published", Some(keep.unwrap_or(now)))
+                        .filter(|at| *at <= now && current.status != StoredStatus::Draft);
+                    (StoredStatus::Published, Some(keep.unwrap_or(now)))
                 }
-                Transition::Schedule(at) => ("published", Some(at)),
-                Transition::Unpublish => ("draft", None),
-                Transition::Archive => ("archived", current.published_at),
+                Transition::Schedule(at) => (StoredStatus::Published, Some(at)),
+                Transition::Unpublish => (StoredStatus::Draft, None),
+                Transition::Archive => (StoredStatus::Archived, current.published_at),
             };
             diesel::update(articles::table.filter(articles::id.eq(current.id)))
                 .set((
@@ -1021,13 +1006,13 @@ pub async fn list(
         .into_boxed();
     query = match filter.status {
         None => query,
-        Some(Status::Draft) => query.filter(articles::status.eq("draft")),
-        Some(Status::Archived) => query.filter(articles::status.eq("archived")),
+        Some(Status::Draft) => query.filter(articles::status.eq(StoredStatus::Draft)),
+        Some(Status::Archived) => query.filter(articles::status.eq(StoredStatus::Archived)),
         Some(Status::Published) => query
-            .filter(articles::status.eq("published"))
+            .filter(articles::status.eq(StoredStatus::Published))
             .filter(articles::published_at.le(now)),
         Some(Status::Scheduled) => query
-            .filter(articles::status.eq("published"))
+            .filter(articles::status.eq(StoredStatus::Published))
             .filter(articles::published_at.gt(now)),
     };
     for group in &filter.tag_groups {

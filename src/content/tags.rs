@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::content::article_status::StoredStatus;
 use crate::content::articles::Audience;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
@@ -242,7 +243,7 @@ fn visible_to(
             article_tags::table
                 .inner_join(articles::table)
                 .filter(article_tags::tag_id.eq(tags::id))
-                .filter(articles::status.eq("published"))
+                .filter(articles::status.eq(StoredStatus::Published))
                 .filter(articles::published_at.le(Utc::now())),
         )),
         Audience::Editors => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
