@@ -11,12 +11,9 @@ use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::cli::TokenCommand;
 use crate::config::{Config, CorsOrigins};
-use crate::content::tokens::{self, NewToken, Scope};
-use crate::db::local_postgres::{Durability, LocalPostgres};
-use crate::db::{self, DbPool};
-use crate::error::AppError;
+use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
+use crate::db::{self, DbPool, SetupError};
 use crate::http::auth::AuthCache;
 use crate::http::extract::{path_error, query_error, BodyLimit};
 use crate::http::metrics::{Metrics, MetricsAddress};
@@ -25,6 +22,30 @@ use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
 use crate::http::shared_counts::SharedCounts;
 use crate::http::{middleware, RouteTable, WriteSlots};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
+
+/// Why a command of the binary could not run: the one error type at its edge.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] SetupError),
+    #[error(transparent)]
+    LocalPostgres(#[from] LocalPostgresError),
+    #[error("cannot listen on {address} ({setting}): {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        setting: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Server(#[from] std::io::Error),
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    /// A command refused its input (the message says what to change).
+    #[error("{0}")]
+    Refused(String),
+}
 
 /// Where Prometheus scrapes (on the metrics address only).
 pub const METRICS_PATH: &str = "/metrics";
@@ -187,7 +208,7 @@ pub fn start_server(
 }
 
 /// Everything `cms serve` does: database (private or external), migrations, server.
-pub async fn serve(config: Config) -> Result<(), String> {
+pub async fn serve(config: Config) -> Result<(), StartError> {
     let (db_config, local) = database(&config)?;
     prepare_database(&db_config).await?;
     let pool_options = db::PoolOptions {
@@ -196,161 +217,66 @@ pub async fn serve(config: Config) -> Result<(), String> {
         statement_timeout: config.statement_timeout,
         lock_timeout: config.lock_timeout,
     };
-    let pool = db::build_pool(db_config, pool_options, None).map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(config.bind)
-        .map_err(|e| format!("cannot listen on {} (CMS_BIND): {e}", config.bind))?;
+    let pool = db::build_pool(db_config, pool_options, None)?;
+    let listen = |address, setting| {
+        TcpListener::bind(address).map_err(|source| StartError::Listen {
+            address,
+            setting,
+            source,
+        })
+    };
+    let listener = listen(config.bind, "CMS_BIND")?;
+    let metrics_listener = match config.metrics_bind {
+        Some(address) => Some(listen(address, "CMS_METRICS_BIND")?),
+        None => None,
+    };
     tracing::info!(
         address = %config.bind,
         docs = %format!("http://{}{DOCS_PATH}/", config.bind),
         "serving the API"
     );
-    let metrics_listener = match config.metrics_bind {
-        Some(address) => Some(
-            TcpListener::bind(address)
-                .map_err(|e| format!("cannot listen on {address} (CMS_METRICS_BIND): {e}"))?,
-        ),
-        None => None,
-    };
     if let Some(address) = config.metrics_bind {
         tracing::info!(%address, "serving Prometheus metrics at /metrics");
     }
     let options = HttpOptions::from_config(&config, metrics_listener);
-    let server = start_server(listener, pool, options).map_err(|e| e.to_string())?;
+    let server = start_server(listener, pool, options)?;
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
-    let result = server.await.map_err(|e| e.to_string());
-    if let Some(local) = local {
-        tracing::info!("stopping the private PostgreSQL");
-        tokio::task::spawn_blocking(move || local.stop())
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    let result = server.await.map_err(StartError::Server);
+    stop(local).await?;
     result
 }
 
 /// `cms migrate`: prepares the database and applies migrations, then stops.
-pub async fn migrate(config: Config) -> Result<(), String> {
+pub async fn migrate(config: Config) -> Result<(), StartError> {
     let (db_config, local) = database(&config)?;
     let result = prepare_database(&db_config).await;
-    if let Some(local) = local {
-        tokio::task::spawn_blocking(move || local.stop())
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    stop(local).await?;
     result
 }
 
-/// `cms token ...`: manages tokens directly in the database.
-pub async fn token(config: Config, command: TokenCommand) -> Result<(), String> {
-    let (db_config, local) = database(&config)?;
-    let result = async {
-        prepare_database(&db_config).await?;
-        let mut conn = db::connect(&db_config).await.map_err(|e| e.to_string())?;
-        run_token_command(&mut conn, command)
-            .await
-            .map_err(|e| match e {
-                AppError::Validation(errors) => errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                other => other.problem().detail,
-            })
-    }
-    .await;
+/// Stops the private PostgreSQL, if this process started it.
+pub async fn stop(local: Option<LocalPostgres>) -> Result<(), StartError> {
     if let Some(local) = local {
-        tokio::task::spawn_blocking(move || local.stop())
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    result
-}
-
-async fn run_token_command(
-    conn: &mut diesel_async::AsyncPgConnection,
-    command: TokenCommand,
-) -> Result<(), AppError> {
-    match command {
-        TokenCommand::Create {
-            name,
-            scopes,
-            expires_at,
-        } => {
-            let scopes = scopes
-                .iter()
-                .map(|s| {
-                    Scope::parse(s).ok_or_else(|| {
-                        AppError::validation(
-                            "scope",
-                            format!("`{s}` is not one of content:read, content:write, admin"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let created = tokens::create(
-                conn,
-                &NewToken {
-                    name,
-                    scopes,
-                    expires_at,
-                },
-            )
-            .await?;
-            println!("{}", created.secret);
-            eprintln!(
-                "Created token {} ({}) with scopes {}. This is the only time its secret is shown.",
-                created.token.prefix,
-                created.token.name,
-                scope_list(&created.token.scopes)
-            );
-        }
-        TokenCommand::List => {
-            for token in tokens::list(conn).await? {
-                let state = match (token.revoked_at, token.expires_at) {
-                    (Some(_), _) => "revoked".to_string(),
-                    (None, Some(at)) => format!("expires {}", at.to_rfc3339()),
-                    (None, None) => "active".to_string(),
-                };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    token.id,
-                    token.prefix,
-                    scope_list(&token.scopes),
-                    state,
-                    token.name
-                );
-            }
-        }
-        TokenCommand::Revoke { token } => {
-            let revoked = tokens::revoke(conn, &token).await?;
-            eprintln!("Revoked token {} ({}).", revoked.prefix, revoked.name);
-        }
+        tracing::info!("stopping the private PostgreSQL");
+        tokio::task::spawn_blocking(move || local.stop()).await?;
     }
     Ok(())
 }
 
-fn scope_list(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The database to use: `DATABASE_URL`, or a private cluster under `CMS_DATA_DIR`.
-fn database(config: &Config) -> Result<(tokio_postgres::Config, Option<LocalPostgres>), String> {
+/// The database to use: `DATABASE_URL`, or a private cluster under `CMS_DATA_DIR`
+/// (returned too, to be stopped with [`stop`]).
+pub fn database(
+    config: &Config,
+) -> Result<(tokio_postgres::Config, Option<LocalPostgres>), StartError> {
     match &config.database_url {
-        Some(url) => Ok((
-            db::parse_database_url(url).map_err(|e| e.to_string())?,
-            None,
-        )),
+        Some(url) => Ok((db::parse_database_url(url)?, None)),
         None => {
             let data_dir = config.data_dir.join("postgres");
             let local = LocalPostgres::start(
                 &data_dir,
                 config.postgres_bin.as_deref(),
                 Durability::Persistent,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             tracing::info!(
                 data = %data_dir.display(),
                 socket = %local.socket_dir().display(),
@@ -361,13 +287,10 @@ fn database(config: &Config) -> Result<(tokio_postgres::Config, Option<LocalPost
     }
 }
 
-async fn prepare_database(db_config: &tokio_postgres::Config) -> Result<(), String> {
-    db::ensure_database(db_config, Duration::from_secs(30))
-        .await
-        .map_err(|e| e.to_string())?;
-    let applied = db::run_migrations(db_config)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Creates the database if needed and applies pending migrations.
+pub async fn prepare_database(db_config: &tokio_postgres::Config) -> Result<(), StartError> {
+    db::ensure_database(db_config, Duration::from_secs(30)).await?;
+    let applied = db::run_migrations(db_config).await?;
     tracing::info!(applied, "migrations are up to date");
     Ok(())
 }

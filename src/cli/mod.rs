@@ -1,10 +1,14 @@
-//! The `cms` command line.
+//! The `cms` command line: the binary's edge, where errors become messages and
+//! exit codes.
+
+mod token;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, LogFormat};
+use token::TokenCommand;
 
 #[derive(Debug, Parser)]
 #[command(name = "cms", version, about = "A headless CMS for editorial content")]
@@ -24,29 +28,6 @@ enum Command {
     /// Manage API tokens (the first admin token comes from here).
     #[command(subcommand)]
     Token(TokenCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token and print it (the only time its secret is shown).
-    Create {
-        /// What the token is for.
-        #[arg(long)]
-        name: String,
-        /// A scope: content:read, content:write or admin (repeat for several).
-        #[arg(long = "scope", required = true)]
-        scopes: Vec<String>,
-        /// When it stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z).
-        #[arg(long)]
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    },
-    /// List tokens (never their secrets).
-    List,
-    /// Revoke a token, by id or prefix.
-    Revoke {
-        /// The token's id or prefix (cms_3f2a9c1b).
-        token: String,
-    },
 }
 
 /// Parses the command line and runs the chosen command.
@@ -70,15 +51,15 @@ pub fn main() -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
             Command::Migrate => crate::startup::migrate(config).await,
-            Command::Token(command) => crate::startup::token(config, command).await,
+            Command::Token(command) => token::run(config, command).await,
             _ => crate::startup::serve(config).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
-            eprintln!("cms: {message}");
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("cms: {error}");
             ExitCode::FAILURE
         }
     }
