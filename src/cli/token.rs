@@ -4,8 +4,9 @@
 use clap::Subcommand;
 use diesel_async::AsyncPgConnection;
 
+use crate::auth::tokens::{self, NewToken};
+use crate::auth::Scope;
 use crate::config::Config;
-use crate::content::tokens::{self, NewToken, Scope};
 use crate::db;
 use crate::error::AppError;
 use crate::startup::{database, prepare_database, stop, StartError};

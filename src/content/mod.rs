@@ -14,4 +14,3 @@ pub mod serde_helpers;
 pub mod slug;
 pub mod tags;
 pub mod text;
-pub mod tokens;

@@ -6,13 +6,13 @@ use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::auth::Caller;
 use crate::content::article_tags;
 use crate::content::articles::{self};
 use crate::content::tags::{self as tag_content, TagRef, TagReference};
-use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::auth::{audience, content_write};
+use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, write_connection};
@@ -70,7 +70,7 @@ pub async fn list_article_tags(
 ) -> AppResult<HttpResponse> {
     let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
-    let (tags, version) = article_tags::list_all(&mut conn, &key, audience(&caller)).await?;
+    let (tags, version) = article_tags::list_all(&mut conn, &key, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
 }
 

@@ -7,16 +7,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::content::articles::{
     self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, ScheduleInput, Sort, Status,
     Transition,
 };
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
-use crate::content::tokens::Caller;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppResult, Problem};
-use crate::http::auth::{audience, content_write};
+use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
@@ -124,7 +124,7 @@ pub async fn list_articles(
     params: web::Query<ListArticlesParams>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let filter = ArticleFilter::for_audience(audience(&caller));
+    let filter = ArticleFilter::for_audience(caller.audience());
     list_response(&req, &mut conn, filter, &params).await
 }
 
@@ -203,7 +203,7 @@ pub async fn get_article(
     let include = Include::parse(Include::WHOLE, params.include.as_deref())?;
     let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
-    let article = articles::find(&mut conn, &key, include, audience(&caller)).await?;
+    let article = articles::find(&mut conn, &key, include, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
 }
 

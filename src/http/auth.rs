@@ -11,9 +11,9 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
-use crate::content::articles::Audience;
+use crate::auth::tokens;
+use crate::auth::{Caller, Scope};
 use crate::content::precondition::Write;
-use crate::content::tokens::{self, Caller, Scope};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::http::conditional::precondition;
@@ -150,15 +150,6 @@ pub fn bearer_token(req: &HttpRequest) -> Option<AppResult<String>> {
     Some(token.ok_or_else(|| {
         AppError::Unauthorized("The Authorization header must be `Bearer <token>`.".into())
     }))
-}
-
-/// What the caller may read.
-pub fn audience(caller: &Caller) -> Audience {
-    if caller.sees_unpublished() {
-        Audience::Editors
-    } else {
-        Audience::Public
-    }
 }
 
 /// Authorizes a content write (`content:write`) and gathers what it carries: the

@@ -4,12 +4,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
+use crate::auth::Caller;
 use crate::content::articles::{self};
 use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
-use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::auth::{audience, content_write};
+use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
@@ -37,7 +37,7 @@ pub async fn list_citations(
 ) -> AppResult<HttpResponse> {
     let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
-    let (all, version) = citations::list_all(&mut conn, &key, audience(&caller)).await?;
+    let (all, version) = citations::list_all(&mut conn, &key, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &all)
 }
 
@@ -107,7 +107,7 @@ pub async fn get_citation(
     let key = articles::parse_key(&path.0)?;
     let id = citations::parse_id(&path.1)?;
     let mut conn = connection(&pool).await?;
-    let (citation, version) = citations::get(&mut conn, &key, id, audience(&caller)).await?;
+    let (citation, version) = citations::get(&mut conn, &key, id, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
 }
 

@@ -5,14 +5,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
+use crate::auth::Caller;
 use crate::content::articles::{self};
 use crate::content::key_points::{
     self, KeyPoint, KeyPointList, KeyPointListPatch, KeyPointPatch, NewKeyPoint, NewKeyPointList,
 };
-use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::auth::{audience, content_write};
+use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
@@ -40,7 +40,7 @@ pub async fn list_key_point_lists(
 ) -> AppResult<HttpResponse> {
     let key = articles::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
-    let (lists, version) = key_points::list_all(&mut conn, &key, audience(&caller)).await?;
+    let (lists, version) = key_points::list_all(&mut conn, &key, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &lists)
 }
 
@@ -110,7 +110,7 @@ pub async fn get_key_point_list(
     let key = articles::parse_key(&path.0)?;
     let list_id = key_points::parse_list_id(&path.1)?;
     let mut conn = connection(&pool).await?;
-    let (list, version) = key_points::get(&mut conn, &key, list_id, audience(&caller)).await?;
+    let (list, version) = key_points::get(&mut conn, &key, list_id, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
 }
 

@@ -24,7 +24,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::Quota;
 
-use crate::content::tokens::Caller;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::http::auth::{bearer_token, AuthCache};
 use crate::http::metrics::Metrics;
@@ -240,7 +240,7 @@ fn unlimited(path: &str) -> bool {
 /// probe) are limited by address without reading credentials. The caller is left
 /// in the request for the [`Caller`] extractor.
 ///
-/// [`Caller`]: crate::content::tokens::Caller
+/// [`Caller`]: crate::auth::Caller
 pub async fn identify_and_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -5,14 +5,14 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::content::articles::ArticleFilter;
 use crate::content::pagination::PageRequest;
 use crate::content::tags::{self, NewTag, Tag, TagPatch};
-use crate::content::tokens::Caller;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::{list_response, ListArticlesParams};
-use crate::http::auth::{audience, content_write};
+use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
@@ -64,7 +64,7 @@ pub async fn list_tags(
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     let mut conn = connection(&pool).await?;
-    let (items, next_cursor) = tags::list(&mut conn, &page, audience(&caller)).await?;
+    let (items, next_cursor) = tags::list(&mut conn, &page, caller.audience()).await?;
     let page_body = TagPage {
         items,
         next_cursor: next_cursor.clone(),
@@ -133,7 +133,7 @@ pub async fn get_tag(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &tags::parse_key(&path)?, audience(&caller)).await?;
+    let tag = tags::find(&mut conn, &tags::parse_key(&path)?, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -236,8 +236,8 @@ pub async fn list_tag_articles(
 ) -> AppResult<HttpResponse> {
     let key = tags::parse_key(&path)?;
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &key, audience(&caller)).await?;
-    let mut filter = ArticleFilter::for_audience(audience(&caller));
+    let tag = tags::find(&mut conn, &key, caller.audience()).await?;
+    let mut filter = ArticleFilter::for_audience(caller.audience());
     filter.tag_groups.push(vec![tag.slug]);
     list_response(&req, &mut conn, filter, &params).await
 }

@@ -5,7 +5,8 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::content::tokens::{self, Caller, NewToken, NewTokenCreated, Scope, Token};
+use crate::auth::tokens::{self, NewToken, NewTokenCreated, Token};
+use crate::auth::{Caller, Scope};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::auth::AuthCache;

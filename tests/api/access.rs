@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use cms::content::tokens::Scope;
+use cms::auth::Scope;
 use cms::http::rate_limit::RateLimits;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use cms::content::tokens::Scope;
+use cms::auth::Scope;
 use cms::db::PoolOptions;
 use cms::http::rate_limit::RateLimits;
 use serde_json::{json, Value};

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use cms::auth::tokens::NewToken;
+use cms::auth::Scope;
 use cms::config::CorsOrigins;
-use cms::content::tokens::{NewToken, Scope};
 use cms::db::local_postgres::{Durability, LocalPostgres};
 use cms::db::PoolOptions;
 use cms::http::rate_limit::RateLimits;
@@ -361,7 +362,7 @@ pub async fn create_token(
         scopes: scopes.to_vec(),
         expires_at,
     };
-    cms::content::tokens::create(&mut conn, &input)
+    cms::auth::tokens::create(&mut conn, &input)
         .await
         .expect("a token")
         .secret
