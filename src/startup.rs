@@ -16,7 +16,7 @@ use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
 use crate::http::auth::AuthCache;
 use crate::http::extract::{path_error, query_error, BodyLimit};
-use crate::http::metrics::{Metrics, MetricsAddress};
+use crate::http::metrics::{Metrics, MetricsAddress, METRICS_PATH};
 use crate::http::middleware::RequestTimeout;
 use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
 use crate::http::shared_counts::SharedCounts;
@@ -46,9 +46,6 @@ pub enum StartError {
     #[error("{0}")]
     Refused(String),
 }
-
-/// Where Prometheus scrapes (on the metrics address only).
-pub const METRICS_PATH: &str = "/metrics";
 
 /// HTTP settings that the app needs per request.
 #[derive(Debug)]

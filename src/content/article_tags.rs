@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::content::articles::{self, ArticleKey, Audience};
+use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
 use crate::content::precondition::Write;
 use crate::content::slug::Slug;
@@ -233,7 +233,7 @@ pub async fn list_all(
     key: &ArticleKey,
     audience: Audience,
 ) -> AppResult<(Vec<TagRef>, i32)> {
-    let (article_id, version) = articles::version(conn, key, audience).await?;
+    let (article_id, version) = article_access::version(conn, key, audience).await?;
     Ok((tags_of(conn, article_id).await?, version))
 }
 
@@ -248,10 +248,10 @@ pub async fn set(
     let names = validate_references(references, &mut errors);
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let ids = resolve(conn, &names, write.actor).await?;
         replace(conn, article.id, &ids).await?;
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((tags_of(conn, article.id).await?, row.version))
     })
     .await
@@ -270,7 +270,7 @@ pub async fn add(
     text::checked((), errors)?;
     positions::check_position(position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let current: Vec<Uuid> = tags_of(conn, article.id)
             .await?
             .iter()
@@ -314,7 +314,7 @@ pub async fn add(
             &order,
         )
         .await?;
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((tags_of(conn, article.id).await?, row.version))
     })
     .await
@@ -328,7 +328,7 @@ pub async fn remove(
     write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let tag_id = tag_content::find(conn, tag, Audience::Editors).await?.id;
         let deleted = diesel::delete(
             article_tags::table
@@ -355,7 +355,9 @@ pub async fn remove(
             &remaining,
         )
         .await?;
-        Ok(articles::touch(conn, article.id, write).await?.version)
+        Ok(article_access::touch(conn, article.id, write)
+            .await?
+            .version)
     })
     .await
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::articles::{self, ArticleKey, Audience};
+use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::precondition::Write;
 use crate::content::text;
 use crate::db::schema::citations;
@@ -350,7 +350,7 @@ pub async fn list_all(
     key: &ArticleKey,
     audience: Audience,
 ) -> AppResult<(Vec<Citation>, i32)> {
-    let (article_id, version) = articles::version(conn, key, audience).await?;
+    let (article_id, version) = article_access::version(conn, key, audience).await?;
     let all = load(conn, &[article_id])
         .await?
         .remove(&article_id)
@@ -365,7 +365,7 @@ pub async fn get(
     id: Uuid,
     audience: Audience,
 ) -> AppResult<(Citation, i32)> {
-    let (article_id, version) = articles::version(conn, key, audience).await?;
+    let (article_id, version) = article_access::version(conn, key, audience).await?;
     Ok((find_in(conn, article_id, id).await?, version))
 }
 
@@ -383,7 +383,7 @@ pub async fn add(
     let mut valid = validate_one("", input, input.number.unwrap_or(1), &mut errors);
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let used = numbers(conn, article.id).await?;
         if used.len() >= MAX_CITATIONS {
             return Err(AppError::Conflict(format!(
@@ -399,7 +399,7 @@ pub async fn add(
             }
         }
         let ids = insert_all(conn, article.id, std::slice::from_ref(&valid)).await?;
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((find_in(conn, article.id, ids[0]).await?, row.version))
     })
     .await
@@ -443,7 +443,7 @@ pub async fn update(
         .map(|v| text::optional_text("quote", v.as_deref(), 5000, &mut errors));
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let current = find_in(conn, article.id, id).await?;
         let unchanged = ValidCitation {
             number: current.number,
@@ -482,7 +482,7 @@ pub async fn update(
             .map_err(conflict_on("citations_number_key", || {
                 "Another citation of this article has this number.".into()
             }))?;
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((find_in(conn, article.id, id).await?, row.version))
     })
     .await
@@ -496,7 +496,7 @@ pub async fn delete(
     write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let deleted = diesel::delete(
             citations::table
                 .filter(citations::id.eq(id))
@@ -507,7 +507,9 @@ pub async fn delete(
         if deleted == 0 {
             return Err(not_found());
         }
-        Ok(articles::touch(conn, article.id, write).await?.version)
+        Ok(article_access::touch(conn, article.id, write)
+            .await?
+            .version)
     })
     .await
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::articles::{self, ArticleKey, Audience};
+use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
 use crate::content::precondition::Write;
 use crate::content::text;
@@ -394,7 +394,7 @@ pub async fn list_all(
     key: &ArticleKey,
     audience: Audience,
 ) -> AppResult<(Vec<KeyPointList>, i32)> {
-    let (article_id, version) = articles::version(conn, key, audience).await?;
+    let (article_id, version) = article_access::version(conn, key, audience).await?;
     let lists = load(conn, &[article_id])
         .await?
         .remove(&article_id)
@@ -409,7 +409,7 @@ pub async fn get(
     list_id: Uuid,
     audience: Audience,
 ) -> AppResult<(KeyPointList, i32)> {
-    let (article_id, version) = articles::version(conn, key, audience).await?;
+    let (article_id, version) = article_access::version(conn, key, audience).await?;
     Ok((find_list(conn, article_id, list_id).await?, version))
 }
 
@@ -425,7 +425,7 @@ pub async fn add_list(
     text::checked((), errors)?;
     positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let current = list_ids(conn, article.id).await?;
         if current.len() >= MAX_LISTS {
             return Err(AppError::Conflict(format!(
@@ -452,7 +452,7 @@ pub async fn add_list(
             )
             .await?;
         }
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((find_list(conn, article.id, new_id).await?, row.version))
     })
     .await
@@ -474,7 +474,7 @@ pub async fn update_list(
     text::checked((), errors)?;
     positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let current = list_ids(conn, article.id).await?;
         let before = find_list(conn, article.id, list_id).await?;
         let new_position = patch
@@ -504,7 +504,7 @@ pub async fn update_list(
             )
             .await?;
         }
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((find_list(conn, article.id, list_id).await?, row.version))
     })
     .await
@@ -518,7 +518,7 @@ pub async fn delete_list(
     write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         let deleted = diesel::delete(
             key_point_lists::table
                 .filter(key_point_lists::id.eq(list_id))
@@ -538,7 +538,9 @@ pub async fn delete_list(
             &remaining,
         )
         .await?;
-        Ok(articles::touch(conn, article.id, write).await?.version)
+        Ok(article_access::touch(conn, article.id, write)
+            .await?
+            .version)
     })
     .await
 }
@@ -582,7 +584,7 @@ pub async fn add_point(
     text::checked((), errors)?;
     positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
         let current = point_ids(conn, list_id).await?;
         if current.len() >= MAX_POINTS {
@@ -605,7 +607,7 @@ pub async fn add_point(
             let order = positions::moved(&current, id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((find_point(conn, id).await?, row.version))
     })
     .await
@@ -628,7 +630,7 @@ pub async fn update_point(
     text::checked((), errors)?;
     positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
         let current = point_ids(conn, list_id).await?;
         if !current.contains(&point_id) {
@@ -655,7 +657,7 @@ pub async fn update_point(
             let order = positions::moved(&current, point_id, position);
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }
-        let row = articles::touch(conn, article.id, write).await?;
+        let row = article_access::touch(conn, article.id, write).await?;
         Ok((find_point(conn, point_id).await?, row.version))
     })
     .await
@@ -670,7 +672,7 @@ pub async fn delete_point(
     write: &Write,
 ) -> AppResult<i32> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let article = articles::lock(conn, key, write).await?;
+        let article = article_access::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
         let deleted = diesel::delete(
             key_points::table
@@ -684,7 +686,9 @@ pub async fn delete_point(
         }
         let remaining = point_ids(conn, list_id).await?;
         positions::renumber(conn, Siblings::KeyPoints { list_id }, &remaining).await?;
-        Ok(articles::touch(conn, article.id, write).await?.version)
+        Ok(article_access::touch(conn, article.id, write)
+            .await?
+            .version)
     })
     .await
 }

@@ -8,6 +8,7 @@
 //! nested tags, at most [`MAX_NESTING`] deep, and comes out at most about twice the
 //! size it went in. The sanitizer then never meets the inputs that make it slow.
 
+use crate::error::{AppError, AppResult};
 use pulldown_cmark::{html, BrokenLink, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 /// How deeply elements may nest in a rendered body; deeper tags are dropped (their
@@ -102,6 +103,15 @@ pub fn render(body: &str) -> String {
         .add_tag_attributes("sup", ["class"])
         .clean(&shaped)
         .to_string()
+}
+
+/// [`render`] on a blocking thread, off the async workers (rendering is linear,
+/// but a body of 500,000 characters still takes tens of milliseconds).
+pub async fn render_off_thread(body: &str) -> AppResult<String> {
+    let body = body.to_string();
+    tokio::task::spawn_blocking(move || render(&body))
+        .await
+        .map_err(|e| AppError::Internal(format!("rendering failed: {e}")))
 }
 
 /// Links each `[n]` in the text of raw HTML (not inside its tags) to citation n,

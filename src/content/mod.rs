@@ -1,6 +1,7 @@
 //! The domain: content types, their validation and their SQL, one module per resource.
 //! Handlers call these functions; nothing outside this module builds queries.
 
+pub mod article_access;
 pub mod article_status;
 pub mod article_tags;
 pub mod articles;

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::content::article_access::Audience;
 use crate::content::article_status::StoredStatus;
-use crate::content::articles::Audience;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
 use crate::content::slug::{self, Key, Slug};

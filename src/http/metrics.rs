@@ -15,6 +15,9 @@ use prometheus::{
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 
+/// Where Prometheus scrapes (on the metrics address only).
+pub const METRICS_PATH: &str = "/metrics";
+
 /// The service's metrics, shared by its workers.
 pub struct Metrics {
     registry: Registry,

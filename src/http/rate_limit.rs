@@ -228,7 +228,7 @@ fn address_group(ip: IpAddr) -> String {
 
 /// Paths no limit applies to: the liveness probe and the metrics.
 fn unlimited(path: &str) -> bool {
-    path == "/healthz" || path == crate::startup::METRICS_PATH
+    path == "/healthz" || path == crate::http::metrics::METRICS_PATH
 }
 
 /// Identifies the caller of each API request and counts the request against its

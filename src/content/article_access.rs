@@ -1,0 +1,178 @@
+//! How every request reaches an article: the key that names it, who may see it,
+//! and the one write hook. Every write to an article or any of its parts goes
+//! through [`lock`] and [`touch`], so that versioning and the publishing check (and
+//! later revisions, search and webhooks) hook in once. The articles module and the
+//! parts' modules (key-point lists, citations, tags) both build on this one, and it
+//! on neither.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::content::article_status::{Status, StoredStatus};
+use crate::content::markdown;
+use crate::content::precondition::Write;
+use crate::content::slug::Key;
+use crate::content::text;
+use crate::db::schema::{articles, citations};
+use crate::error::{AppError, AppResult, FieldError};
+
+/// An article row as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct ArticleRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub standfirst: Option<String>,
+    pub body: String,
+    pub status: StoredStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub created_by: Option<Uuid>,
+    pub updated_by: Option<Uuid>,
+}
+
+impl ArticleRow {
+    /// The status as readers see it now (visibility is decided at read time).
+    pub fn status_at(&self, now: DateTime<Utc>) -> Status {
+        self.status.seen_at(self.published_at, now)
+    }
+}
+
+/// Who reads: what they may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone: published articles whose time has come. Anything else is not found.
+    Public,
+    /// Editors (a token with `content:read`): every article.
+    Editors,
+}
+
+/// The articles `audience` may see, as a `WHERE` clause.
+pub(crate) fn visible_to(
+    audience: Audience,
+) -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
+{
+    match audience {
+        Audience::Public => Box::new(
+            articles::status
+                .eq(StoredStatus::Published)
+                .and(articles::published_at.le(Utc::now()).assume_not_null()),
+        ),
+        Audience::Editors => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
+    }
+}
+
+/// How a client names an article in a path: by id or by slug.
+pub type ArticleKey = Key;
+
+/// Parses a path segment naming an article; anything but an id or a slug is a 404.
+pub fn parse_key(value: &str) -> AppResult<ArticleKey> {
+    Key::parse(value).ok_or_else(not_found)
+}
+
+pub(crate) fn not_found() -> AppError {
+    AppError::NotFound("No article has this id or slug.".into())
+}
+
+pub(crate) fn key_matches(
+    key: &ArticleKey,
+) -> Box<
+    dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool> + '_,
+> {
+    match key {
+        Key::Id(id) => Box::new(articles::id.eq(*id)),
+        Key::Slug(slug) => Box::new(articles::slug.eq(slug.as_str())),
+    }
+}
+
+/// Locks the article for the rest of the transaction and checks `If-Match`.
+pub(crate) async fn lock(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    write: &Write,
+) -> AppResult<ArticleRow> {
+    let row = articles::table
+        .filter(key_matches(key))
+        .select(ArticleRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
+    write.precondition.check(row.version)?;
+    Ok(row)
+}
+
+/// Records that the article changed: bumps its version, records who changed it and,
+/// when it is published or scheduled, checks that it still may be (every `[n]` has
+/// a citation n). Every write to an existing article calls this last, inside its
+/// transaction; `create` runs the same check through [`after_write`].
+pub(crate) async fn touch(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    write: &Write,
+) -> AppResult<ArticleRow> {
+    let row = diesel::update(articles::table.filter(articles::id.eq(id)))
+        .set((
+            articles::version.eq(articles::version + 1),
+            articles::updated_at.eq(diesel::dsl::now),
+            articles::updated_by.eq(write.actor),
+        ))
+        .returning(ArticleRow::as_returning())
+        .get_result(conn)
+        .await?;
+    after_write(conn, &row).await?;
+    Ok(row)
+}
+
+/// What must hold after any write: a published (or scheduled) article passes the
+/// publishing check.
+pub(crate) async fn after_write(conn: &mut AsyncPgConnection, row: &ArticleRow) -> AppResult<()> {
+    if row.status == StoredStatus::Published {
+        // Read here rather than through the citations module, which itself writes
+        // through this hook.
+        let numbers: Vec<i32> = citations::table
+            .filter(citations::article_id.eq(row.id))
+            .select(citations::number)
+            .load(conn)
+            .await?;
+        check_publishable(&row.body, &numbers)?;
+    }
+    Ok(())
+}
+
+/// The publishing check: every `[n]` in the body has a citation n.
+pub(crate) fn check_publishable(body: &str, citation_numbers: &[i32]) -> AppResult<()> {
+    let problems: Vec<FieldError> = markdown::citation_references(body)
+        .into_iter()
+        .filter(|n| !citation_numbers.contains(n))
+        .map(|n| {
+            FieldError::new(
+                "body",
+                format!("refers to [{n}], but the article has no citation {n}"),
+            )
+        })
+        .collect();
+    text::checked((), problems)
+}
+
+/// The current version of an article, for the `ETag` of its parts' representations.
+pub async fn version(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    audience: Audience,
+) -> AppResult<(Uuid, i32)> {
+    articles::table
+        .filter(key_matches(key))
+        .filter(visible_to(audience))
+        .select((articles::id, articles::version))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)
+}

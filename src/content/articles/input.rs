@@ -1,0 +1,206 @@
+//! Validating what a write carries, and merging a patch into the current article.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::types::*;
+use crate::content::article_access::ArticleRow;
+use crate::content::article_status::StoredStatus;
+use crate::content::slug::Slug;
+use crate::content::{article_tags, citations, key_points, slug, text};
+use crate::error::{AppResult, FieldError};
+
+/// The article's own fields, validated.
+pub(super) struct ArticleFields {
+    pub(super) slug: String,
+    pub(super) title: String,
+    pub(super) standfirst: Option<String>,
+    pub(super) body: String,
+    /// The body rendered, when the body is new; `None` keeps the stored rendering.
+    pub(super) body_html: Option<String>,
+}
+
+/// Everything a whole-article write carries, validated.
+pub(super) struct ValidArticle {
+    pub(super) fields: ArticleFields,
+    pub(super) status: Option<(StoredStatus, Option<DateTime<Utc>>)>,
+    pub(super) key_point_lists: Option<Vec<key_points::ValidList>>,
+    pub(super) citations: Option<Vec<citations::ValidCitation>>,
+    pub(super) tags: Option<Vec<String>>,
+}
+
+/// The stored status and date for a requested status.
+pub(super) fn stored_status(
+    status: StatusInput,
+    published_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    errors: &mut Vec<FieldError>,
+) -> (StoredStatus, Option<DateTime<Utc>>) {
+    if let Some(at) = published_at {
+        text::check_year("published_at", at.year(), errors);
+    }
+    match status {
+        StatusInput::Draft => {
+            if published_at.is_some() {
+                errors.push(FieldError::new(
+                    "published_at",
+                    "only published and scheduled articles have a publication date",
+                ));
+            }
+            (StoredStatus::Draft, None)
+        }
+        StatusInput::Published => (StoredStatus::Published, Some(published_at.unwrap_or(now))),
+        StatusInput::Scheduled => match published_at {
+            Some(at) if at > now => (StoredStatus::Published, Some(at)),
+            _ => {
+                errors.push(FieldError::new(
+                    "published_at",
+                    "a scheduled article needs a publication date in the future",
+                ));
+                (StoredStatus::Published, Some(now))
+            }
+        },
+        StatusInput::Archived => (StoredStatus::Archived, published_at),
+    }
+}
+
+impl ArticleInput {
+    pub(super) fn validate(&self, now: DateTime<Utc>) -> AppResult<ValidArticle> {
+        let mut errors = Vec::new();
+        let title = text::line("title", &self.title, MAX_TITLE_LEN, &mut errors);
+        let slug = match &self.slug {
+            Some(slug) => slug::validate_field(slug, &mut errors),
+            None => Slug::derive_or_fallback(&title, "article").into_string(),
+        };
+        let standfirst = text::optional_text(
+            "standfirst",
+            self.standfirst.as_deref(),
+            MAX_STANDFIRST_LEN,
+            &mut errors,
+        );
+        let body = self.body.clone().unwrap_or_default();
+        text::check_text("body", &body, MAX_BODY_LEN, &mut errors);
+        let status = match self.status {
+            Some(status) => Some(stored_status(status, self.published_at, now, &mut errors)),
+            None if self.published_at.is_some() => {
+                errors.push(FieldError::new(
+                    "published_at",
+                    "give a status (published or scheduled) with a publication date",
+                ));
+                None
+            }
+            None => None,
+        };
+        let key_point_lists = self
+            .key_point_lists
+            .as_deref()
+            .map(|lists| key_points::validate_lists(lists, &mut errors));
+        let citations = self
+            .citations
+            .as_deref()
+            .map(|citations| citations::validate_all(citations, &mut errors));
+        let tags = self
+            .tags
+            .as_deref()
+            .map(|tags| article_tags::validate_references(tags, &mut errors));
+        text::checked(
+            ValidArticle {
+                fields: ArticleFields {
+                    slug,
+                    title,
+                    standfirst,
+                    body,
+                    body_html: None,
+                },
+                status,
+                key_point_lists,
+                citations,
+                tags,
+            },
+            errors,
+        )
+    }
+}
+
+/// A patch whose fields have been validated.
+pub(super) struct ValidPatch {
+    pub(super) title: Option<String>,
+    pub(super) slug: Option<String>,
+    pub(super) standfirst: Option<Option<String>>,
+    pub(super) body: Option<String>,
+    pub(super) key_point_lists: Option<Vec<key_points::ValidList>>,
+    pub(super) citations: Option<Vec<citations::ValidCitation>>,
+    pub(super) tags: Option<Vec<String>>,
+}
+
+impl ArticlePatch {
+    /// Validates the fields sent, before anything is read or locked.
+    pub(super) fn validate(&self) -> AppResult<ValidPatch> {
+        let mut errors = Vec::new();
+        let valid = ValidPatch {
+            title: self
+                .title
+                .as_deref()
+                .map(|title| text::line("title", title, MAX_TITLE_LEN, &mut errors)),
+            slug: self
+                .slug
+                .as_deref()
+                .map(|slug| slug::validate_field(slug, &mut errors)),
+            standfirst: self.standfirst.as_ref().map(|standfirst| {
+                text::optional_text(
+                    "standfirst",
+                    standfirst.as_deref(),
+                    MAX_STANDFIRST_LEN,
+                    &mut errors,
+                )
+            }),
+            body: self.body.as_ref().map(|body| {
+                text::check_text("body", body, MAX_BODY_LEN, &mut errors);
+                body.clone()
+            }),
+            key_point_lists: self
+                .key_point_lists
+                .as_deref()
+                .map(|lists| key_points::validate_lists(lists, &mut errors)),
+            citations: self
+                .citations
+                .as_deref()
+                .map(|citations| citations::validate_all(citations, &mut errors)),
+            tags: self
+                .tags
+                .as_deref()
+                .map(|tags| article_tags::validate_references(tags, &mut errors)),
+        };
+        text::checked(valid, errors)
+    }
+}
+
+impl ValidPatch {
+    pub(super) fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.slug.is_none()
+            && self.standfirst.is_none()
+            && self.body.is_none()
+            && self.key_point_lists.is_none()
+            && self.citations.is_none()
+            && self.tags.is_none()
+    }
+
+    /// The whole-article write this patch makes of the current article.
+    pub(super) fn apply_to(self, current: &ArticleRow) -> ValidArticle {
+        ValidArticle {
+            fields: ArticleFields {
+                slug: self.slug.unwrap_or_else(|| current.slug.clone()),
+                title: self.title.unwrap_or_else(|| current.title.clone()),
+                standfirst: self
+                    .standfirst
+                    .unwrap_or_else(|| current.standfirst.clone()),
+                body: self.body.unwrap_or_else(|| current.body.clone()),
+                body_html: None,
+            },
+            status: None,
+            key_point_lists: self.key_point_lists,
+            citations: self.citations,
+            tags: self.tags,
+        }
+    }
+}

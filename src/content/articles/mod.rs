@@ -1,0 +1,16 @@
+//! Articles: whole articles written and read in one request, and their workflow.
+//! The parts (key-point lists, citations, tags) have modules of their own; what
+//! names an article, who may see it and the write hook are in
+//! [`article_access`](crate::content::article_access), which both build on.
+
+mod input;
+mod read;
+mod types;
+mod workflow;
+mod write;
+
+pub use crate::content::article_access::{parse_key, ArticleKey, Audience};
+pub use read::{find, list};
+pub use types::*;
+pub use workflow::{transition, Transition};
+pub use write::{create, delete, replace, update};

@@ -1,0 +1,290 @@
+//! Articles as served and as written: the representation, the write requests, and
+//! the parameters of lists.
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::content::article_access::Audience;
+pub use crate::content::article_status::Status;
+use crate::content::citations::{Citation, CitationInput};
+use crate::content::key_points::{KeyPointList, KeyPointListInput};
+use crate::content::slug::Slug;
+use crate::content::tags::{TagRef, TagReference};
+use crate::content::text;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_TITLE_LEN: usize = 300;
+pub const MAX_STANDFIRST_LEN: usize = 2000;
+pub const MAX_BODY_LEN: usize = 500_000;
+
+/// An article as served. Lists leave out the parts not asked for with `include`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Article {
+    pub id: Uuid,
+    #[schema(example = "mongolia-looks-to-south-korea")]
+    pub slug: String,
+    pub title: String,
+    /// The summary under the headline.
+    pub standfirst: Option<String>,
+    /// Markdown. Left out of lists unless `include=body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
+    /// with `include=body_html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change to the article or any of its parts; the `ETag`
+    /// carries it.
+    pub version: i32,
+    /// The token that created the article.
+    pub created_by: Option<Uuid>,
+    /// The token that made the last change.
+    pub updated_by: Option<Uuid>,
+    /// In the article's order.
+    pub tags: Vec<TagRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_point_lists: Option<Vec<KeyPointList>>,
+    /// Ordered by number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Citation>>,
+}
+
+/// Which optional parts a representation carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Include {
+    pub body: bool,
+    pub body_html: bool,
+    pub key_point_lists: bool,
+    pub citations: bool,
+}
+
+impl Include {
+    /// A whole article: everything but the rendered HTML.
+    pub const WHOLE: Include = Include {
+        body: true,
+        body_html: false,
+        key_point_lists: true,
+        citations: true,
+    };
+
+    /// Parses `include=body,body_html,key_point_lists,citations` on top of `base`.
+    pub fn parse(base: Include, value: Option<&str>) -> AppResult<Include> {
+        let mut include = base;
+        for part in value
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match part {
+                "body" => include.body = true,
+                "body_html" => include.body_html = true,
+                "key_point_lists" => include.key_point_lists = true,
+                "citations" => include.citations = true,
+                other => {
+                    return Err(AppError::InvalidParameter(format!(
+                        "include: unknown part `{other}`; use body, body_html, key_point_lists \
+                         or citations"
+                    )))
+                }
+            }
+        }
+        Ok(include)
+    }
+}
+
+/// The status an editor may ask for when writing a whole article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusInput {
+    Draft,
+    Published,
+    Scheduled,
+    Archived,
+}
+
+/// A whole article, to create (`POST`) or replace (`PUT`) in one request with its
+/// key-point lists, citations and tags.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleInput {
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
+    )]
+    pub title: String,
+    /// Derived from the title when omitted.
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default)]
+    pub standfirst: Option<String>,
+    /// Markdown; refer to citation n as `[n]`.
+    #[schema(
+        max_length = 500000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default)]
+    pub body: Option<String>,
+    /// `draft` when creating; unchanged when replacing. `published` and `scheduled`
+    /// run the publishing check.
+    #[serde(default)]
+    pub status: Option<StatusInput>,
+    /// For `scheduled`: when it goes live (in the future). For `published`: when it
+    /// went live (default: now).
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub key_point_lists: Option<Vec<KeyPointListInput>>,
+    #[serde(default)]
+    #[schema(max_items = 200)]
+    pub citations: Option<Vec<CitationInput>>,
+    /// Tags by slug or name, in order; unknown names create the tag.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Option<Vec<TagReference>>,
+}
+
+/// A partial update: only the fields sent change. `standfirst: null` clears it; a
+/// list of parts sent replaces that list whole. Status changes go through the
+/// workflow endpoints (publish, schedule, unpublish, archive).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticlePatch {
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFF8][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
+    )]
+    #[serde(default)]
+    pub title: Option<String>,
+    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
+    pub standfirst: Option<Option<String>>,
+    #[schema(
+        max_length = 500000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub key_point_lists: Option<Vec<KeyPointListInput>>,
+    #[serde(default)]
+    #[schema(max_items = 200)]
+    pub citations: Option<Vec<CitationInput>>,
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Option<Vec<TagReference>>,
+}
+
+/// When a scheduled article goes live.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    /// A moment in the future.
+    pub published_at: DateTime<Utc>,
+}
+
+/// How article lists are sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Newest first; drafts (no date) last.
+    #[default]
+    PublishedAt,
+    /// Most recently changed first.
+    UpdatedAt,
+    /// A to Z.
+    Title,
+}
+
+/// The sort key of the last row of a page, tagged with its sort.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ArticleCursor {
+    P(Option<DateTime<Utc>>, Uuid),
+    U(DateTime<Utc>, Uuid),
+    T(String, Uuid),
+}
+
+/// The filters of an article list.
+#[derive(Debug, Clone)]
+pub struct ArticleFilter {
+    /// Who reads; the public sees only what is published.
+    pub audience: Audience,
+    pub status: Option<Status>,
+    /// Tag slugs: an article matches a group when it carries any tag of it, and
+    /// must match every group.
+    pub tag_groups: Vec<Vec<String>>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub published_before: Option<DateTime<Utc>>,
+}
+
+impl ArticleFilter {
+    /// Narrows the filter by what a client asked for: a status, tag slugs
+    /// (comma-separated: any of them), a publication range.
+    pub fn narrowed(
+        mut self,
+        status: Option<Status>,
+        tags: Option<&str>,
+        published_after: Option<DateTime<Utc>>,
+        published_before: Option<DateTime<Utc>>,
+    ) -> AppResult<Self> {
+        for (name, moment) in [
+            ("published_after", published_after),
+            ("published_before", published_before),
+        ] {
+            if moment.is_some_and(|m| !text::YEARS.contains(&m.year())) {
+                return Err(AppError::InvalidParameter(format!(
+                    "{name} must be between the years 1 and 9999"
+                )));
+            }
+        }
+        let group = tags
+            .unwrap_or("")
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                Slug::parse(t).map(Slug::into_string).map_err(|_| {
+                    AppError::InvalidParameter(format!("tag: `{t}` is not a tag slug"))
+                })
+            })
+            .collect::<AppResult<Vec<String>>>()?;
+        if !group.is_empty() {
+            self.tag_groups.push(group);
+        }
+        self.status = status;
+        self.published_after = published_after;
+        self.published_before = published_before;
+        Ok(self)
+    }
+
+    /// No filter but what `audience` may see.
+    pub fn for_audience(audience: Audience) -> ArticleFilter {
+        ArticleFilter {
+            audience,
+            status: None,
+            tag_groups: Vec::new(),
+            published_after: None,
+            published_before: None,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Writing whole articles: create, replace, update, delete, each in one transaction
+//! through the write hook.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::input::*;
+use super::read::find;
+use super::types::*;
+use crate::content::article_access::{after_write, lock, touch, ArticleKey, ArticleRow, Audience};
+use crate::content::article_status::StoredStatus;
+use crate::content::precondition::Write;
+use crate::content::slug::Key;
+use crate::content::{article_tags, citations, key_points, markdown};
+use crate::db::schema::articles;
+use crate::error::{conflict_on, AppError, AppResult};
+
+/// Creates a whole article with its parts, in one transaction.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    input: &ArticleInput,
+    write: &Write,
+) -> AppResult<Article> {
+    let mut valid = input.validate(Utc::now())?;
+    valid.fields.body_html = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (status, published_at) = valid.status.unwrap_or((StoredStatus::Draft, None));
+            let fields = &valid.fields;
+            let row = diesel::insert_into(articles::table)
+                .values((
+                    articles::id.eq(Uuid::now_v7()),
+                    articles::slug.eq(&fields.slug),
+                    articles::title.eq(&fields.title),
+                    articles::standfirst.eq(&fields.standfirst),
+                    articles::body.eq(&fields.body),
+                    articles::body_html.eq(&fields.body_html),
+                    articles::status.eq(&status),
+                    articles::published_at.eq(published_at),
+                    articles::created_by.eq(write.actor),
+                    articles::updated_by.eq(write.actor),
+                ))
+                .returning(ArticleRow::as_returning())
+                .get_result(conn)
+                .await
+                .map_err(conflict_on("articles_slug_key", || {
+                    format!("An article with the slug `{}` already exists.", fields.slug)
+                }))?;
+            write_parts(conn, row.id, &valid, false, write).await?;
+            after_write(conn, &row).await?;
+            Ok(row.id)
+        })
+        .await?;
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
+}
+
+/// Writes the parts a whole-article write carries, replacing what was there.
+pub(super) async fn write_parts(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    valid: &ValidArticle,
+    replace: bool,
+    write: &Write,
+) -> AppResult<()> {
+    if let Some(lists) = &valid.key_point_lists {
+        if replace {
+            key_points::delete_all(conn, id).await?;
+        }
+        key_points::insert_lists(conn, id, lists, 0).await?;
+    }
+    if let Some(citations) = &valid.citations {
+        if replace {
+            citations::delete_all(conn, id).await?;
+        }
+        citations::insert_all(conn, id, citations).await?;
+    }
+    if let Some(tags) = &valid.tags {
+        let tag_ids = article_tags::resolve(conn, tags, write.actor).await?;
+        article_tags::replace(conn, id, &tag_ids).await?;
+    }
+    Ok(())
+}
+
+/// Replaces a whole article (`PUT`): its fields and every part. Parts left out are
+/// emptied; the status is kept unless one is given.
+pub async fn replace(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    input: &ArticleInput,
+    write: &Write,
+) -> AppResult<Article> {
+    let mut valid = input.validate(Utc::now())?;
+    valid.fields.body_html = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.key_point_lists.get_or_insert_with(Vec::new);
+    valid.citations.get_or_insert_with(Vec::new);
+    valid.tags.get_or_insert_with(Vec::new);
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = lock(conn, key, write).await?;
+            // Replacing as `published` (an article already live) or `archived`
+            // without a date keeps the date it has.
+            let mut valid = valid;
+            if let (Some((status, at)), None) = (&mut valid.status, input.published_at) {
+                let live_since = current.published_at.filter(|t| *t <= Utc::now());
+                let keep = match *status {
+                    StoredStatus::Published => {
+                        current.status == StoredStatus::Published && live_since.is_some()
+                    }
+                    StoredStatus::Archived => true,
+                    StoredStatus::Draft => false,
+                };
+                if keep {
+                    *at = current.published_at;
+                }
+            }
+            update_fields(conn, current.id, &valid).await?;
+            write_parts(conn, current.id, &valid, true, write).await?;
+            touch(conn, current.id, write).await?;
+            Ok(current.id)
+        })
+        .await?;
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
+}
+
+pub(super) async fn update_fields(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    valid: &ValidArticle,
+) -> AppResult<()> {
+    let fields = &valid.fields;
+    let target = articles::table.filter(articles::id.eq(id));
+    diesel::update(target)
+        .set((
+            articles::slug.eq(&fields.slug),
+            articles::title.eq(&fields.title),
+            articles::standfirst.eq(&fields.standfirst),
+            articles::body.eq(&fields.body),
+        ))
+        .execute(conn)
+        .await
+        .map_err(conflict_on("articles_slug_key", || {
+            format!("An article with the slug `{}` already exists.", fields.slug)
+        }))?;
+    if let Some(body_html) = &fields.body_html {
+        diesel::update(target)
+            .set(articles::body_html.eq(body_html))
+            .execute(conn)
+            .await?;
+    }
+    if let Some((status, published_at)) = &valid.status {
+        diesel::update(target)
+            .set((
+                articles::status.eq(status),
+                articles::published_at.eq(published_at),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Applies a partial update (`PATCH`).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    patch: &ArticlePatch,
+    write: &Write,
+) -> AppResult<Article> {
+    let patch = patch.validate()?;
+    let body_html = match &patch.body {
+        Some(body) => Some(markdown::render_off_thread(body).await?),
+        None => None,
+    };
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = lock(conn, key, write).await?;
+            // An empty patch changes nothing, so the version stays.
+            if patch.is_empty() {
+                return Ok(current.id);
+            }
+            let mut valid = patch.apply_to(&current);
+            valid.fields.body_html = body_html;
+            update_fields(conn, current.id, &valid).await?;
+            write_parts(conn, current.id, &valid, true, write).await?;
+            touch(conn, current.id, write).await?;
+            Ok(current.id)
+        })
+        .await?;
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
+}
+
+/// Deletes an article and its parts.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    write: &Write,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let current = lock(conn, key, write).await?;
+        diesel::delete(articles::table.filter(articles::id.eq(current.id)))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}
