@@ -260,10 +260,6 @@ impl ResponseError for AppError {
             AppError::UnsupportedEncoding(_) => {
                 response.insert_header((header::ACCEPT_ENCODING, "identity"));
             }
-            AppError::RequestTimeout(_) => {
-                // The rest of the body may still be on its way: don't read it.
-                response.insert_header((header::CONNECTION, "close"));
-            }
             AppError::MethodNotAllowed { allow } => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
                 response.insert_header((header::ALLOW, allow.join(", ")));

@@ -191,6 +191,7 @@ pub fn start_server(
             .wrap(from_fn(middleware::problem_details))
             .wrap(Condition::new(cors_enabled, cors(&cors_origins)))
             .wrap(Compress::default())
+            .wrap(from_fn(crate::http::metrics::metrics_port_only))
             .wrap(from_fn(middleware::request_context))
     })
     .shutdown_timeout(options.shutdown_timeout.as_secs())

@@ -111,6 +111,16 @@ fn unauthorized(reason: &str) -> AppError {
     AppError::Unauthorized(format!("The bearer token {reason}."))
 }
 
+fn malformed() -> AppError {
+    unauthorized("is malformed; tokens look like cms_<8 hex>_<43 characters>")
+}
+
+/// 401 unless the presented token has the shape of a token: checked before any
+/// cache or database, so that junk costs nothing.
+pub fn check_format(presented: &str) -> AppResult<()> {
+    split_token(presented).map(|_| ()).ok_or_else(malformed)
+}
+
 /// Splits `cms_<prefix>_<secret>`.
 fn split_token(presented: &str) -> Option<(&str, &str)> {
     let rest = presented.strip_prefix("cms_")?;
@@ -126,10 +136,9 @@ fn split_token(presented: &str) -> Option<(&str, &str)> {
 /// Checks a presented bearer token: one query, plus an update of `last_used_at`
 /// at most once a minute.
 pub async fn authenticate(conn: &mut AsyncPgConnection, presented: &str) -> AppResult<Caller> {
+    check_format(presented)?;
     let Some((prefix, _)) = split_token(presented) else {
-        return Err(unauthorized(
-            "is malformed; tokens look like cms_<8 hex>_<43 characters>",
-        ));
+        return Err(malformed());
     };
     let row: Option<TokenRow> = api_tokens::table
         .filter(api_tokens::prefix.eq(prefix))

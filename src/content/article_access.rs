@@ -141,14 +141,16 @@ pub(crate) async fn after_write(conn: &mut AsyncPgConnection, row: &ArticleRow) 
             .select(citations::number)
             .load(conn)
             .await?;
-        check_publishable(&row.body, &numbers)?;
+        // Reading the body's references is parsing it: off the async workers.
+        let references = markdown::citation_references_off_thread(&row.body).await?;
+        check_publishable(references, &numbers)?;
     }
     Ok(())
 }
 
-/// The publishing check: every `[n]` in the body has a citation n.
-pub(crate) fn check_publishable(body: &str, citation_numbers: &[i32]) -> AppResult<()> {
-    let problems: Vec<FieldError> = markdown::citation_references(body)
+/// The publishing check: every `[n]` in the body (`references`) has a citation n.
+pub(crate) fn check_publishable(references: Vec<i32>, citation_numbers: &[i32]) -> AppResult<()> {
+    let problems: Vec<FieldError> = references
         .into_iter()
         .filter(|n| !citation_numbers.contains(n))
         .map(|n| {

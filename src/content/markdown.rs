@@ -39,9 +39,13 @@ pub fn citation_references(body: &str) -> Vec<i32> {
     };
     let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
     let mut in_html = Vec::new();
+    let mut scan = HtmlScan::default();
     for event in parser {
-        if let Event::Html(chunk) = event {
-            link_references_in_html(&chunk, &mut |n| in_html.push(n));
+        match event {
+            Event::Html(chunk) => {
+                link_references_in_html(&chunk, &mut scan, &mut |n| in_html.push(n));
+            }
+            _ => scan = HtmlScan::default(),
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -75,32 +79,39 @@ pub fn render(body: &str) -> String {
     };
     let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
     let mut in_reference = false;
-    let events = parser.filter_map(|event| match event {
-        Event::Start(Tag::Link {
-            link_type: LinkType::ShortcutUnknown,
-            dest_url,
-            ..
-        }) if dest_url.starts_with("#citation-") => {
-            in_reference = true;
-            let n = dest_url["#citation-".len()..].parse().unwrap_or_default();
-            Some(Event::InlineHtml(CowStr::from(reference_html(n))))
+    let mut scan = HtmlScan::default();
+    let events = parser.filter_map(|event| {
+        if !matches!(event, Event::Html(_)) {
+            scan = HtmlScan::default();
         }
-        Event::End(TagEnd::Link) if in_reference => {
-            in_reference = false;
-            None
+        match event {
+            Event::Start(Tag::Link {
+                link_type: LinkType::ShortcutUnknown,
+                dest_url,
+                ..
+            }) if dest_url.starts_with("#citation-") => {
+                in_reference = true;
+                let n = dest_url["#citation-".len()..].parse().unwrap_or_default();
+                Some(Event::InlineHtml(CowStr::from(reference_html(n))))
+            }
+            Event::End(TagEnd::Link) if in_reference => {
+                in_reference = false;
+                None
+            }
+            _ if in_reference => None,
+            Event::Html(chunk) => Some(Event::Html(CowStr::from(link_references_in_html(
+                &chunk,
+                &mut scan,
+                &mut |_| {},
+            )))),
+            other => Some(other),
         }
-        _ if in_reference => None,
-        Event::Html(chunk) => Some(Event::Html(CowStr::from(link_references_in_html(
-            &chunk,
-            &mut |_| {},
-        )))),
-        other => Some(other),
     });
     let mut unsafe_html = String::with_capacity(body.len() * 3 / 2);
     html::push_html(&mut unsafe_html, events);
     let shaped = shape(&unsafe_html, MAX_NESTING);
     ammonia::Builder::default()
-        .add_tag_attributes("sup", ["class"])
+        .add_allowed_classes("sup", ["citation-ref"])
         .clean(&shaped)
         .to_string()
 }
@@ -108,48 +119,88 @@ pub fn render(body: &str) -> String {
 /// [`render`] on a blocking thread, off the async workers (rendering is linear,
 /// but a body of 500,000 characters still takes tens of milliseconds).
 pub async fn render_off_thread(body: &str) -> AppResult<String> {
-    let body = body.to_string();
-    tokio::task::spawn_blocking(move || render(&body))
+    off_thread(body, render).await
+}
+
+/// [`citation_references`] on a blocking thread, as [`render_off_thread`].
+pub async fn citation_references_off_thread(body: &str) -> AppResult<Vec<i32>> {
+    off_thread(body, citation_references).await
+}
+
+/// Runs `work` on the body on a blocking thread, at most one per core at a time
+/// (the turn is held until the work is done, even if the request that asked for
+/// it has gone): a request whose deadline passes stops waiting for its turn, so
+/// no caller can queue up more parsing than the cores can do.
+async fn off_thread<T: Send + 'static>(body: &str, work: fn(&str) -> T) -> AppResult<T> {
+    static TURNS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    let turns = TURNS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::sync::Arc::new(tokio::sync::Semaphore::new(cores))
+    });
+    let turn = turns
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| AppError::Internal(format!("rendering failed: {e}")))
+        .map_err(|e| AppError::Internal(format!("rendering stopped: {e}")))?;
+    let body = body.to_string();
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work(&body)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering failed: {e}")))
+}
+
+/// Where a scan of raw HTML stands between chunks (an HTML block comes as one
+/// chunk per line, and a tag may span lines).
+#[derive(Debug, Clone, Copy, Default)]
+struct HtmlScan {
+    in_tag: bool,
+    /// The quote that opened an attribute value inside a tag, if any.
+    quote: Option<u8>,
 }
 
 /// Links each `[n]` in the text of raw HTML (not inside its tags) to citation n,
 /// calling `found` with each n.
-fn link_references_in_html(chunk: &str, found: &mut dyn FnMut(i32)) -> String {
+fn link_references_in_html(chunk: &str, scan: &mut HtmlScan, found: &mut dyn FnMut(i32)) -> String {
     let mut out = String::with_capacity(chunk.len());
     let mut rest = chunk;
-    let mut in_tag = false;
-    while let Some(at) = rest.find(['<', '>', '[']) {
+    while let Some(at) = rest.find(['<', '>', '[', '"', '\'']) {
         let (before, from) = rest.split_at(at);
         out.push_str(before);
-        match from.as_bytes()[0] {
-            b'<' => {
-                in_tag = true;
-                out.push('<');
-                rest = &from[1..];
+        let byte = from.as_bytes()[0];
+        match byte {
+            b'"' | b'\'' if scan.in_tag => {
+                scan.quote = match scan.quote {
+                    None => Some(byte),
+                    Some(open) if open == byte => None,
+                    other => other,
+                };
             }
-            b'>' => {
-                in_tag = false;
-                out.push('>');
-                rest = &from[1..];
-            }
-            _ => {
-                let label_end = from[1..].find(']').filter(|len| *len <= 6);
-                match label_end.and_then(|len| citation_number(&from[1..1 + len]).map(|n| (n, len)))
+            b'<' if scan.quote.is_none() => scan.in_tag = true,
+            b'>' if scan.quote.is_none() => scan.in_tag = false,
+            b'[' if !scan.in_tag => {
+                // A label is at most 4 digits (and spaces): look no further than
+                // that, so that a run of `[` costs linear time.
+                let window = &from.as_bytes()[1..from.len().min(8)];
+                let label = window
+                    .iter()
+                    .position(|b| *b == b']')
+                    .and_then(|len| from.get(1..1 + len).map(|label| (label, len)));
+                if let Some((n, len)) =
+                    label.and_then(|(l, len)| citation_number(l).map(|n| (n, len)))
                 {
-                    Some((n, len)) if !in_tag => {
-                        found(n);
-                        out.push_str(&reference_html(n));
-                        rest = &from[len + 2..];
-                    }
-                    _ => {
-                        out.push('[');
-                        rest = &from[1..];
-                    }
+                    found(n);
+                    out.push_str(&reference_html(n));
+                    rest = &from[len + 2..];
+                    continue;
                 }
             }
+            _ => {}
         }
+        out.push_str(&from[..1]);
+        rest = &from[1..];
     }
     out.push_str(rest);
     out
@@ -216,6 +267,7 @@ fn shape(html: &str, max_depth: usize) -> String {
         out: String::with_capacity(html.len() + html.len() / 8),
         open: Vec::with_capacity(max_depth),
         max_depth,
+        no_tag_end: false,
     };
     let mut rest = html;
     while let Some(at) = rest.find('<') {
@@ -232,6 +284,9 @@ struct Shaper {
     /// Names of the open elements, innermost last.
     open: Vec<String>,
     max_depth: usize,
+    /// Set once a search for a tag's `>` failed: there is none further on either,
+    /// and searching again for every later `<` would be quadratic.
+    no_tag_end: bool,
 }
 
 impl Shaper {
@@ -261,8 +316,14 @@ impl Shaper {
                 return after;
             }
         };
-        let Some(end) = html.find('>') else {
+        let end = if self.no_tag_end {
+            None
+        } else {
+            html.find('>')
+        };
+        let Some(end) = end else {
             // A tag that never ends: show it as text rather than lose the rest.
+            self.no_tag_end = true;
             self.out.push_str("&lt;");
             return after;
         };
@@ -281,7 +342,7 @@ impl Shaper {
 
     fn start_tag(&mut self, name: &str, tag: &str) {
         if VOID.contains(&name) {
-            self.out.push_str(tag);
+            push_start_tag(&mut self.out, tag);
             return;
         }
         let siblings: Option<(&[&str], &[&str])> = match name {
@@ -305,7 +366,7 @@ impl Shaper {
             }
         }
         if self.open.len() < self.max_depth {
-            self.out.push_str(tag);
+            push_start_tag(&mut self.out, tag);
             self.open.push(name.to_string());
         }
     }
@@ -341,19 +402,90 @@ impl Shaper {
     }
 }
 
+/// At most this many attributes of a tag are kept (HTML's check for repeated
+/// attribute names is quadratic in their number).
+const MAX_ATTRIBUTES: usize = 16;
+
+/// Writes a start tag, cut after [`MAX_ATTRIBUTES`] attributes. Attributes are
+/// read as HTML does: a name, then optionally `=` and a quoted or bare value.
+fn push_start_tag(out: &mut String, tag: &str) {
+    let bytes = tag.as_bytes();
+    let mut at = 1;
+    // The name.
+    while at < bytes.len()
+        && !matches!(
+            bytes[at],
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>'
+        )
+    {
+        at += 1;
+    }
+    let mut count = 0;
+    loop {
+        while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/')
+        {
+            at += 1;
+        }
+        if at >= bytes.len() || bytes[at] == b'>' {
+            out.push_str(tag);
+            return;
+        }
+        if count == MAX_ATTRIBUTES {
+            out.push_str(&tag[..at]);
+            out.push('>');
+            return;
+        }
+        count += 1;
+        // A name, up to whitespace, `=`, `/` or `>`.
+        at += 1;
+        while at < bytes.len()
+            && !matches!(
+                bytes[at],
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>' | b'='
+            )
+        {
+            at += 1;
+        }
+        if at < bytes.len() && bytes[at] == b'=' {
+            at += 1;
+            match bytes.get(at) {
+                Some(quote @ (b'"' | b'\'')) => {
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != *quote {
+                        at += 1;
+                    }
+                    at += 1;
+                }
+                _ => {
+                    while at < bytes.len()
+                        && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'>')
+                    {
+                        at += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Skips a comment (after its `<!--`) as HTML reads it: `<!-->` and `<!--->` end at
 /// once; otherwise it ends at `-->` or `--!>`, or with the document.
 fn skip_comment(body: &str) -> &str {
     if let Some(rest) = body.strip_prefix('>').or_else(|| body.strip_prefix("->")) {
         return rest;
     }
-    let close = body.find("-->").map(|at| at + 3);
-    let bang = body.find("--!>").map(|at| at + 4);
-    match (close, bang) {
-        (Some(a), Some(b)) => &body[a.min(b)..],
-        (Some(at), None) | (None, Some(at)) => &body[at..],
-        (None, None) => "",
+    // One scan for whichever end comes first (two searches to the end of the
+    // document for every comment would be quadratic).
+    let mut from = 0;
+    while let Some(at) = body[from..].find("--") {
+        let dashes = from + at;
+        let after = &body[dashes + 2..];
+        if let Some(rest) = after.strip_prefix('>').or_else(|| after.strip_prefix("!>")) {
+            return rest;
+        }
+        from = dashes + 1;
     }
+    ""
 }
 
 #[cfg(test)]
@@ -479,6 +611,22 @@ mod tests {
             ),
             ("unfinished tags", "<a ".repeat(n / 3)),
             ("comments", "<!--".repeat(n / 4)),
+            ("closed comments", "<!---->".repeat(n)),
+            (
+                "brackets in html",
+                "<div>\n".to_string() + &"[".repeat(n * 4),
+            ),
+            (
+                "unterminated tags in html",
+                "<div>\n".to_string() + &"<a ".repeat(n * 2),
+            ),
+            (
+                "many attributes",
+                format!(
+                    "<div>\n<p {}>x</p>",
+                    (0..n).map(|i| format!("a{i:x} ")).collect::<String>()
+                ),
+            ),
         ];
         for (name, body) in cases {
             let started = Instant::now();

@@ -46,8 +46,9 @@ pub async fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
     }
 }
 
-/// Checks a bearer token against the database.
+/// Checks a bearer token against the database (its shape first, without).
 pub async fn authenticate_token(req: &HttpRequest, token: &str) -> AppResult<Caller> {
+    tokens::check_format(token)?;
     let pool = req
         .app_data::<web::Data<DbPool>>()
         .cloned()
@@ -62,7 +63,11 @@ pub async fn authenticate_token(req: &HttpRequest, token: &str) -> AppResult<Cal
 /// a token through this process forgets it at once, through another replica (or
 /// the command line) within the TTL.
 pub struct AuthCache {
-    entries: Mutex<HashMap<[u8; 32], (Checked, Instant)>>,
+    /// Tokens found valid: only real tokens get here, so it stays small.
+    valid: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+    /// Tokens refused (well-formed but unknown, expired, revoked): anyone can make
+    /// these up, so they are kept apart, and dropped first when there are too many.
+    refused: Mutex<HashMap<[u8; 32], (String, Instant)>>,
 }
 
 /// What checking a token found: its caller, or why it was refused.
@@ -71,7 +76,8 @@ type Checked = Result<Caller, AppError>;
 impl Default for AuthCache {
     fn default() -> Self {
         AuthCache {
-            entries: Mutex::new(HashMap::new()),
+            valid: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -88,53 +94,62 @@ impl AuthCache {
 
     /// What checking the token found, if it was checked lately.
     pub fn get(&self, token: &str) -> Option<Checked> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (checked, until) = entries.get(&Self::key(token))?;
-        if Instant::now() >= *until {
-            return None;
+        let key = Self::key(token);
+        let now = Instant::now();
+        if let Some((caller, until)) = lock(&self.valid).get(&key) {
+            if now < *until {
+                return Some(Ok(caller.clone()));
+            }
         }
-        Some(match checked {
-            Ok(caller) => Ok(caller.clone()),
-            Err(AppError::Unauthorized(detail)) => Err(AppError::Unauthorized(detail.clone())),
-            Err(_) => return None,
-        })
+        let refused = lock(&self.refused);
+        let (detail, until) = refused.get(&key)?;
+        (now < *until).then(|| Err(AppError::Unauthorized(detail.clone())))
     }
 
     /// Remembers what checking a token found: a caller, or a refusal (but not a
     /// failure to check, such as the database being away).
     pub fn put(&self, token: &str, checked: &Checked) {
         let now = Instant::now();
-        let mut until = now + Self::TTL;
-        let entry = match checked {
+        let key = Self::key(token);
+        match checked {
             Ok(caller) => {
+                let mut until = now + Self::TTL;
                 if let Some(expires) = caller.expires_at {
                     let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
                     until = until.min(now + left);
                 }
-                Ok(caller.clone())
+                let mut valid = lock(&self.valid);
+                if valid.len() >= Self::CAPACITY {
+                    valid.retain(|_, (_, until)| *until > now);
+                }
+                if valid.len() < Self::CAPACITY {
+                    valid.insert(key, (caller.clone(), until));
+                }
             }
-            Err(AppError::Unauthorized(detail)) => Err(AppError::Unauthorized(detail.clone())),
-            Err(_) => return,
-        };
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= Self::CAPACITY {
-            entries.retain(|_, (_, until)| *until > now);
-            if entries.len() >= Self::CAPACITY {
-                entries.clear();
+            Err(AppError::Unauthorized(detail)) => {
+                let mut refused = lock(&self.refused);
+                if refused.len() >= Self::CAPACITY {
+                    refused.retain(|_, (_, until)| *until > now);
+                    if refused.len() >= Self::CAPACITY {
+                        refused.clear();
+                    }
+                }
+                refused.insert(key, (detail.clone(), now + Self::TTL));
             }
+            Err(_) => {}
         }
-        entries.insert(Self::key(token), (entry, until));
     }
 
     /// Forgets a token (when it is revoked).
     pub fn forget(&self, token_id: uuid::Uuid) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, (checked, _)| {
-            checked
-                .as_ref()
-                .map_or(true, |caller| caller.token_id != Some(token_id))
-        });
+        lock(&self.valid).retain(|_, (caller, _)| caller.token_id != Some(token_id));
     }
+}
+
+/// A poisoned lock only means another request panicked while holding it; the map
+/// is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The token of an `Authorization: Bearer` header: `None` without the header, an

@@ -6,7 +6,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -91,6 +94,11 @@ impl Metrics {
     /// `/api/v1/articles/{article}`), never the raw path, so that the number of
     /// series stays bounded.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        // Methods are whatever a client sends: the known ones, else "other".
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "other",
+        };
         let status = status.to_string();
         self.requests
             .with_label_values(&[method, route, status.as_str()])
@@ -118,6 +126,23 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
     }
+}
+
+/// On the metrics address, nothing but `/metrics`: that port is for the
+/// operator's scraper, and must not become a second way into the API (past a
+/// proxy, say).
+pub async fn metrics_port_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let on_metrics_port = req
+        .app_data::<web::Data<MetricsAddress>>()
+        .is_some_and(|a| req.app_config().local_addr() == a.0);
+    if on_metrics_port && req.path() != METRICS_PATH {
+        let response = AppError::RouteNotFound.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// `GET /metrics`, on the metrics address only (404 elsewhere).

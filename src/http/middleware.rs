@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::Method;
+use actix_web::http::{ConnectionType, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse};
 use tracing::Instrument;
@@ -86,6 +86,12 @@ pub async fn request_context(
     let method = req.method().clone();
     let path = req.path().to_string();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
 
     // Whatever is logged while the request is handled (an internal error, say)
     // carries its id.
@@ -112,6 +118,14 @@ pub async fn request_context(
     let mut response = result?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    // A refused request may leave its body unread; without this, the connection
+    // would read (and discard) whatever the client keeps sending.
+    if status >= 400 && has_body {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
     }
     Ok(response)
 }

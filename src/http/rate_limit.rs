@@ -211,8 +211,16 @@ fn insert_headers(headers: &mut header::HeaderMap, decision: &Decision) {
 /// entry; the ones before it are whatever the client claimed). IPv6 addresses
 /// stand for their /64, the block one subscriber usually holds.
 fn client_address(req: &ServiceRequest, trust_forwarded: bool) -> String {
+    // The last entry of the last line: a proxy may add its own line rather than
+    // append to the client's.
     let forwarded = trust_forwarded
-        .then(|| req.headers().get("x-forwarded-for")?.to_str().ok())
+        .then(|| {
+            req.headers()
+                .get_all("x-forwarded-for")
+                .last()?
+                .to_str()
+                .ok()
+        })
         .flatten()
         .and_then(|v| v.rsplit(',').next())
         .map(str::trim)
@@ -286,6 +294,17 @@ pub async fn identify_and_limit(
         match bearer_token(req.request()) {
             None => (by_address(&limiter).await, Ok(Caller::anonymous())),
             Some(Err(error)) => (by_address(&limiter).await, Err(error)),
+            // Not even shaped like a token: refused without a look in cache or
+            // database.
+            Some(Ok(token)) if crate::auth::tokens::check_format(&token).is_err() => {
+                let error = crate::auth::tokens::check_format(&token).err();
+                (
+                    by_address(&limiter).await,
+                    Err(error.unwrap_or_else(|| {
+                        AppError::Unauthorized("The bearer token is malformed.".into())
+                    })),
+                )
+            }
             Some(Ok(token)) => match cache.as_ref().map(|c| c.get(&token)) {
                 Some(Some(Ok(caller))) => {
                     let decision = match (&limiter, caller.token_id) {
@@ -366,4 +385,41 @@ fn refuse<B>(
         insert_headers(response.headers_mut(), decision);
     }
     Ok(req.into_response(response).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_grouped_by_64_and_mapped_ipv4_is_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_group(a), address_group(b));
+        assert_ne!(address_group(a), address_group(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(address_group(mapped), "192.0.2.7");
+    }
+
+    #[test]
+    fn retry_after_is_rounded_up() {
+        assert_eq!(seconds_up(Duration::from_millis(1)), 1);
+        assert_eq!(seconds_up(Duration::from_millis(1001)), 2);
+        assert_eq!(seconds_up(Duration::from_secs(3)), 3);
+    }
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_until_it_refills() {
+        let limit = Limit::new(3, Duration::from_secs(60)).unwrap();
+        for remaining in [2, 1, 0] {
+            let decision = limit.check("k");
+            assert!(decision.allowed);
+            assert_eq!(decision.remaining, remaining);
+        }
+        let refused = limit.check("k");
+        assert!(!refused.allowed);
+        assert!((19..=20).contains(&refused.reset), "{}", refused.reset);
+        assert!(limit.check("other").allowed);
+    }
 }

@@ -181,6 +181,39 @@ async fn a_request_that_cannot_write_is_refused_before_its_body_is_read() {
 }
 
 #[tokio::test]
+async fn a_refused_request_with_a_chunked_body_closes_the_connection() {
+    let app = TestApp::spawn().await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/tags HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Transfer-Encoding: chunked\r\n\r\n1000\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), async {
+        // Keep sending; the server must answer and close rather than read it all.
+        let chunk = vec![b'x'; 4096];
+        for _ in 0..2000 {
+            if stream.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        stream.read_to_end(&mut answer).await
+    })
+    .await;
+    assert!(read.is_ok(), "the connection was closed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.to_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn a_body_sent_too_slowly_gets_408() {
     let app = TestApp::spawn_with(TestOptions {
         body_timeout: Duration::from_millis(500),
@@ -799,4 +832,37 @@ async fn metrics_are_served_on_their_own_address_only() {
     assert!(text.contains("cms_db_pool_max 4"));
     assert!(text.contains("cms_rate_limited_total 0"));
     problem(app.public_get("/metrics").await, 404).await;
+    // The metrics port serves nothing else: it is no second way into the API.
+    let elsewhere = app
+        .client
+        .get(format!("{}/api/v1/tags", app.metrics_address))
+        .send()
+        .await
+        .unwrap();
+    problem(elsewhere, 404).await;
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_last_forwarded_line_is_the_one_that_counts() {
+    let app = TestApp::spawn_with(TestOptions {
+        rate_limits: RateLimits {
+            trust_forwarded: true,
+            ..limits(2)
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let response = app
+            .public
+            .get(app.url("/api/v1/tags"))
+            .header("x-forwarded-for", format!("9.9.9.{i}"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
 }

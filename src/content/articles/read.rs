@@ -91,7 +91,7 @@ pub(super) async fn assemble(
 
 /// The rendered bodies of `rows`, as stored when each body was written (one query;
 /// only asked for with `include=body_html`, so lists do not carry them otherwise).
-/// Rows written before bodies were stored rendered are rendered now.
+/// Rows written before bodies were stored rendered are rendered now, once.
 pub(super) async fn bodies_html(
     conn: &mut AsyncPgConnection,
     rows: &[ArticleRow],
@@ -107,7 +107,21 @@ pub(super) async fn bodies_html(
         let body_html = match body_html {
             Some(body_html) => body_html,
             None => match rows.iter().find(|r| r.id == id) {
-                Some(row) => markdown::render_off_thread(&row.body).await?,
+                // Written before bodies were stored rendered: rendered once, now,
+                // and kept (unless the body changed meanwhile).
+                Some(row) => {
+                    let body_html = markdown::render_off_thread(&row.body).await?;
+                    diesel::update(
+                        articles::table
+                            .filter(articles::id.eq(id))
+                            .filter(articles::body_html.is_null())
+                            .filter(articles::version.eq(row.version)),
+                    )
+                    .set(articles::body_html.eq(&body_html))
+                    .execute(conn)
+                    .await?;
+                    body_html
+                }
                 None => continue,
             },
         };
