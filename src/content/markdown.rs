@@ -532,6 +532,9 @@ mod tests {
         );
         assert!(html.contains(">[12]</a></sup></div>"), "{html}");
         assert!(!html.contains("#citation-7"), "not inside a tag: {html}");
+        // Not inside a quoted attribute that holds a `>` either.
+        let body = "<div title=\">[3]\" class=\"x\">text</div>\n";
+        assert_eq!(citation_references(body), Vec::<i32>::new());
     }
 
     #[test]
