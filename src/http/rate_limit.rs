@@ -279,6 +279,13 @@ pub async fn identify_and_limit(
         Some(limiter) => limiter.anonymous(&address).await,
         None => None,
     };
+    let by_token = async |limiter: &Option<web::Data<RateLimiter>>, caller: &Caller| match (
+        limiter,
+        caller.token_id,
+    ) {
+        (Some(limiter), Some(id)) => limiter.token(id).await,
+        _ => None,
+    };
 
     let (decision, identified) = if !req.path().starts_with("/api/") {
         // Probes, the spec and the docs: limited by address, credentials unread.
@@ -291,26 +298,16 @@ pub async fn identify_and_limit(
             )),
         )
     } else {
-        match bearer_token(req.request()) {
+        // A token not even shaped like one is refused here, without a look in the
+        // cache or the database.
+        let bearer = bearer_token(req.request())
+            .map(|token| token.and_then(|t| crate::auth::tokens::check_format(&t).map(|()| t)));
+        match bearer {
             None => (by_address(&limiter).await, Ok(Caller::anonymous())),
             Some(Err(error)) => (by_address(&limiter).await, Err(error)),
-            // Not even shaped like a token: refused without a look in cache or
-            // database.
-            Some(Ok(token)) if crate::auth::tokens::check_format(&token).is_err() => {
-                let error = crate::auth::tokens::check_format(&token).err();
-                (
-                    by_address(&limiter).await,
-                    Err(error.unwrap_or_else(|| {
-                        AppError::Unauthorized("The bearer token is malformed.".into())
-                    })),
-                )
-            }
             Some(Ok(token)) => match cache.as_ref().map(|c| c.get(&token)) {
                 Some(Some(Ok(caller))) => {
-                    let decision = match (&limiter, caller.token_id) {
-                        (Some(limiter), Some(id)) => limiter.token(id).await,
-                        _ => None,
-                    };
+                    let decision = by_token(&limiter, &caller).await;
                     (decision, Ok(caller))
                 }
                 // Refused lately: counted against the address, no query.
@@ -335,10 +332,7 @@ pub async fn identify_and_limit(
                     match checked {
                         // A real token has its own allowance, whatever its address.
                         Ok(caller) => {
-                            let decision = match (&limiter, caller.token_id) {
-                                (Some(limiter), Some(id)) => limiter.token(id).await,
-                                _ => decision,
-                            };
+                            let decision = by_token(&limiter, &caller).await;
                             (decision, Ok(caller))
                         }
                         Err(error) => (decision, Err(error)),

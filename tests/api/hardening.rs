@@ -107,6 +107,14 @@ async fn an_article_stored_before_bodies_were_rendered_on_write_is_rendered_when
         html.contains("<strong>bold</strong>") && html.contains("#citation-1"),
         "{html}"
     );
+    let stored: Option<String> = app
+        .db()
+        .await
+        .query_one("SELECT body_html FROM articles", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored.as_deref(), Some(html), "rendered once, then kept");
 }
 
 #[tokio::test]
@@ -831,6 +839,24 @@ async fn metrics_are_served_on_their_own_address_only() {
     assert!(text.contains("cms_http_request_duration_seconds_bucket"));
     assert!(text.contains("cms_db_pool_max 4"));
     assert!(text.contains("cms_rate_limited_total 0"));
+    // A made-up method is counted as "other", so clients cannot add series at will.
+    let brew = reqwest::Method::from_bytes(b"BREWCOFFEE").unwrap();
+    app.public
+        .request(brew, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let text = app
+        .public
+        .get(format!("{}/metrics", app.metrics_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("BREWCOFFEE"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
     problem(app.public_get("/metrics").await, 404).await;
     // The metrics port serves nothing else: it is no second way into the API.
     let elsewhere = app
