@@ -33,8 +33,8 @@ pub const MAX_LISTED_ERRORS: usize = 100;
     "errors": [{"field": "name", "message": "must not be empty"}]
 }))]
 pub struct Problem {
-    /// A stable identifier of the kind of problem; clients branch on this.
     #[serde(rename = "type")]
+    #[schema(schema_with = problem_type_schema)]
     pub problem_type: String,
     /// A short summary of the kind of problem; the same for every occurrence.
     pub title: String,
@@ -63,6 +63,87 @@ impl FieldError {
             message: message.into(),
         }
     }
+}
+
+/// A kind of problem: its stable `type` and its `title`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemType {
+    pub uri: &'static str,
+    pub title: &'static str,
+}
+
+const fn problem_type(uri: &'static str, title: &'static str) -> ProblemType {
+    ProblemType { uri, title }
+}
+
+const NOT_FOUND: ProblemType = problem_type("/problems/not-found", "Resource not found");
+const METHOD_NOT_ALLOWED: ProblemType =
+    problem_type("/problems/method-not-allowed", "Method not allowed");
+const MALFORMED_BODY: ProblemType =
+    problem_type("/problems/malformed-body", "Malformed request body");
+const INVALID_PARAMETER: ProblemType =
+    problem_type("/problems/invalid-parameter", "Invalid request parameter");
+const UNSUPPORTED_MEDIA_TYPE: ProblemType =
+    problem_type("/problems/unsupported-media-type", "Unsupported media type");
+const REQUEST_TIMEOUT: ProblemType = problem_type(
+    "/problems/request-timeout",
+    "The request body arrived too slowly",
+);
+const PAYLOAD_TOO_LARGE: ProblemType =
+    problem_type("/problems/payload-too-large", "Request body too large");
+const VALIDATION_ERROR: ProblemType =
+    problem_type("/problems/validation-error", "The request is not valid");
+const CONFLICT: ProblemType = problem_type("/problems/conflict", "Conflict with the current state");
+const PRECONDITION_FAILED: ProblemType = problem_type(
+    "/problems/precondition-failed",
+    "The resource has changed since you read it",
+);
+const UNAUTHORIZED: ProblemType = problem_type("/problems/unauthorized", "Authentication required");
+const FORBIDDEN: ProblemType = problem_type("/problems/forbidden", "Not allowed");
+const TOO_MANY_REQUESTS: ProblemType =
+    problem_type("/problems/too-many-requests", "Too many requests");
+const SERVICE_UNAVAILABLE: ProblemType = problem_type(
+    "/problems/service-unavailable",
+    "Service temporarily unavailable",
+);
+const TIMEOUT: ProblemType = problem_type("/problems/timeout", "The request took too long");
+const INTERNAL_ERROR: ProblemType =
+    problem_type("/problems/internal-error", "Internal server error");
+
+/// Every kind of problem the API answers, as the spec lists them.
+pub const PROBLEM_TYPES: [ProblemType; 16] = [
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    MALFORMED_BODY,
+    INVALID_PARAMETER,
+    UNSUPPORTED_MEDIA_TYPE,
+    REQUEST_TIMEOUT,
+    PAYLOAD_TOO_LARGE,
+    VALIDATION_ERROR,
+    CONFLICT,
+    PRECONDITION_FAILED,
+    UNAUTHORIZED,
+    FORBIDDEN,
+    TOO_MANY_REQUESTS,
+    SERVICE_UNAVAILABLE,
+    TIMEOUT,
+    INTERNAL_ERROR,
+];
+
+/// The schema of a problem's `type`: one of [`PROBLEM_TYPES`].
+fn problem_type_schema() -> utoipa::openapi::schema::Object {
+    let listed: Vec<String> = PROBLEM_TYPES
+        .iter()
+        .map(|kind| format!("`{}` ({})", kind.uri, kind.title))
+        .collect();
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(PROBLEM_TYPES.iter().map(|kind| kind.uri)))
+        .description(Some(format!(
+            "A stable identifier of the kind of problem; clients branch on this. One of: {}.",
+            listed.join(", ")
+        )))
+        .build()
 }
 
 /// Everything that can go wrong while answering a request.
@@ -133,45 +214,27 @@ impl AppError {
 
     /// The stable `type` and `title` of each kind of problem.
     fn kind(&self) -> (&'static str, &'static str) {
-        match self {
-            AppError::NotFound(_) | AppError::RouteNotFound => {
-                ("/problems/not-found", "Resource not found")
-            }
-            AppError::MethodNotAllowed { .. } => {
-                ("/problems/method-not-allowed", "Method not allowed")
-            }
-            AppError::MalformedBody(_) => ("/problems/malformed-body", "Malformed request body"),
-            AppError::InvalidParameter(_) => {
-                ("/problems/invalid-parameter", "Invalid request parameter")
-            }
+        let kind = match self {
+            AppError::NotFound(_) | AppError::RouteNotFound => NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => METHOD_NOT_ALLOWED,
+            AppError::MalformedBody(_) => MALFORMED_BODY,
+            AppError::InvalidParameter(_) => INVALID_PARAMETER,
             AppError::UnsupportedMediaType(_) | AppError::UnsupportedEncoding(_) => {
-                ("/problems/unsupported-media-type", "Unsupported media type")
+                UNSUPPORTED_MEDIA_TYPE
             }
-            AppError::RequestTimeout(_) => (
-                "/problems/request-timeout",
-                "The request body arrived too slowly",
-            ),
-            AppError::PayloadTooLarge { .. } => {
-                ("/problems/payload-too-large", "Request body too large")
-            }
-            AppError::Validation(_) => ("/problems/validation-error", "The request is not valid"),
-            AppError::Conflict(_) => ("/problems/conflict", "Conflict with the current state"),
-            AppError::PreconditionFailed(_) => (
-                "/problems/precondition-failed",
-                "The resource has changed since you read it",
-            ),
-            AppError::Unauthorized(_) => ("/problems/unauthorized", "Authentication required"),
-            AppError::Forbidden(_) => ("/problems/forbidden", "Not allowed"),
-            AppError::TooManyRequests { .. } => {
-                ("/problems/too-many-requests", "Too many requests")
-            }
-            AppError::Unavailable => (
-                "/problems/service-unavailable",
-                "Service temporarily unavailable",
-            ),
-            AppError::TimedOut(_) => ("/problems/timeout", "The request took too long"),
-            AppError::Internal(_) => ("/problems/internal-error", "Internal server error"),
-        }
+            AppError::RequestTimeout(_) => REQUEST_TIMEOUT,
+            AppError::PayloadTooLarge { .. } => PAYLOAD_TOO_LARGE,
+            AppError::Validation(_) => VALIDATION_ERROR,
+            AppError::Conflict(_) => CONFLICT,
+            AppError::PreconditionFailed(_) => PRECONDITION_FAILED,
+            AppError::Unauthorized(_) => UNAUTHORIZED,
+            AppError::Forbidden(_) => FORBIDDEN,
+            AppError::TooManyRequests { .. } => TOO_MANY_REQUESTS,
+            AppError::Unavailable => SERVICE_UNAVAILABLE,
+            AppError::TimedOut(_) => TIMEOUT,
+            AppError::Internal(_) => INTERNAL_ERROR,
+        };
+        (kind.uri, kind.title)
     }
 
     fn detail(&self) -> String {

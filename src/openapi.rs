@@ -5,14 +5,13 @@
 use actix_web::App;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Required};
-use utoipa::OpenApi;
+use utoipa::openapi::{OpenApi as OpenApiDoc, Ref, RefOr, Required};
+use utoipa::{OpenApi, ToResponse};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{RETRY_AFTER_SECONDS, TIMED_OUT_RETRY_AFTER_SECONDS};
+use crate::http::responses;
 
 /// Where the spec is served.
 pub const SPEC_PATH: &str = "/openapi.json";
@@ -74,7 +73,8 @@ pub fn spec() -> OpenApiDoc {
 /// parameters and responses: request ids everywhere; on the API, 503 when the
 /// database is away or a deadline passes, 429 over a rate limit, 400 for a bad
 /// header, `If-None-Match`/304 on reads and `If-Match`/412 on writes to an existing
-/// resource; 400/408/413/415 wherever a body is read.
+/// resource; 400/408/413/415 wherever a body is read. Shared responses are
+/// components, referred to by name.
 fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
     let scheme = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
@@ -85,9 +85,25 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
              (everything, and tokens).",
         ))
         .build();
-    api.components
-        .get_or_insert_with(Default::default)
-        .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    components
+        .headers
+        .insert("RequestId".into(), RefOr::T(request_id_header()));
+    components
+        .headers
+        .insert("ETag".into(), RefOr::T(etag_header()));
+    for (name, parameter) in shared_parameters() {
+        components
+            .parameters
+            .insert(name.into(), RefOr::T(parameter));
+    }
+    for (name, mut response) in responses::all() {
+        if let RefOr::T(response) = &mut response {
+            add_request_id_header(response);
+        }
+        components.responses.insert(name.to_string(), response);
+    }
     for (path, item) in api.paths.paths.iter_mut() {
         let in_api = path.starts_with(crate::http::API_PREFIX);
         // Tokens have no versions: revoking takes no If-Match.
@@ -102,7 +118,7 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
             if in_api || path == "/readyz" {
-                add_unavailable(operation);
+                add_response::<responses::Unavailable>(operation, "503");
             }
             if in_api && method == Method::Get {
                 add_if_none_match(operation);
@@ -111,20 +127,20 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
                 add_if_match(operation);
             }
             if operation.request_body.is_some() {
-                add_body_problems(operation);
+                add_response::<responses::BadBody>(operation, "400");
+                add_response::<responses::PayloadTooLarge>(operation, "413");
+                add_response::<responses::UnsupportedMediaType>(operation, "415");
+                add_response::<responses::BodyTimeout>(operation, "408");
             }
             add_auth_problems(operation);
             if in_api || path == "/readyz" {
-                add_rate_limited(operation);
+                add_response::<responses::RateLimited>(operation, "429");
             }
             if in_api {
-                add_response(
-                    operation,
-                    "400",
-                    problem_response(
-                        "A parameter or header is not valid (e.g. several `Authorization` headers)",
-                    ),
-                );
+                add_response::<responses::BadParameter>(operation, "400");
+            }
+            if in_api {
+                add_etag(operation);
             }
             add_request_id(operation);
         }
@@ -141,19 +157,6 @@ enum Method {
     Delete,
 }
 
-fn string_schema() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::String)
-}
-
-fn problem_response(description: &str) -> ResponseBuilder {
-    ResponseBuilder::new().description(description).content(
-        crate::error::PROBLEM_JSON,
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build(),
-    )
-}
-
 /// A conditional-request header. Its value is `*` or quoted entity tags,
 /// comma-separated (RFC 9110); the schema states no pattern because any value is
 /// handled: a malformed `If-None-Match` is ignored and a malformed `If-Match` can
@@ -164,17 +167,17 @@ fn header_parameter(name: &str, description: &str) -> Parameter {
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(description))
-        .schema(Some(string_schema()))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
 }
 
-fn add_response(operation: &mut Operation, status: &str, response: ResponseBuilder) {
-    if !operation.responses.responses.contains_key(status) {
-        operation
-            .responses
-            .responses
-            .insert(status.into(), response.build().into());
-    }
+/// Refers `status` to a shared response unless the operation states its own.
+fn add_response<'s, R: ToResponse<'s>>(operation: &mut Operation, status: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.into())
+        .or_insert_with(responses::reference::<R>);
 }
 
 /// 401 wherever a token is read (a bad one is refused even where none is needed),
@@ -186,173 +189,114 @@ fn add_auth_problems(operation: &mut Operation) {
     let anonymous_allowed = requirements.iter().any(|requirement| {
         serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
     });
-    let unauthorized = problem_response(
-        "No valid token: missing (where one is required), malformed, unknown, expired or revoked",
-    )
-    .header(
-        "WWW-Authenticate",
-        HeaderBuilder::new()
-            .schema(Some(string_schema()))
-            .description(Some("`Bearer realm=\"cms\"`"))
-            .build(),
-    );
-    add_response(operation, "401", unauthorized);
+    add_response::<responses::Unauthorized>(operation, "401");
     if !anonymous_allowed {
-        add_response(
-            operation,
-            "403",
-            problem_response("The token does not have the scope this needs"),
-        );
+        add_response::<responses::Forbidden>(operation, "403");
     }
 }
 
-/// 429 when a caller goes over its rate limit.
-fn add_rate_limited(operation: &mut Operation) {
-    let integer_header = |description: &str| {
-        HeaderBuilder::new()
-            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-            .description(Some(description))
-            .build()
-    };
-    let response = problem_response("Too many requests; retry after `Retry-After` seconds")
-        .header(
-            "Retry-After",
-            integer_header("Seconds until a request is let through again (rounded up)"),
-        )
-        .header(
-            "RateLimit-Limit",
-            integer_header("Requests allowed in a burst (refilled evenly over a minute)"),
-        )
-        .header(
-            "RateLimit-Remaining",
-            integer_header("Requests that may still be made at once"),
-        )
-        .header(
-            "RateLimit-Reset",
-            integer_header("Seconds until the whole allowance is back"),
-        );
-    add_response(operation, "429", response);
-}
-
-/// What any JSON body can get wrong, on every operation that takes one.
-fn add_body_problems(operation: &mut Operation) {
-    add_response(
-        operation,
-        "400",
-        problem_response("The body is not valid JSON (the detail says where it broke)"),
-    );
-    add_response(
-        operation,
-        "413",
-        problem_response("The body is larger than the configured limit"),
-    );
-    add_response(
-        operation,
-        "415",
-        problem_response(
-            "The body is not JSON (`Content-Type: application/json`), or is compressed \
-             (`Content-Encoding`; send it uncompressed)",
-        ),
-    );
-    add_response(
-        operation,
-        "408",
-        problem_response("The body did not arrive within the time limit").header(
-            "Connection",
-            HeaderBuilder::new()
-                .schema(Some(string_schema()))
-                .description(Some("`close`: the connection is not reused"))
-                .build(),
-        ),
-    );
-}
-
-fn add_unavailable(operation: &mut Operation) {
-    let response = problem_response(
-        "The database is unreachable (`/problems/service-unavailable`), or the request \
-         took too long (`/problems/timeout`: its deadline, a statement or lock timeout); \
-         retry after `Retry-After` seconds",
-    )
-    .header(
-        "Retry-After",
-        HeaderBuilder::new()
-            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-            .description(Some(format!(
-                "Seconds to wait before retrying (currently {RETRY_AFTER_SECONDS} when the \
-                 database is away, {TIMED_OUT_RETRY_AFTER_SECONDS} after a timeout)"
-            )))
-            .build(),
-    );
-    add_response(operation, "503", response);
-}
-
 fn add_if_none_match(operation: &mut Operation) {
-    operation.parameters.get_or_insert_with(Vec::new).push(
-        header_parameter(
-            "If-None-Match",
-            "Entity tags of representations you hold (`\"v3-0123456789abcdef\"`, \
-             comma-separated, or `*`); 304 when one is current",
-        )
-        .into(),
-    );
-    let etag = HeaderBuilder::new()
-        .schema(Some(string_schema()))
-        .description(Some("The current entity tag"))
-        .build();
-    add_response(
-        operation,
-        "304",
-        ResponseBuilder::new()
-            .description("Not modified: the `If-None-Match` tag is current")
-            .header("ETag", etag),
-    );
+    add_parameter(operation, "IfNoneMatch");
+    add_response::<responses::NotModified>(operation, "304");
 }
 
 fn add_if_match(operation: &mut Operation) {
-    operation.parameters.get_or_insert_with(Vec::new).push(
-        header_parameter(
-            "If-Match",
-            "Apply the write only if the resource is still at this entity tag (the \
-             `ETag` you read, quoted, as given); `*` for any version",
-        )
-        .into(),
-    );
-    add_response(
-        operation,
-        "412",
-        problem_response("The resource changed since the `If-Match` tag was read"),
-    );
+    add_parameter(operation, "IfMatch");
+    add_response::<responses::PreconditionFailed>(operation, "412");
 }
 
-fn add_request_id(operation: &mut Operation) {
-    let header = HeaderBuilder::new()
-        .schema(Some(string_schema()))
+fn add_parameter(operation: &mut Operation, name: &str) {
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::Ref(Ref::new(format!(
+            "#/components/parameters/{name}"
+        ))));
+}
+
+/// The header parameters operations share, by component name.
+fn shared_parameters() -> [(&'static str, Parameter); 3] {
+    [
+        (
+            "IfNoneMatch",
+            header_parameter(
+                "If-None-Match",
+                "Entity tags of representations you hold (`\"v3-0123456789abcdef\"`, \
+                 comma-separated, or `*`); 304 when one is current",
+            ),
+        ),
+        (
+            "IfMatch",
+            header_parameter(
+                "If-Match",
+                "Apply the write only if the resource is still at this entity tag (the \
+                 `ETag` you read, quoted, as given); `*` for any version",
+            ),
+        ),
+        (
+            "RequestId",
+            header_parameter(
+                "X-Request-Id",
+                "An id to trace this request by, echoed on the response; an unusable one \
+                 is replaced",
+            ),
+        ),
+    ]
+}
+
+/// The `ETag` of every JSON representation the API answers.
+fn etag_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some(
+            "Entity tag of this representation (for an article and its parts it carries \
+             the article's version): send it as `If-None-Match` to revalidate, as \
+             `If-Match` to write",
+        ))
+        .build()
+}
+
+/// `ETag` on each success that carries a representation.
+fn add_etag(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if matches!(status.as_str(), "200" | "201") && !response.content.is_empty() {
+                response.headers.insert(
+                    "ETag".into(),
+                    RefOr::Ref(Ref::new("#/components/headers/ETag")),
+                );
+            }
+        }
+    }
+}
+
+/// The `X-Request-Id` response header, once.
+fn request_id_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .description(Some(
             "The request's id: the client's `X-Request-Id` when it sent a usable one \
              (1 to 128 printable ASCII characters), else a new UUID",
         ))
-        .build();
+        .build()
+}
+
+fn add_request_id_header(response: &mut utoipa::openapi::response::Response) {
+    response.headers.insert(
+        "X-Request-Id".into(),
+        RefOr::Ref(Ref::new("#/components/headers/RequestId")),
+    );
+}
+
+/// The request-id header on each response the operation states itself (shared
+/// responses carry it already), and the parameter.
+fn add_request_id(operation: &mut Operation) {
     for response in operation.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
-            response
-                .headers
-                .insert("X-Request-Id".into(), header.clone().into());
+            add_request_id_header(response);
         }
     }
-    let parameter = ParameterBuilder::new()
-        .name("X-Request-Id")
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(
-            "An id to trace this request by, echoed on the response; an unusable one \
-             is replaced",
-        ))
-        .schema(Some(string_schema()))
-        .build();
-    operation
-        .parameters
-        .get_or_insert_with(Vec::new)
-        .push(parameter.into());
+    add_parameter(operation, "RequestId");
 }
 
 /// The spec as the committed file holds it: pretty JSON and a final newline.

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{Caller, Scope};
-use crate::content::text;
+use crate::content::text::{self, Line};
 use crate::db::schema::api_tokens;
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -44,17 +44,15 @@ pub struct NewTokenCreated {
     pub secret: String,
 }
 
+/// What a token is for.
+pub type TokenName = Line<100>;
+
 /// A request for a new token.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, e.g. "newsroom frontend".
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub name: String,
+    pub name: TokenName,
     #[schema(min_items = 1, max_items = 3)]
     pub scopes: Vec<Scope>,
     /// When it stops working (default: never).
@@ -180,7 +178,7 @@ pub async fn authenticate(conn: &mut AsyncPgConnection, presented: &str) -> AppR
 /// Creates a token and returns it with its secret (the only time it is shown).
 pub async fn create(conn: &mut AsyncPgConnection, input: &NewToken) -> AppResult<NewTokenCreated> {
     let mut errors = Vec::new();
-    let name = text::line("name", &input.name, 100, &mut errors);
+    let name = input.name.check("name", &mut errors);
     if input.scopes.is_empty() {
         errors.push(FieldError::new("scopes", "must name at least one scope"));
     }

@@ -81,7 +81,7 @@ async fn run_command(conn: &mut AsyncPgConnection, command: TokenCommand) -> Res
             let created = tokens::create(
                 conn,
                 &NewToken {
-                    name,
+                    name: name.into(),
                     scopes,
                     expires_at,
                 },

@@ -11,7 +11,7 @@ use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
 use crate::content::precondition::Write;
 use crate::content::slug::Slug;
-use crate::content::tags::{self as tag_content, TagRef, TagReference, MAX_NAME_LEN};
+use crate::content::tags::{self as tag_content, TagRef, TagReference};
 use crate::content::text;
 use crate::db::schema::{article_tags, tags};
 use crate::error::{AppError, AppResult, FieldError};
@@ -216,7 +216,7 @@ pub(crate) fn validate_references(
     references
         .iter()
         .enumerate()
-        .map(|(i, r)| text::line(&format!("tags[{i}]"), &r.0, MAX_NAME_LEN, errors))
+        .map(|(i, r)| r.check(&format!("tags[{i}]"), errors))
         .collect()
 }
 
@@ -261,12 +261,12 @@ pub async fn set(
 pub async fn add(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
-    reference: &str,
+    reference: &TagReference,
     position: Option<i32>,
     write: &Write,
 ) -> AppResult<(Vec<TagRef>, i32)> {
     let mut errors = Vec::new();
-    let name = text::line("tag", reference, MAX_NAME_LEN, &mut errors);
+    let name = reference.check("tag", &mut errors);
     text::checked((), errors)?;
     positions::check_position(position)?;
     conn.transaction::<_, AppError, _>(async |conn| {

@@ -1,6 +1,12 @@
 //! URL slugs: lowercase ASCII words joined by hyphens, derived from titles and names.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use serde::Deserialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// Longest slug accepted, in characters.
 pub const MAX_SLUG_LEN: usize = 100;
@@ -112,6 +118,40 @@ pub fn validate_field(slug: &str, errors: &mut Vec<crate::error::FieldError>) ->
             errors.push(crate::error::FieldError::new("slug", message));
             String::new()
         }
+    }
+}
+
+/// A slug as a client writes it: checked with [`Slug::parse`], stated in the spec
+/// with the same limit and pattern.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SlugInput(String);
+
+impl SlugInput {
+    /// The slug, or its error recorded under `slug`.
+    pub fn check(&self, errors: &mut Vec<crate::error::FieldError>) -> String {
+        validate_field(&self.0, errors)
+    }
+}
+
+impl PartialSchema for SlugInput {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(format!(
+                "A URL slug: lowercase letters a-z and digits in words joined by single \
+                 hyphens, at most {MAX_SLUG_LEN} characters, not shaped like a UUID"
+            )))
+            .examples([serde_json::json!("south-korea")])
+            .max_length(Some(MAX_SLUG_LEN))
+            .pattern(Some(crate::content::text::SLUG_PATTERN))
+            .into()
+    }
+}
+
+impl ToSchema for SlugInput {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Slug")
     }
 }
 

@@ -11,13 +11,15 @@ use crate::content::article_access::Audience;
 use crate::content::article_status::StoredStatus;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
-use crate::content::slug::{self, Key, Slug};
-use crate::content::text;
+use crate::content::slug::{Key, Slug, SlugInput};
+use crate::content::text::{self, Line, Text};
 use crate::db::schema::{article_tags, articles, tags};
 use crate::error::{conflict_on, AppError, AppResult};
 
-pub const MAX_NAME_LEN: usize = 100;
-pub const MAX_DESCRIPTION_LEN: usize = 2000;
+/// A tag's display name.
+pub type TagName = Line<100>;
+/// What a tag is about.
+pub type TagDescription = Text<2000>;
 
 /// A tag as stored and as served. (The row and the representation are the same
 /// fields today; they split when they diverge.)
@@ -53,54 +55,20 @@ pub struct TagRef {
 }
 
 /// A tag named in an article write: its slug or its name (an unknown name creates
-/// the tag).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(transparent)]
-pub struct TagReference(pub String);
-
-impl utoipa::PartialSchema for TagReference {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some(
-                "A tag's slug or name; an unknown name creates the tag",
-            ))
-            .examples([serde_json::json!("South Korea")])
-            .min_length(Some(1))
-            .max_length(Some(MAX_NAME_LEN))
-            .pattern(Some(text::LINE_PATTERN))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for TagReference {}
+/// the tag); the rule of a tag's name.
+pub type TagReference = TagName;
 
 /// A request to create a tag.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTag {
-    /// Display name, 1 to 100 characters.
-    #[schema(
-        example = "South Korea",
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub name: String,
+    /// Display name.
+    pub name: TagName,
     /// Derived from the name when omitted ("South Korea" -> `south-korea`).
-    #[schema(
-        example = "south-korea",
-        max_length = 100,
-        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
-    )]
     #[serde(default)]
-    pub slug: Option<String>,
-    #[schema(
-        max_length = 2000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    pub slug: Option<SlugInput>,
     #[serde(default)]
-    pub description: Option<String>,
+    pub description: Option<TagDescription>,
 }
 
 /// A partial update of a tag: fields left out stay as they are; `description: null`
@@ -109,22 +77,12 @@ pub struct NewTag {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagPatch {
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub name: Option<String>,
-    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub name: Option<TagName>,
     #[serde(default)]
-    pub slug: Option<String>,
-    #[schema(
-        max_length = 2000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    pub slug: Option<SlugInput>,
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
-    pub description: Option<Option<String>>,
+    pub description: Option<Option<TagDescription>>,
 }
 
 /// How a client names a tag in a path: by id or by slug.
@@ -149,17 +107,15 @@ struct TagRecord {
 impl NewTag {
     fn validate(&self) -> AppResult<TagRecord> {
         let mut errors = Vec::new();
-        let name = text::line("name", &self.name, MAX_NAME_LEN, &mut errors);
+        let name = self.name.check("name", &mut errors);
         let slug = match &self.slug {
-            Some(slug) => slug::validate_field(slug, &mut errors),
+            Some(slug) => slug.check(&mut errors),
             None => Slug::derive_or_fallback(&name, "tag").into_string(),
         };
-        let description = text::optional_text(
-            "description",
-            self.description.as_deref(),
-            MAX_DESCRIPTION_LEN,
-            &mut errors,
-        );
+        let description = self
+            .description
+            .as_ref()
+            .and_then(|description| description.check("description", &mut errors));
         text::checked(
             TagRecord {
                 slug,
@@ -185,19 +141,13 @@ impl TagPatch {
         let valid = ValidTagPatch {
             name: self
                 .name
-                .as_deref()
-                .map(|name| text::line("name", name, MAX_NAME_LEN, &mut errors)),
-            slug: self
-                .slug
-                .as_deref()
-                .map(|slug| slug::validate_field(slug, &mut errors)),
+                .as_ref()
+                .map(|name| name.check("name", &mut errors)),
+            slug: self.slug.as_ref().map(|slug| slug.check(&mut errors)),
             description: self.description.as_ref().map(|description| {
-                text::optional_text(
-                    "description",
-                    description.as_deref(),
-                    MAX_DESCRIPTION_LEN,
-                    &mut errors,
-                )
+                description
+                    .as_ref()
+                    .and_then(|description| description.check("description", &mut errors))
             }),
         };
         text::checked(valid, errors)

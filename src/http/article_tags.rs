@@ -8,13 +8,14 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::content::article_tags;
-use crate::content::articles::{self};
-use crate::content::tags::{self as tag_content, TagRef, TagReference};
+use crate::content::precondition::Write;
+use crate::content::tags::{TagRef, TagReference};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
+use crate::http::paths::{ArticlePath, TagPath};
+use crate::http::responses::{ArticleNotFound, InvalidFields};
 use crate::http::{connection, write_connection};
 
 /// The whole, ordered set of an article's tags.
@@ -31,13 +32,7 @@ pub struct ArticleTagsInput {
 #[serde(deny_unknown_fields)]
 pub struct AddTagInput {
     /// The tag's slug or name; an unknown name creates the tag.
-    #[schema(
-        example = "South Korea",
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub tag: String,
+    pub tag: TagReference,
     /// Where to put it (0-based; default: last). A tag the article has moves there.
     #[schema(minimum = 0)]
     #[serde(
@@ -53,12 +48,10 @@ pub struct AddTagInput {
 #[utoipa::path(
     tag = "article tags",
     security((), ("bearer" = ["content:read"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
-        (status = 200, description = "The tags, in order", body = Vec<TagRef>,
-            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The tags, in order", body = Vec<TagRef>),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}/tags")]
@@ -66,9 +59,9 @@ pub async fn list_article_tags(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let (tags, version) = article_tags::list_all(&mut conn, &key, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
@@ -80,14 +73,11 @@ pub async fn list_article_tags(
 #[utoipa::path(
     tag = "article tags",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = ArticleTagsInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "The tags, in order", body = Vec<TagRef>, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The tags, in order", body = Vec<TagRef>),
+        (status = 404, response = ArticleNotFound),
         (status = 422, description = "A tag is not valid", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -95,14 +85,13 @@ pub async fn list_article_tags(
 #[put("/articles/{article}/tags")]
 pub async fn set_article_tags(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<ArticleTagsInput>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (tags, version) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &tags)
@@ -114,31 +103,26 @@ pub async fn set_article_tags(
 #[utoipa::path(
     tag = "article tags",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = AddTagInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "The article's tags, in order", body = Vec<TagRef>, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The article's tags, in order", body = Vec<TagRef>),
+        (status = 404, response = ArticleNotFound),
         (status = 409, description = "The article has as many tags as it may", body = Problem,
             content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[post("/articles/{article}/tags")]
 pub async fn add_article_tag(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<AddTagInput>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (tags, version) =
         article_tags::add(&mut conn, &key, &input.tag, input.position, &write).await?;
@@ -151,10 +135,7 @@ pub async fn add_article_tag(
 #[utoipa::path(
     tag = "article tags",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("tag" = String, Path, description = "The tag's id or slug"),
-    ),
+    params(ArticlePath, TagPath),
     responses(
         (status = 204, description = "The article no longer has the tag"),
         (status = 404, description = "No such article or tag, or the article does not have it",
@@ -164,13 +145,13 @@ pub async fn add_article_tag(
 #[delete("/articles/{article}/tags/{tag}")]
 pub async fn remove_article_tag(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    tag: TagPath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    let key = articles::parse_key(&path.0)?;
-    let tag = tag_content::parse_key(&path.1)?;
+    let key = article.key()?;
+    let tag = tag.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     article_tags::remove(&mut conn, &key, &tag, &write).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -16,9 +16,10 @@ use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppResult, Problem};
-use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
+use crate::http::paths::ArticlePath;
+use crate::http::responses::{ArticleNotFound, BadParameter};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
@@ -109,11 +110,9 @@ pub(crate) async fn list_response(
     params(ListArticlesParams),
     responses(
         (status = 200, description = "A page of articles", body = ArticlePage, headers(
-            ("ETag" = String, description = "Entity tag of this page"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
         )),
-        (status = 400, description = "A parameter is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 400, response = BadParameter),
     )
 )]
 #[get("/articles")]
@@ -148,7 +147,6 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
         (status = 201, description = "The article was created", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the new article"),
             ("Location" = String, description = "URL of the new article"),
         )),
         (status = 409, description = "Another article has this slug", body = Problem,
@@ -160,11 +158,10 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
 #[post("/articles")]
 pub async fn create_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::create(&mut conn, &input, &write).await?;
@@ -178,18 +175,11 @@ pub async fn create_article(
 #[utoipa::path(
     tag = "articles",
     security((), ("bearer" = ["content:read"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ArticleParams,
-    ),
+    params(ArticlePath, ArticleParams),
     responses(
-        (status = 200, description = "The article", body = Article, headers(
-            ("ETag" = String, description = "Entity tag; send it as `If-Match` to write"),
-        )),
-        (status = 400, description = "A parameter is not valid", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The article", body = Article),
+        (status = 400, response = BadParameter),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}")]
@@ -197,11 +187,11 @@ pub async fn get_article(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     params: web::Query<ArticleParams>,
 ) -> AppResult<HttpResponse> {
     let include = Include::parse(Include::WHOLE, params.include.as_deref())?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let article = articles::find(&mut conn, &key, include, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
@@ -214,14 +204,11 @@ pub async fn get_article(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "The replaced article", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the article"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The replaced article", body = Article),
+        (status = 404, response = ArticleNotFound),
         (status = 409, description = "Another article has this slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
@@ -231,14 +218,13 @@ pub async fn get_article(
 #[put("/articles/{article}")]
 pub async fn replace_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::replace(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
@@ -251,14 +237,11 @@ pub async fn replace_article(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = ArticlePatch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The updated article", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the article"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The updated article", body = Article),
+        (status = 404, response = ArticleNotFound),
         (status = 409, description = "Another article has this slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
@@ -268,14 +251,13 @@ pub async fn replace_article(
 #[patch("/articles/{article}")]
 pub async fn update_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<ArticlePatch>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::update(&mut conn, &key, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
@@ -287,22 +269,20 @@ pub async fn update_article(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
         (status = 204, description = "The article was deleted"),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[delete("/articles/{article}")]
 pub async fn delete_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     articles::delete(&mut conn, &key, &write).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -312,10 +292,10 @@ async fn transition(
     req: &HttpRequest,
     write: Write,
     pool: &DbPool,
-    path: &str,
+    article: &ArticlePath,
     transition: Transition,
 ) -> AppResult<HttpResponse> {
-    let key = articles::parse_key(path)?;
+    let key = article.key()?;
     let mut conn = write_connection(req, pool).await?;
     let article = articles::transition(&mut conn, &key, transition, &write).await?;
     json_with_etag(req, StatusCode::OK, Some(article.version), &article)
@@ -329,13 +309,10 @@ async fn transition(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
-        (status = 200, description = "The published article", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the article"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The published article", body = Article),
+        (status = 404, response = ArticleNotFound),
         (status = 422, description = "The publishing check failed", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -343,12 +320,11 @@ async fn transition(
 #[post("/articles/{article}/publish")]
 pub async fn publish_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    transition(&req, write, &pool, &path, Transition::Publish).await
+    transition(&req, write, &pool, &article, Transition::Publish).await
 }
 
 /// Schedule an article
@@ -358,14 +334,11 @@ pub async fn publish_article(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = ScheduleInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "The scheduled article", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the article"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The scheduled article", body = Article),
+        (status = 404, response = ArticleNotFound),
         (status = 422, description = "The date is not in the future, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -373,18 +346,17 @@ pub async fn publish_article(
 #[post("/articles/{article}/schedule")]
 pub async fn schedule_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<ScheduleInput>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
     transition(
         &req,
         write,
         &pool,
-        &path,
+        &article,
         Transition::Schedule(input.published_at),
     )
     .await
@@ -396,24 +368,20 @@ pub async fn schedule_article(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
-        (status = 200, description = "The article, now a draft", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the article"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The article, now a draft", body = Article),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[post("/articles/{article}/unpublish")]
 pub async fn unpublish_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    transition(&req, write, &pool, &path, Transition::Unpublish).await
+    transition(&req, write, &pool, &article, Transition::Unpublish).await
 }
 
 /// Archive an article
@@ -422,22 +390,18 @@ pub async fn unpublish_article(
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
-        (status = 200, description = "The archived article", body = Article, headers(
-            ("ETag" = String, description = "Entity tag of the article"),
-        )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The archived article", body = Article),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[post("/articles/{article}/archive")]
 pub async fn archive_article(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    transition(&req, write, &pool, &path, Transition::Archive).await
+    transition(&req, write, &pool, &article, Transition::Archive).await
 }

@@ -37,6 +37,19 @@ impl FromRequest for Caller {
     }
 }
 
+/// A content write: the caller must hold `content:write` (401/403 otherwise, before
+/// the body is read); carries the request's `If-Match` and who writes.
+impl FromRequest for Write {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Write, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move { content_write(&req, &caller.await?) })
+    }
+}
+
 /// Checks the request's bearer token, if any: anonymous without one, 401 for one
 /// that is malformed, unknown, expired or revoked.
 pub async fn authenticate(req: &HttpRequest) -> AppResult<Caller> {

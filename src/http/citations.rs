@@ -5,13 +5,14 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::auth::Caller;
-use crate::content::articles::{self};
 use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
+use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
+use crate::http::paths::{ArticlePath, CitationPath};
+use crate::http::responses::{ArticleNotFound, CitationNotFound, InvalidFields};
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
 
 /// List an article's citations
@@ -20,12 +21,10 @@ use crate::http::{connection, with_location, write_connection, API_PREFIX};
 #[utoipa::path(
     tag = "citations",
     security((), ("bearer" = ["content:read"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
-        (status = 200, description = "The citations, by number", body = Vec<Citation>,
-            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The citations, by number", body = Vec<Citation>),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}/citations")]
@@ -33,9 +32,9 @@ pub async fn list_citations(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let (all, version) = citations::list_all(&mut conn, &key, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &all)
@@ -47,36 +46,36 @@ pub async fn list_citations(
 #[utoipa::path(
     tag = "citations",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = CitationInput, content_type = "application/json"),
     responses(
         (status = 201, description = "The new citation", body = Citation, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
             ("Location" = String, description = "URL of the new citation"),
         )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = ArticleNotFound),
         (status = 409, description = "The number is taken, or the article has as many citations as it may",
             body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[post("/articles/{article}/citations")]
 pub async fn add_citation(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<CitationInput>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
-    let location = format!("{API_PREFIX}/articles/{path}/citations/{}", citation.id);
+    let location = format!(
+        "{API_PREFIX}/articles/{}/citations/{}",
+        article.as_str(),
+        citation.id
+    );
     Ok(with_location(response, &location))
 }
 
@@ -86,15 +85,10 @@ pub async fn add_citation(
 #[utoipa::path(
     tag = "citations",
     security((), ("bearer" = ["content:read"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("citation" = uuid::Uuid, Path, description = "The citation's id"),
-    ),
+    params(ArticlePath, CitationPath),
     responses(
-        (status = 200, description = "The citation", body = Citation,
-            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
-        (status = 404, description = "No such article or citation", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The citation", body = Citation),
+        (status = 404, response = CitationNotFound),
     )
 )]
 #[get("/articles/{article}/citations/{citation}")]
@@ -102,10 +96,11 @@ pub async fn get_citation(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    citation: CitationPath,
 ) -> AppResult<HttpResponse> {
-    let key = articles::parse_key(&path.0)?;
-    let id = citations::parse_id(&path.1)?;
+    let key = article.key()?;
+    let id = citation.key()?;
     let mut conn = connection(&pool).await?;
     let (citation, version) = citations::get(&mut conn, &key, id, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
@@ -118,17 +113,11 @@ pub async fn get_citation(
 #[utoipa::path(
     tag = "citations",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("citation" = uuid::Uuid, Path, description = "The citation's id"),
-    ),
+    params(ArticlePath, CitationPath),
     request_body(content = CitationPatch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The citation", body = Citation, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
-        )),
-        (status = 404, description = "No such article or citation", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The citation", body = Citation),
+        (status = 404, response = CitationNotFound),
         (status = 409, description = "Another citation has this number", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or a published article would fail the publishing check",
@@ -138,15 +127,15 @@ pub async fn get_citation(
 #[patch("/articles/{article}/citations/{citation}")]
 pub async fn update_citation(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    citation: CitationPath,
     body: JsonBody<CitationPatch>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path.0)?;
-    let id = citations::parse_id(&path.1)?;
+    let key = article.key()?;
+    let id = citation.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &citation)
@@ -159,14 +148,10 @@ pub async fn update_citation(
 #[utoipa::path(
     tag = "citations",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("citation" = uuid::Uuid, Path, description = "The citation's id"),
-    ),
+    params(ArticlePath, CitationPath),
     responses(
         (status = 204, description = "The citation was deleted"),
-        (status = 404, description = "No such article or citation", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = CitationNotFound),
         (status = 422, description = "A published article would fail the publishing check",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -174,13 +159,13 @@ pub async fn update_citation(
 #[delete("/articles/{article}/citations/{citation}")]
 pub async fn delete_citation(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    citation: CitationPath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    let key = articles::parse_key(&path.0)?;
-    let id = citations::parse_id(&path.1)?;
+    let key = article.key()?;
+    let id = citation.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     citations::delete(&mut conn, &key, id, &write).await?;
     Ok(HttpResponse::NoContent().finish())

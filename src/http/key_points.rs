@@ -6,15 +6,16 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::auth::Caller;
-use crate::content::articles::{self};
 use crate::content::key_points::{
     self, KeyPoint, KeyPointList, KeyPointListPatch, KeyPointPatch, NewKeyPoint, NewKeyPointList,
 };
+use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
+use crate::http::paths::{ArticlePath, ListPath, PointPath};
+use crate::http::responses::{ArticleNotFound, InvalidFields, ListNotFound, PointNotFound};
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
 
 /// List an article's key-point lists
@@ -23,12 +24,10 @@ use crate::http::{connection, with_location, write_connection, API_PREFIX};
 #[utoipa::path(
     tag = "key-point lists",
     security((), ("bearer" = ["content:read"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     responses(
-        (status = 200, description = "The lists, in order, with their points", body = Vec<KeyPointList>,
-            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The lists, in order, with their points", body = Vec<KeyPointList>),
+        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}/key-point-lists")]
@@ -36,9 +35,9 @@ pub async fn list_key_point_lists(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
 ) -> AppResult<HttpResponse> {
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let (lists, version) = key_points::list_all(&mut conn, &key, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &lists)
@@ -50,35 +49,35 @@ pub async fn list_key_point_lists(
 #[utoipa::path(
     tag = "key-point lists",
     security(("bearer" = ["content:write"])),
-    params(("article" = String, Path, description = "The article's id or slug")),
+    params(ArticlePath),
     request_body(content = NewKeyPointList, content_type = "application/json"),
     responses(
         (status = 201, description = "The new list", body = KeyPointList, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
             ("Location" = String, description = "URL of the new list"),
         )),
-        (status = 404, description = "No article has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = ArticleNotFound),
         (status = 409, description = "The article has as many lists as it may", body = Problem,
             content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[post("/articles/{article}/key-point-lists")]
 pub async fn add_key_point_list(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    article: ArticlePath,
     body: JsonBody<NewKeyPointList>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path)?;
+    let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (list, version) = key_points::add_list(&mut conn, &key, &input, &write).await?;
-    let location = format!("{API_PREFIX}/articles/{path}/key-point-lists/{}", list.id);
+    let location = format!(
+        "{API_PREFIX}/articles/{}/key-point-lists/{}",
+        article.as_str(),
+        list.id
+    );
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &list)?;
     Ok(with_location(response, &location))
 }
@@ -89,15 +88,10 @@ pub async fn add_key_point_list(
 #[utoipa::path(
     tag = "key-point lists",
     security((), ("bearer" = ["content:read"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("list" = uuid::Uuid, Path, description = "The list's id"),
-    ),
+    params(ArticlePath, ListPath),
     responses(
-        (status = 200, description = "The list with its points", body = KeyPointList,
-            headers(("ETag" = String, description = "Entity tag (carries the article's version)"))),
-        (status = 404, description = "No such article or list", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The list with its points", body = KeyPointList),
+        (status = 404, response = ListNotFound),
     )
 )]
 #[get("/articles/{article}/key-point-lists/{list}")]
@@ -105,10 +99,11 @@ pub async fn get_key_point_list(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    list: ListPath,
 ) -> AppResult<HttpResponse> {
-    let key = articles::parse_key(&path.0)?;
-    let list_id = key_points::parse_list_id(&path.1)?;
+    let key = article.key()?;
+    let list_id = list.key()?;
     let mut conn = connection(&pool).await?;
     let (list, version) = key_points::get(&mut conn, &key, list_id, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
@@ -120,33 +115,26 @@ pub async fn get_key_point_list(
 #[utoipa::path(
     tag = "key-point lists",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("list" = uuid::Uuid, Path, description = "The list's id"),
-    ),
+    params(ArticlePath, ListPath),
     request_body(content = KeyPointListPatch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The list", body = KeyPointList, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
-        )),
-        (status = 404, description = "No such article or list", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The list", body = KeyPointList),
+        (status = 404, response = ListNotFound),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[patch("/articles/{article}/key-point-lists/{list}")]
 pub async fn update_key_point_list(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    list: ListPath,
     body: JsonBody<KeyPointListPatch>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path.0)?;
-    let list_id = key_points::parse_list_id(&path.1)?;
+    let key = article.key()?;
+    let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(version), &list)
@@ -158,26 +146,22 @@ pub async fn update_key_point_list(
 #[utoipa::path(
     tag = "key-point lists",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("list" = uuid::Uuid, Path, description = "The list's id"),
-    ),
+    params(ArticlePath, ListPath),
     responses(
         (status = 204, description = "The list was deleted"),
-        (status = 404, description = "No such article or list", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
     )
 )]
 #[delete("/articles/{article}/key-point-lists/{list}")]
 pub async fn delete_key_point_list(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    list: ListPath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    let key = articles::parse_key(&path.0)?;
-    let list_id = key_points::parse_list_id(&path.1)?;
+    let key = article.key()?;
+    let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     key_points::delete_list(&mut conn, &key, list_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -189,41 +173,36 @@ pub async fn delete_key_point_list(
 #[utoipa::path(
     tag = "key-point lists",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("list" = uuid::Uuid, Path, description = "The list's id"),
-    ),
+    params(ArticlePath, ListPath),
     request_body(content = NewKeyPoint, content_type = "application/json"),
     responses(
         (status = 201, description = "The new point", body = KeyPoint, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
             ("Location" = String, description = "URL of the new point"),
         )),
-        (status = 404, description = "No such article or list", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 409, description = "The list has as many points as it may", body = Problem,
             content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[post("/articles/{article}/key-point-lists/{list}/points")]
 pub async fn add_key_point(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String)>,
+    article: ArticlePath,
+    list: ListPath,
     body: JsonBody<NewKeyPoint>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path.0)?;
-    let list_id = key_points::parse_list_id(&path.1)?;
+    let key = article.key()?;
+    let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (point, version) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
     let location = format!(
         "{API_PREFIX}/articles/{}/key-point-lists/{list_id}/points/{}",
-        path.0, point.id
+        article.as_str(),
+        point.id
     );
     let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &point)?;
     Ok(with_location(response, &location))
@@ -235,35 +214,28 @@ pub async fn add_key_point(
 #[utoipa::path(
     tag = "key-point lists",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("list" = uuid::Uuid, Path, description = "The list's id"),
-        ("point" = uuid::Uuid, Path, description = "The point's id"),
-    ),
+    params(ArticlePath, ListPath, PointPath),
     request_body(content = KeyPointPatch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The point", body = KeyPoint, headers(
-            ("ETag" = String, description = "Entity tag (carries the article's new version)"),
-        )),
-        (status = 404, description = "No such article, list or point", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The point", body = KeyPoint),
+        (status = 404, response = PointNotFound),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[patch("/articles/{article}/key-point-lists/{list}/points/{point}")]
 pub async fn update_key_point(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String, String)>,
+    article: ArticlePath,
+    list: ListPath,
+    point: PointPath,
     body: JsonBody<KeyPointPatch>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
-    let key = articles::parse_key(&path.0)?;
-    let list_id = key_points::parse_list_id(&path.1)?;
-    let point_id = key_points::parse_point_id(&path.2)?;
+    let key = article.key()?;
+    let list_id = list.key()?;
+    let point_id = point.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (point, version) =
         key_points::update_point(&mut conn, &key, list_id, point_id, &input, &write).await?;
@@ -276,28 +248,24 @@ pub async fn update_key_point(
 #[utoipa::path(
     tag = "key-point lists",
     security(("bearer" = ["content:write"])),
-    params(
-        ("article" = String, Path, description = "The article's id or slug"),
-        ("list" = uuid::Uuid, Path, description = "The list's id"),
-        ("point" = uuid::Uuid, Path, description = "The point's id"),
-    ),
+    params(ArticlePath, ListPath, PointPath),
     responses(
         (status = 204, description = "The point was deleted"),
-        (status = 404, description = "No such article, list or point", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = PointNotFound),
     )
 )]
 #[delete("/articles/{article}/key-point-lists/{list}/points/{point}")]
 pub async fn delete_key_point(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<(String, String, String)>,
+    article: ArticlePath,
+    list: ListPath,
+    point: PointPath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
-    let key = articles::parse_key(&path.0)?;
-    let list_id = key_points::parse_list_id(&path.1)?;
-    let point_id = key_points::parse_point_id(&path.2)?;
+    let key = article.key()?;
+    let list_id = list.key()?;
+    let point_id = point.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -8,13 +8,15 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::content::articles::ArticleFilter;
 use crate::content::pagination::PageRequest;
+use crate::content::precondition::Write;
 use crate::content::tags::{self, NewTag, Tag, TagPatch};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::{list_response, ListArticlesParams};
-use crate::http::auth::content_write;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
+use crate::http::paths::TagPath;
+use crate::http::responses::{BadParameter, InvalidFields, TagNotFound};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Paging parameters of the tag list.
@@ -48,7 +50,6 @@ pub struct TagPage {
     params(ListTagsParams),
     responses(
         (status = 200, description = "A page of tags", body = TagPage, headers(
-            ("ETag" = String, description = "Entity tag of this page"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
         )),
         (status = 400, description = "`limit` or `cursor` is not valid", body = Problem,
@@ -82,23 +83,20 @@ pub async fn list_tags(
     request_body(content = NewTag, content_type = "application/json"),
     responses(
         (status = 201, description = "The tag was created", body = Tag, headers(
-            ("ETag" = String, description = "Entity tag of the new tag"),
             ("Location" = String, description = "URL of the new tag"),
         )),
         (status = 409, description = "Another tag has this slug", body = Problem,
             content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[post("/tags")]
 pub async fn create_tag(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
     body: JsonBody<NewTag>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
     let mut conn = write_connection(&req, &pool).await?;
     let tag = tags::create(&mut conn, &input, &write).await?;
@@ -116,13 +114,10 @@ pub async fn create_tag(
 #[utoipa::path(
     tag = "tags",
     security((), ("bearer" = ["content:read"])),
-    params(("tag" = String, Path, description = "The tag's id or slug")),
+    params(TagPath),
     responses(
-        (status = 200, description = "The tag", body = Tag, headers(
-            ("ETag" = String, description = "Entity tag; send it as `If-Match` to update"),
-        )),
-        (status = 404, description = "No tag has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The tag", body = Tag),
+        (status = 404, response = TagNotFound),
     )
 )]
 #[get("/tags/{tag}")]
@@ -130,10 +125,10 @@ pub async fn get_tag(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    tag: TagPath,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let tag = tags::find(&mut conn, &tags::parse_key(&path)?, caller.audience()).await?;
+    let tag = tags::find(&mut conn, &tag.key()?, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -145,34 +140,27 @@ pub async fn get_tag(
 #[utoipa::path(
     tag = "tags",
     security(("bearer" = ["content:write"])),
-    params(
-        ("tag" = String, Path, description = "The tag's id or slug"),
-    ),
+    params(TagPath),
     request_body(content = TagPatch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The updated tag", body = Tag, headers(
-            ("ETag" = String, description = "Entity tag of the updated tag"),
-        )),
-        (status = 404, description = "No tag has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The updated tag", body = Tag),
+        (status = 404, response = TagNotFound),
         (status = 409, description = "Another tag has this slug", body = Problem,
             content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[patch("/tags/{tag}")]
 pub async fn update_tag(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    tag: TagPath,
     body: JsonBody<TagPatch>,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let input = body.parse().await?;
     let mut conn = write_connection(&req, &pool).await?;
-    let tag = tags::update(&mut conn, &tags::parse_key(&path)?, &input, &write).await?;
+    let tag = tags::update(&mut conn, &tag.key()?, &input, &write).await?;
     json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
 }
 
@@ -182,25 +170,21 @@ pub async fn update_tag(
 #[utoipa::path(
     tag = "tags",
     security(("bearer" = ["content:write"])),
-    params(
-        ("tag" = String, Path, description = "The tag's id or slug"),
-    ),
+    params(TagPath),
     responses(
         (status = 204, description = "The tag was deleted"),
-        (status = 404, description = "No tag has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = TagNotFound),
     )
 )]
 #[delete("/tags/{tag}")]
 pub async fn delete_tag(
     req: HttpRequest,
-    caller: Caller,
+    write: Write,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    tag: TagPath,
 ) -> AppResult<HttpResponse> {
-    let write = content_write(&req, &caller)?;
     let mut conn = write_connection(&req, &pool).await?;
-    tags::delete(&mut conn, &tags::parse_key(&path)?, &write).await?;
+    tags::delete(&mut conn, &tag.key()?, &write).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -211,19 +195,13 @@ pub async fn delete_tag(
 #[utoipa::path(
     tag = "tags",
     security((), ("bearer" = ["content:read"])),
-    params(
-        ("tag" = String, Path, description = "The tag's id or slug"),
-        ListArticlesParams,
-    ),
+    params(TagPath, ListArticlesParams),
     responses(
         (status = 200, description = "A page of articles", body = crate::http::articles::ArticlePage, headers(
-            ("ETag" = String, description = "Entity tag of this page"),
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
         )),
-        (status = 400, description = "A parameter is not valid", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 404, description = "No tag has this id or slug", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 400, response = BadParameter),
+        (status = 404, response = TagNotFound),
     )
 )]
 #[get("/tags/{tag}/articles")]
@@ -231,10 +209,10 @@ pub async fn list_tag_articles(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    tag: TagPath,
     params: web::Query<ListArticlesParams>,
 ) -> AppResult<HttpResponse> {
-    let key = tags::parse_key(&path)?;
+    let key = tag.key()?;
     let mut conn = connection(&pool).await?;
     let tag = tags::find(&mut conn, &key, caller.audience()).await?;
     let mut filter = ArticleFilter::for_audience(caller.audience());

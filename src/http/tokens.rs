@@ -8,10 +8,12 @@ use utoipa::ToSchema;
 use crate::auth::tokens::{self, NewToken, NewTokenCreated, Token};
 use crate::auth::{Caller, Scope};
 use crate::db::DbPool;
-use crate::error::{AppResult, Problem};
+use crate::error::AppResult;
 use crate::http::auth::AuthCache;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
+use crate::http::paths::TokenPath;
+use crate::http::responses::{InvalidFields, TokenNotFound};
 use crate::http::{connection, with_location, API_PREFIX};
 
 /// All tokens.
@@ -28,8 +30,7 @@ pub struct TokenList {
     tag = "tokens",
     security(("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "The tokens", body = TokenList,
-            headers(("ETag" = String, description = "Entity tag of the list"))),
+        (status = 200, description = "The tokens", body = TokenList),
     )
 )]
 #[get("/tokens")]
@@ -54,8 +55,7 @@ pub async fn list_tokens(
     responses(
         (status = 201, description = "The token, with its secret", body = NewTokenCreated,
             headers(("Location" = String, description = "URL of the token"))),
-        (status = 422, description = "A field is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 422, response = InvalidFields),
     )
 )]
 #[post("/tokens")]
@@ -88,12 +88,10 @@ pub async fn create_token(
 #[utoipa::path(
     tag = "tokens",
     security(("bearer" = ["admin"])),
-    params(("token" = String, Path, description = "The token's id or prefix")),
+    params(TokenPath),
     responses(
-        (status = 200, description = "The token", body = Token,
-            headers(("ETag" = String, description = "Entity tag"))),
-        (status = 404, description = "No token has this id or prefix", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 200, description = "The token", body = Token),
+        (status = 404, response = TokenNotFound),
     )
 )]
 #[get("/tokens/{token}")]
@@ -101,11 +99,11 @@ pub async fn get_token(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
+    token: TokenPath,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::Admin)?;
     let mut conn = connection(&pool).await?;
-    let token = tokens::find(&mut conn, &path).await?;
+    let token = tokens::find(&mut conn, &token.key()?).await?;
     json_with_etag(&req, StatusCode::OK, None, &token)
 }
 
@@ -116,11 +114,10 @@ pub async fn get_token(
 #[utoipa::path(
     tag = "tokens",
     security(("bearer" = ["admin"])),
-    params(("token" = String, Path, description = "The token's id or prefix")),
+    params(TokenPath),
     responses(
         (status = 204, description = "The token is revoked"),
-        (status = 404, description = "No token has this id or prefix", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 404, response = TokenNotFound),
     )
 )]
 #[delete("/tokens/{token}")]
@@ -128,11 +125,11 @@ pub async fn revoke_token(
     caller: Caller,
     pool: web::Data<DbPool>,
     cache: web::Data<AuthCache>,
-    path: web::Path<String>,
+    token: TokenPath,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::Admin)?;
     let mut conn = connection(&pool).await?;
-    let revoked = tokens::revoke(&mut conn, &path).await?;
+    let revoked = tokens::revoke(&mut conn, &token.key()?).await?;
     cache.forget(revoked.id);
     Ok(HttpResponse::NoContent().finish())
 }

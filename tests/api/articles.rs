@@ -1,8 +1,9 @@
 //! `/api/v1/articles`: whole articles, written and read in one request.
 
+use cms::content::articles::{Article, Status};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp};
+use crate::helpers::{problem, Expect, TestApp};
 
 fn whole_article() -> Value {
     json!({
@@ -25,45 +26,39 @@ fn whole_article() -> Value {
 async fn a_whole_article_is_created_in_one_request() {
     let app = TestApp::spawn().await;
     let response = app.post_json("/api/v1/articles", &whole_article()).await;
-    assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_string();
-    assert!(response.headers()["etag"]
-        .to_str()
-        .unwrap()
-        .starts_with("\"v1-"));
-    let article: Value = response.json().await.unwrap();
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let article: Article = response.expect(201).await;
 
-    assert_eq!(
-        location,
-        format!("/api/v1/articles/{}", article["id"].as_str().unwrap())
-    );
-    assert_eq!(article["slug"], "mongolia-looks-to-south-korea");
-    assert_eq!(article["status"], "draft");
-    assert_eq!(article["published_at"], Value::Null);
-    assert_eq!(article["version"], 1);
-    assert_eq!(article["body"], whole_article()["body"]);
-    let lists = article["key_point_lists"].as_array().unwrap();
+    assert_eq!(location, format!("/api/v1/articles/{}", article.id));
+    assert!(etag.starts_with("\"v1-"), "{etag}");
+    assert_eq!(article.slug, "mongolia-looks-to-south-korea");
+    assert_eq!(article.status, Status::Draft);
+    assert_eq!(article.published_at, None);
+    assert_eq!(article.version, 1);
+    assert_eq!(article.body.as_deref(), whole_article()["body"].as_str());
+    let lists = article.key_point_lists.expect("the lists");
     assert_eq!(lists.len(), 2);
-    assert_eq!(lists[0]["title"], "Key points");
-    assert_eq!(lists[0]["position"], 0);
-    assert_eq!(lists[0]["points"][1]["text"], "Culture is big");
-    assert_eq!(lists[0]["points"][1]["position"], 1);
-    assert_eq!(lists[1]["title"], "What next");
-    let citations = article["citations"].as_array().unwrap();
-    assert_eq!(citations[0]["number"], 1);
-    assert_eq!(citations[0]["url"], "https://www.koreaherald.com/");
-    assert_eq!(citations[0]["date"], "2025-01-15");
     assert_eq!(
-        citations[1]["number"], 2,
-        "numbered in order when not given"
+        (lists[0].title.as_str(), lists[0].position),
+        ("Key points", 0)
     );
-    assert_eq!(citations[1]["quote"], "Culture first.");
-    let tags: Vec<&str> = article["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
+    assert_eq!(lists[0].points[1].text, "Culture is big");
+    assert_eq!(lists[0].points[1].position, 1);
+    assert_eq!(lists[1].title, "What next");
+    let citations = article.citations.expect("the citations");
+    assert_eq!(citations[0].number, 1);
+    assert_eq!(
+        citations[0].url.as_deref(),
+        Some("https://www.koreaherald.com/")
+    );
+    assert_eq!(
+        citations[0].date.map(|d| d.to_string()).as_deref(),
+        Some("2025-01-15")
+    );
+    assert_eq!(citations[1].number, 2, "numbered in order when not given");
+    assert_eq!(citations[1].quote.as_deref(), Some("Culture first."));
+    let tags: Vec<&str> = article.tags.iter().map(|t| t.slug.as_str()).collect();
     assert_eq!(tags, ["mongolia", "south-korea"]);
 }
 
@@ -73,9 +68,7 @@ async fn one_get_returns_the_article_whole_by_id_or_slug() {
     let created = app.create_article(whole_article()).await;
     let id = created["id"].as_str().unwrap();
     for key in [id, "mongolia-looks-to-south-korea"] {
-        let response = app.get(&format!("/api/v1/articles/{key}")).await;
-        assert_eq!(response.status(), 200);
-        let article: Value = response.json().await.unwrap();
+        let article: Value = app.get_as(&format!("/api/v1/articles/{key}"), 200).await;
         assert_eq!(article, created);
     }
 }
@@ -100,20 +93,17 @@ async fn the_rendered_body_comes_on_request_sanitized_with_citations_linked() {
     input["body"] =
         json!("## Trade\n\nSmall [1].\n\n<script>alert(1)</script><img src=x onerror=alert(2)>");
     app.create_article(input).await;
-    let plain: Value = app
-        .get("/api/v1/articles/mongolia-looks-to-south-korea")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(plain.get("body_html").is_none(), "only on request");
-    let article: Value = app
-        .get("/api/v1/articles/mongolia-looks-to-south-korea?include=body_html")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let html = article["body_html"].as_str().unwrap();
+    let plain: Article = app
+        .get_as("/api/v1/articles/mongolia-looks-to-south-korea", 200)
+        .await;
+    assert!(plain.body_html.is_none(), "only on request");
+    let article: Article = app
+        .get_as(
+            "/api/v1/articles/mongolia-looks-to-south-korea?include=body_html",
+            200,
+        )
+        .await;
+    let html = article.body_html.expect("the rendered body");
     assert!(html.contains("<h2>Trade</h2>"), "{html}");
     assert!(html.contains(r##"href="#citation-1""##), "{html}");
     assert!(html.contains("[1]</a>"), "{html}");

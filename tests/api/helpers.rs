@@ -358,7 +358,7 @@ pub async fn create_token(
 ) -> String {
     let mut conn = cms::db::connect(db_config).await.expect("a connection");
     let input = NewToken {
-        name: format!("test {scopes:?}"),
+        name: format!("test {scopes:?}").into(),
         scopes: scopes.to_vec(),
         expires_at,
     };
@@ -381,6 +381,31 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+}
+
+/// Typed reading of responses: the expected status and the decoded body in one
+/// call, the body shown when the status is not the expected one.
+pub(crate) trait Expect {
+    /// Asserts the status and decodes the JSON body as `T`.
+    async fn expect<T: serde::de::DeserializeOwned>(self, status: u16) -> T;
+}
+
+impl Expect for reqwest::Response {
+    async fn expect<T: serde::de::DeserializeOwned>(self, status: u16) -> T {
+        let url = self.url().to_string();
+        let actual = self.status();
+        let text = self.text().await.expect("a body");
+        assert_eq!(actual, status, "status of {url}: {text}");
+        serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("{url} answered an unexpected shape ({error}): {text}"))
+    }
+}
+
+impl TestApp {
+    /// GETs `path` with the admin token, expecting `status`, decoded as `T`.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str, status: u16) -> T {
+        self.get(path).await.expect(status).await
     }
 }
 

@@ -41,6 +41,7 @@ async fn the_spec_is_openapi_3_1_and_documents_every_operation() {
         for (method, operation) in item.as_object().unwrap() {
             let responses = operation["responses"].as_object().unwrap();
             for (status, response) in responses {
+                let response = resolve(&spec, response);
                 assert!(
                     response["description"]
                         .as_str()
@@ -59,6 +60,18 @@ async fn the_spec_is_openapi_3_1_and_documents_every_operation() {
                 );
             }
         }
+    }
+}
+
+/// The object a `$ref` points to (`#/components/...`), or the value itself.
+fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(reference) => reference
+            .trim_start_matches('#')
+            .split('/')
+            .skip(1)
+            .fold(spec, |node, key| &node[key]),
+        None => value,
     }
 }
 
@@ -123,37 +136,52 @@ async fn the_docs_page_is_served_without_any_cdn() {
 
 #[tokio::test]
 async fn the_spec_states_the_text_rules_the_service_applies() {
-    use cms::content::text::{LINE_PATTERN, SLUG_PATTERN, TEXT_PATTERN};
+    use cms::content::text::{line_pattern, optional_line_pattern, SLUG_PATTERN, TEXT_PATTERN};
     let app = TestApp::spawn().await;
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
     let schemas = &spec["components"]["schemas"];
-    let pattern = |schema: &str, field: &str| {
-        schemas[schema]["properties"][field]["pattern"]
+    // Each written text field refers to the schema of its rule...
+    let rule_of = |schema: &str, field: &str| {
+        let property = &schemas[schema]["properties"][field];
+        let reference = property["$ref"]
             .as_str()
-            .unwrap_or_else(|| panic!("{schema}.{field} has a pattern"))
+            .or_else(|| property["oneOf"][0]["$ref"].as_str())
+            .unwrap_or_else(|| panic!("{schema}.{field} refers to its rule: {property}"));
+        reference
+            .trim_start_matches("#/components/schemas/")
             .to_string()
     };
-    for (schema, field) in [
-        ("NewTag", "name"),
-        ("ArticleInput", "title"),
-        ("CitationInput", "title"),
+    for (schema, field, rule) in [
+        ("ArticleInput", "title", "Line300"),
+        ("ArticlePatch", "title", "Line300"),
+        ("ArticleInput", "standfirst", "Text2000"),
+        ("ArticlePatch", "standfirst", "Text2000"),
+        ("ArticleInput", "body", "Text500000"),
+        ("ArticleInput", "slug", "Slug"),
+        ("TagPatch", "slug", "Slug"),
+        ("NewTag", "name", "Line100"),
+        ("NewTag", "description", "Text2000"),
+        ("CitationInput", "title", "Line500"),
+        ("CitationPatch", "publisher", "OptionalLine300"),
+        ("CitationInput", "quote", "Text5000"),
+        ("CitationInput", "url", "SourceUrl"),
+        ("NewKeyPoint", "text", "Line1000"),
+        ("KeyPointListPatch", "title", "Line200"),
+        ("NewToken", "name", "Line100"),
     ] {
-        assert_eq!(pattern(schema, field), LINE_PATTERN, "{schema}.{field}");
+        assert_eq!(rule_of(schema, field), rule, "{schema}.{field}");
     }
-    for (schema, field) in [
-        ("NewTag", "description"),
-        ("ArticleInput", "body"),
-        ("ArticleInput", "standfirst"),
+    // ...whose limit and pattern are the ones the service checks.
+    for (rule, pattern, max) in [
+        ("Line300", line_pattern(), 300),
+        ("Line1000", line_pattern(), 1000),
+        ("OptionalLine300", optional_line_pattern(), 300),
+        ("Text2000", TEXT_PATTERN.to_string(), 2000),
+        ("Text500000", TEXT_PATTERN.to_string(), 500_000),
+        ("Slug", SLUG_PATTERN.to_string(), 100),
     ] {
-        assert_eq!(pattern(schema, field), TEXT_PATTERN, "{schema}.{field}");
+        assert_eq!(schemas[rule]["pattern"], pattern.as_str(), "{rule}");
+        assert_eq!(schemas[rule]["maxLength"], max, "{rule}");
     }
-    for (schema, field) in [
-        ("NewTag", "slug"),
-        ("ArticleInput", "slug"),
-        ("TagPatch", "slug"),
-    ] {
-        assert_eq!(pattern(schema, field), SLUG_PATTERN, "{schema}.{field}");
-    }
-    assert_eq!(schemas["PointText"]["pattern"], LINE_PATTERN);
-    assert_eq!(schemas["TagReference"]["pattern"], LINE_PATTERN);
+    assert_eq!(schemas["Line300"]["minLength"], 1);
 }

@@ -6,7 +6,7 @@ use super::types::*;
 use crate::content::article_access::ArticleRow;
 use crate::content::article_status::StoredStatus;
 use crate::content::slug::Slug;
-use crate::content::{article_tags, citations, key_points, slug, text};
+use crate::content::{article_tags, citations, key_points, text};
 use crate::error::{AppResult, FieldError};
 
 /// The article's own fields, validated.
@@ -66,19 +66,20 @@ pub(super) fn stored_status(
 impl ArticleInput {
     pub(super) fn validate(&self, now: DateTime<Utc>) -> AppResult<ValidArticle> {
         let mut errors = Vec::new();
-        let title = text::line("title", &self.title, MAX_TITLE_LEN, &mut errors);
+        let title = self.title.check("title", &mut errors);
         let slug = match &self.slug {
-            Some(slug) => slug::validate_field(slug, &mut errors),
+            Some(slug) => slug.check(&mut errors),
             None => Slug::derive_or_fallback(&title, "article").into_string(),
         };
-        let standfirst = text::optional_text(
-            "standfirst",
-            self.standfirst.as_deref(),
-            MAX_STANDFIRST_LEN,
-            &mut errors,
-        );
-        let body = self.body.clone().unwrap_or_default();
-        text::check_text("body", &body, MAX_BODY_LEN, &mut errors);
+        let standfirst = self
+            .standfirst
+            .as_ref()
+            .and_then(|standfirst| standfirst.check("standfirst", &mut errors));
+        let body = self
+            .body
+            .as_ref()
+            .map(|body| body.check_verbatim("body", &mut errors))
+            .unwrap_or_default();
         let status = match self.status {
             Some(status) => Some(stored_status(status, self.published_at, now, &mut errors)),
             None if self.published_at.is_some() => {
@@ -139,24 +140,18 @@ impl ArticlePatch {
         let valid = ValidPatch {
             title: self
                 .title
-                .as_deref()
-                .map(|title| text::line("title", title, MAX_TITLE_LEN, &mut errors)),
-            slug: self
-                .slug
-                .as_deref()
-                .map(|slug| slug::validate_field(slug, &mut errors)),
+                .as_ref()
+                .map(|title| title.check("title", &mut errors)),
+            slug: self.slug.as_ref().map(|slug| slug.check(&mut errors)),
             standfirst: self.standfirst.as_ref().map(|standfirst| {
-                text::optional_text(
-                    "standfirst",
-                    standfirst.as_deref(),
-                    MAX_STANDFIRST_LEN,
-                    &mut errors,
-                )
+                standfirst
+                    .as_ref()
+                    .and_then(|standfirst| standfirst.check("standfirst", &mut errors))
             }),
-            body: self.body.as_ref().map(|body| {
-                text::check_text("body", body, MAX_BODY_LEN, &mut errors);
-                body.clone()
-            }),
+            body: self
+                .body
+                .as_ref()
+                .map(|body| body.check_verbatim("body", &mut errors)),
             key_point_lists: self
                 .key_point_lists
                 .as_deref()

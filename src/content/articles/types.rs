@@ -10,14 +10,17 @@ use crate::content::article_access::Audience;
 pub use crate::content::article_status::Status;
 use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
-use crate::content::slug::Slug;
+use crate::content::slug::{Slug, SlugInput};
 use crate::content::tags::{TagRef, TagReference};
-use crate::content::text;
+use crate::content::text::{self, Line, Text};
 use crate::error::{AppError, AppResult};
 
-pub const MAX_TITLE_LEN: usize = 300;
-pub const MAX_STANDFIRST_LEN: usize = 2000;
-pub const MAX_BODY_LEN: usize = 500_000;
+/// A headline.
+pub type Title = Line<300>;
+/// The summary under the headline.
+pub type Standfirst = Text<2000>;
+/// Markdown, citations referred to as `[n]`.
+pub type Body = Text<500_000>;
 
 /// An article as served. Lists leave out the parts not asked for with `include`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -114,29 +117,15 @@ pub enum StatusInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
-    #[schema(
-        min_length = 1,
-        max_length = 300,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub title: String,
+    pub title: Title,
     /// Derived from the title when omitted.
-    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     #[serde(default)]
-    pub slug: Option<String>,
-    #[schema(
-        max_length = 2000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    pub slug: Option<SlugInput>,
     #[serde(default)]
-    pub standfirst: Option<String>,
+    pub standfirst: Option<Standfirst>,
     /// Markdown; refer to citation n as `[n]`.
-    #[schema(
-        max_length = 500000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Body>,
     /// `draft` when creating; unchanged when replacing. `published` and `scheduled`
     /// run the publishing check.
     #[serde(default)]
@@ -163,28 +152,14 @@ pub struct ArticleInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticlePatch {
-    #[schema(
-        min_length = 1,
-        max_length = 300,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub title: Option<String>,
-    #[schema(max_length = 100, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub title: Option<Title>,
     #[serde(default)]
-    pub slug: Option<String>,
-    #[schema(
-        max_length = 2000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    pub slug: Option<SlugInput>,
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
-    pub standfirst: Option<Option<String>>,
-    #[schema(
-        max_length = 500000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    pub standfirst: Option<Option<Standfirst>>,
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Body>,
     #[serde(default)]
     #[schema(max_items = 20)]
     pub key_point_lists: Option<Vec<KeyPointListInput>>,

@@ -17,12 +17,20 @@ use uuid::Uuid;
 
 use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::precondition::Write;
-use crate::content::text;
+use crate::content::text::{self, Line, OptionalLine, Text};
 use crate::db::schema::citations;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
 pub const MAX_CITATIONS: usize = 200;
 pub const MAX_NUMBER: i32 = 9999;
+/// The source's title.
+pub type CitationTitle = Line<500>;
+/// Who published the source; also the author's name.
+pub type SourceName = OptionalLine<300>;
+/// A quote from the source, or a note about it.
+pub type Quote = Text<5000>;
+/// Longest source URL accepted, in characters.
+pub const MAX_URL_LEN: usize = 2000;
 
 /// A source of the article.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Queryable, Selectable)]
@@ -63,34 +71,17 @@ pub struct CitationInput {
         deserialize_with = "crate::content::serde_helpers::whole_number"
     )]
     pub number: Option<i32>,
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub title: String,
-    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub title: CitationTitle,
     #[serde(default)]
-    pub publisher: Option<String>,
-    /// An absolute http(s) URL.
-    #[schema(
-        max_length = 2000,
-        format = "uri",
-        pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$"
-    )]
+    pub publisher: Option<SourceName>,
     #[serde(default)]
-    pub url: Option<String>,
-    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub url: Option<SourceUrl>,
     #[serde(default)]
-    pub author: Option<String>,
+    pub author: Option<SourceName>,
     #[serde(default)]
     pub date: Option<NaiveDate>,
-    #[schema(
-        max_length = 5000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
     #[serde(default)]
-    pub quote: Option<String>,
+    pub quote: Option<Quote>,
 }
 
 /// A change to a citation: fields sent change, `null` clears an optional one.
@@ -104,34 +95,18 @@ pub struct CitationPatch {
         deserialize_with = "crate::content::serde_helpers::whole_number"
     )]
     pub number: Option<i32>,
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub title: Option<String>,
-    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub title: Option<CitationTitle>,
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
-    pub publisher: Option<Option<String>>,
-    #[schema(
-        max_length = 2000,
-        format = "uri",
-        pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$"
-    )]
+    pub publisher: Option<Option<SourceName>>,
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
-    pub url: Option<Option<String>>,
-    #[schema(max_length = 300, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
+    pub url: Option<Option<SourceUrl>>,
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
-    pub author: Option<Option<String>>,
+    pub author: Option<Option<SourceName>>,
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     pub date: Option<Option<NaiveDate>>,
-    #[schema(
-        max_length = 5000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
-    pub quote: Option<Option<String>>,
+    pub quote: Option<Option<Quote>>,
 }
 
 /// A validated citation (number assigned).
@@ -146,26 +121,57 @@ pub(crate) struct ValidCitation {
     quote: Option<String>,
 }
 
-fn validate_url(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = value?.trim();
+/// An absolute http(s) URL of at most [`MAX_URL_LEN`] characters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SourceUrl(String);
+
+impl SourceUrl {
+    /// The URL trimmed, or its errors recorded under `field`.
+    fn check(&self, field: &str, errors: &mut Vec<FieldError>) -> String {
+        validate_url(field, &self.0, errors)
+    }
+}
+
+impl utoipa::PartialSchema for SourceUrl {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(format!(
+                "An absolute http(s) URL of at most {MAX_URL_LEN} characters"
+            )))
+            .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
+            .max_length(Some(MAX_URL_LEN))
+            .pattern(Some("^https?://[^\\s/?#]+([/?#]\\S*)?$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SourceUrl {}
+
+fn validate_url(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
+    let value = value.trim();
     if value.is_empty() {
         errors.push(FieldError::new(
             field,
             "must be a URL; leave it out (or null) for none",
         ));
-        return None;
+        return String::new();
     }
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         errors.push(FieldError::new(
             field,
             "must not contain spaces or control characters",
         ));
-        return Some(value.to_string());
+        return value.to_string();
     }
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
-            if value.chars().count() > 2000 {
-                errors.push(FieldError::new(field, "must be at most 2000 characters"));
+            if value.chars().count() > MAX_URL_LEN {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be at most {MAX_URL_LEN} characters"),
+                ));
             }
         }
         _ => errors.push(FieldError::new(
@@ -173,7 +179,7 @@ fn validate_url(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) 
             "must be an absolute http or https URL, such as https://example.com/page",
         )),
     }
-    Some(value.to_string())
+    value.to_string()
 }
 
 fn validate_number(field: &str, number: i32, errors: &mut Vec<FieldError>) {
@@ -194,19 +200,23 @@ fn validate_one(
     let field = |name: &str| format!("{prefix}{name}");
     ValidCitation {
         number,
-        title: text::line(&field("title"), &input.title, 500, errors),
-        publisher: text::optional_line(
-            &field("publisher"),
-            input.publisher.as_deref(),
-            300,
-            errors,
-        ),
-        url: validate_url(&field("url"), input.url.as_deref(), errors),
-        author: text::optional_line(&field("author"), input.author.as_deref(), 300, errors),
+        title: input.title.check(&field("title"), errors),
+        publisher: input
+            .publisher
+            .as_ref()
+            .and_then(|v| v.check(&field("publisher"), errors)),
+        url: input.url.as_ref().map(|v| v.check(&field("url"), errors)),
+        author: input
+            .author
+            .as_ref()
+            .and_then(|v| v.check(&field("author"), errors)),
         date: input
             .date
             .inspect(|d| text::check_year(&field("date"), d.year(), errors)),
-        quote: text::optional_text(&field("quote"), input.quote.as_deref(), 5000, errors),
+        quote: input
+            .quote
+            .as_ref()
+            .and_then(|v| v.check(&field("quote"), errors)),
     }
 }
 

@@ -97,29 +97,26 @@ pub async fn update(
     if let Some(number) = patch.number {
         validate_number("number", number, &mut errors);
     }
-    let title = patch
-        .title
-        .as_deref()
-        .map(|title| text::line("title", title, 500, &mut errors));
+    let title = patch.title.as_ref().map(|v| v.check("title", &mut errors));
     let publisher = patch
         .publisher
         .as_ref()
-        .map(|v| text::optional_line("publisher", v.as_deref(), 300, &mut errors));
+        .map(|v| v.as_ref().and_then(|v| v.check("publisher", &mut errors)));
     let url = patch
         .url
         .as_ref()
-        .map(|v| validate_url("url", v.as_deref(), &mut errors));
+        .map(|v| v.as_ref().map(|v| v.check("url", &mut errors)));
     let author = patch
         .author
         .as_ref()
-        .map(|v| text::optional_line("author", v.as_deref(), 300, &mut errors));
+        .map(|v| v.as_ref().and_then(|v| v.check("author", &mut errors)));
     let date = patch
         .date
         .map(|v| v.inspect(|d| text::check_year("date", d.year(), &mut errors)));
     let quote = patch
         .quote
         .as_ref()
-        .map(|v| text::optional_text("quote", v.as_deref(), 5000, &mut errors));
+        .map(|v| v.as_ref().and_then(|v| v.check("quote", &mut errors)));
     text::checked((), errors)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = article_access::lock(conn, key, write).await?;

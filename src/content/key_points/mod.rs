@@ -16,14 +16,16 @@ use uuid::Uuid;
 use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
 use crate::content::precondition::Write;
-use crate::content::text;
+use crate::content::text::{self, Line};
 use crate::db::schema::{key_point_lists, key_points};
 use crate::error::{AppError, AppResult, FieldError};
 
 pub const MAX_LISTS: usize = 20;
 pub const MAX_POINTS: usize = 100;
-pub const MAX_TITLE_LEN: usize = 200;
-pub const MAX_POINT_LEN: usize = 1000;
+/// A list's title.
+pub type ListTitle = Line<200>;
+/// The text of one key point.
+pub type PointText = Line<1000>;
 const DEFAULT_TITLE: &str = "Key points";
 
 /// A titled, ordered list of key points.
@@ -61,13 +63,8 @@ struct ListRow {
 #[serde(deny_unknown_fields)]
 pub struct KeyPointListInput {
     /// Default "Key points".
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<ListTitle>,
     /// The points, in order, as text.
     #[schema(max_items = 100)]
     pub points: Vec<PointText>,
@@ -78,13 +75,8 @@ pub struct KeyPointListInput {
 #[serde(deny_unknown_fields)]
 pub struct NewKeyPointList {
     /// Default "Key points".
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<ListTitle>,
     /// The points, in order, as text.
     #[schema(max_items = 100)]
     pub points: Vec<PointText>,
@@ -98,36 +90,12 @@ pub struct NewKeyPointList {
     pub position: Option<i32>,
 }
 
-/// The text of one key point.
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-pub struct PointText(pub String);
-
-impl utoipa::PartialSchema for PointText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("The text of one key point"))
-            .min_length(Some(1))
-            .max_length(Some(MAX_POINT_LEN))
-            .pattern(Some(text::LINE_PATTERN))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for PointText {}
-
 /// A change to a list: its title, its place, or both.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPointListPatch {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<ListTitle>,
     /// Move the list to this place (0-based); the others shift.
     #[schema(minimum = 0)]
     #[serde(
@@ -141,12 +109,7 @@ pub struct KeyPointListPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyPoint {
-    #[schema(
-        min_length = 1,
-        max_length = 1000,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
-    pub text: String,
+    pub text: PointText,
     /// Where to insert it (0-based; default: last).
     #[schema(minimum = 0)]
     #[serde(
@@ -160,13 +123,8 @@ pub struct NewKeyPoint {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPointPatch {
-    #[schema(
-        min_length = 1,
-        max_length = 1000,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u2060-\\u206F\\u2800\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
-    )]
     #[serde(default)]
-    pub text: Option<String>,
+    pub text: Option<PointText>,
     /// Move the point to this place (0-based); the others shift.
     #[schema(minimum = 0)]
     #[serde(
@@ -185,12 +143,12 @@ pub(crate) struct ValidList {
 
 fn validate_list(
     prefix: &str,
-    title: Option<&str>,
+    title: Option<&ListTitle>,
     points: &[PointText],
     errors: &mut Vec<FieldError>,
 ) -> ValidList {
     let title = match title {
-        Some(title) => text::line(&format!("{prefix}title"), title, MAX_TITLE_LEN, errors),
+        Some(title) => title.check(&format!("{prefix}title"), errors),
         None => DEFAULT_TITLE.to_string(),
     };
     if points.len() > MAX_POINTS {
@@ -207,14 +165,7 @@ fn validate_list(
     let points = points
         .iter()
         .enumerate()
-        .map(|(j, point)| {
-            text::line(
-                &format!("{prefix}points[{j}]"),
-                &point.0,
-                MAX_POINT_LEN,
-                errors,
-            )
-        })
+        .map(|(j, point)| point.check(&format!("{prefix}points[{j}]"), errors))
         .collect();
     ValidList { title, points }
 }
@@ -237,7 +188,7 @@ pub(crate) fn validate_lists(
         .map(|(i, input)| {
             validate_list(
                 &format!("key_point_lists[{i}]."),
-                input.title.as_deref(),
+                input.title.as_ref(),
                 &input.points,
                 errors,
             )

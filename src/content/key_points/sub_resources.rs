@@ -85,7 +85,7 @@ pub async fn add_list(
     write: &Write,
 ) -> AppResult<(KeyPointList, i32)> {
     let mut errors = Vec::new();
-    let valid = validate_list("", input.title.as_deref(), &input.points, &mut errors);
+    let valid = validate_list("", input.title.as_ref(), &input.points, &mut errors);
     text::checked((), errors)?;
     positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -131,10 +131,7 @@ pub async fn update_list(
     write: &Write,
 ) -> AppResult<(KeyPointList, i32)> {
     let mut errors = Vec::new();
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| text::line("title", t, MAX_TITLE_LEN, &mut errors));
+    let title = patch.title.as_ref().map(|t| t.check("title", &mut errors));
     text::checked((), errors)?;
     positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -244,7 +241,7 @@ pub async fn add_point(
     write: &Write,
 ) -> AppResult<(KeyPoint, i32)> {
     let mut errors = Vec::new();
-    let point_text = text::line("text", &input.text, MAX_POINT_LEN, &mut errors);
+    let point_text = input.text.check("text", &mut errors);
     text::checked((), errors)?;
     positions::check_position(input.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -287,10 +284,7 @@ pub async fn update_point(
     write: &Write,
 ) -> AppResult<(KeyPoint, i32)> {
     let mut errors = Vec::new();
-    let point_text = patch
-        .text
-        .as_deref()
-        .map(|t| text::line("text", t, MAX_POINT_LEN, &mut errors));
+    let point_text = patch.text.as_ref().map(|t| t.check("text", &mut errors));
     text::checked((), errors)?;
     positions::check_position(patch.position)?;
     conn.transaction::<_, AppError, _>(async |conn| {
