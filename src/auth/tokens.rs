@@ -67,7 +67,9 @@ struct TokenRow {
     name: String,
     prefix: String,
     secret_hash: Vec<u8>,
-    scopes: Vec<String>,
+    /// `text[]`, whose elements PostgreSQL lets be NULL (as the schema says); the
+    /// table's CHECK admits none, and [`TokenRow::scopes`] would skip one.
+    scopes: Vec<Option<String>>,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
@@ -76,7 +78,11 @@ struct TokenRow {
 
 impl TokenRow {
     fn scopes(&self) -> Vec<Scope> {
-        self.scopes.iter().filter_map(|s| Scope::parse(s)).collect()
+        self.scopes
+            .iter()
+            .flatten()
+            .filter_map(|s| Scope::parse(s))
+            .collect()
     }
 
     fn into_token(self) -> Token {

@@ -1,16 +1,24 @@
-// @generated-style Diesel table definitions; keep in step with migrations/.
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
-    tags (id) {
+    api_tokens (id) {
         id -> Uuid,
-        slug -> Text,
         name -> Text,
-        description -> Nullable<Text>,
-        version -> Int4,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        scopes -> Array<Nullable<Text>>,
         created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-        created_by -> Nullable<Uuid>,
-        updated_by -> Nullable<Uuid>,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> Uuid,
+        tag_id -> Uuid,
+        position -> Int4,
     }
 }
 
@@ -33,6 +41,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    citations (id) {
+        id -> Uuid,
+        article_id -> Uuid,
+        number -> Int4,
+        title -> Text,
+        publisher -> Nullable<Text>,
+        url -> Nullable<Text>,
+        author -> Nullable<Text>,
+        published_on -> Nullable<Date>,
+        quote -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     key_point_lists (id) {
         id -> Uuid,
         article_id -> Uuid,
@@ -51,24 +73,16 @@ diesel::table! {
 }
 
 diesel::table! {
-    citations (id) {
+    tags (id) {
         id -> Uuid,
-        article_id -> Uuid,
-        number -> Int4,
-        title -> Text,
-        publisher -> Nullable<Text>,
-        url -> Nullable<Text>,
-        author -> Nullable<Text>,
-        published_on -> Nullable<Date>,
-        quote -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    article_tags (article_id, tag_id) {
-        article_id -> Uuid,
-        tag_id -> Uuid,
-        position -> Int4,
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
     }
 }
 
@@ -80,24 +94,10 @@ diesel::joinable!(key_points -> key_point_lists (list_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
-    articles,
     article_tags,
+    articles,
     citations,
     key_point_lists,
     key_points,
-    tags
+    tags,
 );
-
-diesel::table! {
-    api_tokens (id) {
-        id -> Uuid,
-        name -> Text,
-        prefix -> Text,
-        secret_hash -> Bytea,
-        scopes -> Array<Text>,
-        created_at -> Timestamptz,
-        expires_at -> Nullable<Timestamptz>,
-        last_used_at -> Nullable<Timestamptz>,
-        revoked_at -> Nullable<Timestamptz>,
-    }
-}
