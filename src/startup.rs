@@ -252,9 +252,10 @@ pub async fn migrate(config: Config) -> Result<(), StartError> {
     result
 }
 
-/// Stops the private PostgreSQL, if this process started it.
+/// Stops the private PostgreSQL, if this process started it (one another process
+/// runs is left running).
 pub async fn stop(local: Option<LocalPostgres>) -> Result<(), StartError> {
-    if let Some(local) = local {
+    if let Some(local) = local.filter(|local| !local.is_attached()) {
         tracing::info!("stopping the private PostgreSQL");
         tokio::task::spawn_blocking(move || local.stop()).await?;
     }
@@ -275,11 +276,19 @@ pub fn database(
                 config.postgres_bin.as_deref(),
                 Durability::Persistent,
             )?;
-            tracing::info!(
-                data = %data_dir.display(),
-                socket = %local.socket_dir().display(),
-                "DATABASE_URL is unset: started a private PostgreSQL (data kept in this folder)"
-            );
+            if local.is_attached() {
+                tracing::info!(
+                    data = %data_dir.display(),
+                    "DATABASE_URL is unset: using the private PostgreSQL that a running cms \
+                     serves from this folder (attached to it; it keeps running)"
+                );
+            } else {
+                tracing::info!(
+                    data = %data_dir.display(),
+                    socket = %local.socket_dir().display(),
+                    "DATABASE_URL is unset: started a private PostgreSQL (data kept in this folder)"
+                );
+            }
             Ok((local.config("cms"), Some(local)))
         }
     }

@@ -242,6 +242,15 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // It says it used the running server's PostgreSQL, not that it started (or
+    // stopped) one.
+    let token_log = String::from_utf8_lossy(&output.stderr);
+    assert!(token_log.contains("attached to it"), "{token_log}");
+    assert!(
+        !token_log.contains("started a private PostgreSQL"),
+        "{token_log}"
+    );
+    assert!(!token_log.contains("stopping"), "{token_log}");
     let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
     let anonymous = client
         .post(format!("{}/api/v1/tags", service.address))
