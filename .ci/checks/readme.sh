@@ -124,12 +124,22 @@ STARTED=$SECONDS
 # of the script to its README line, so that a failure names the README's line.
 cat >"$SCRIPT" <<'PREAMBLE'
 set -euo pipefail
-readme_failed() { # script line, command, status
-  local at
-  at=$(awk -v l="$1" '$1 == l { print $2 }' "$READMETEST_LINE_MAP")
-  echo "readme: README.md line ${at:-?} failed (exit $3): $2" >&2
+readme_failed() { # status, script line of the last command started (its last line)
+  local first=$2 from to
+  # The command's first line: back over the lines that end in a backslash.
+  while [ "$first" -gt 1 ] && sed -n "$((first - 1))p" "$READMETEST_SCRIPT" | grep -q '\\$'; do
+    first=$((first - 1))
+  done
+  from=$(awk -v l="$first" '$1 == l { print $2 }' "$READMETEST_LINE_MAP")
+  to=$(awk -v l="$2" '$1 == l { print $2 }' "$READMETEST_LINE_MAP")
+  [ "$from" = "$to" ] || from="$from-$to"
+  echo "readme: README.md line ${from:-?} failed (exit $1): $(sed -n "${first}p" "$READMETEST_SCRIPT")" >&2
 }
-trap 'readme_failed $LINENO "$BASH_COMMAND" $?' ERR
+# The line of each command as it starts (a failure inside a function, such as the
+# README's own, ends the run there too), reported when the run stops on an error.
+# (Lines of the preamble, the EXIT trap's included, are not README lines.)
+trap '[ "$LINENO" -le "$READMETEST_PREAMBLE_LINES" ] || READMETEST_AT=$LINENO' DEBUG
+trap 'readme_exit=$?; [ "$readme_exit" -eq 0 ] || readme_failed "$readme_exit" "${READMETEST_AT:-0}"' EXIT
 # curl, as the README calls it; counted, and an If-Match without a value (an ETag
 # that was not found in the answer before) is an error, not a write without one.
 curl() {
@@ -244,7 +254,8 @@ say "server ready after $((SECONDS - STARTED))s (pid $SERVER_PID)"
 
 # --- The blocks
 set +e
-(cd "$RUN_DIR" && READMETEST_LINE_MAP="$LINE_MAP" READMETEST_REQUESTS="$REQUESTS" bash "$SCRIPT")
+(cd "$RUN_DIR" && READMETEST_SCRIPT="$SCRIPT" READMETEST_LINE_MAP="$LINE_MAP" \
+  READMETEST_PREAMBLE_LINES="$PREAMBLE_LINES" READMETEST_REQUESTS="$REQUESTS" bash "$SCRIPT")
 blocks_rc=$?
 set -e
 n_requests=$(wc -l <"$REQUESTS")
