@@ -32,6 +32,9 @@ pub struct Config {
     pub pool_size: usize,
     /// `CMS_DB_TIMEOUT_MS`: how long a request waits for a database connection.
     pub db_timeout: Duration,
+    /// `CMS_DB_CONNECT_TIMEOUT_MS`: how long a command waits at start for PostgreSQL
+    /// to accept connections (trying again meanwhile) before it gives up.
+    pub db_connect_timeout: Duration,
     /// `CMS_DB_STATEMENT_TIMEOUT_MS`: the longest one SQL statement may run.
     pub statement_timeout: Duration,
     /// `CMS_DB_LOCK_TIMEOUT_MS`: the longest a write waits for a row another write
@@ -100,6 +103,7 @@ impl Config {
             postgres_bin: get("CMS_POSTGRES_BIN").map(PathBuf::from),
             pool_size: parse(&get, "CMS_DB_POOL_SIZE", "16", |v| positive(v, 1, 1000))?,
             db_timeout: parse(&get, "CMS_DB_TIMEOUT_MS", "2000", millis)?,
+            db_connect_timeout: parse(&get, "CMS_DB_CONNECT_TIMEOUT_MS", "30000", millis)?,
             statement_timeout: parse(&get, "CMS_DB_STATEMENT_TIMEOUT_MS", "5000", millis)?,
             lock_timeout: parse(&get, "CMS_DB_LOCK_TIMEOUT_MS", "2000", millis)?,
             request_timeout: parse(&get, "CMS_REQUEST_TIMEOUT_MS", "10000", millis)?,
@@ -227,6 +231,8 @@ mod tests {
         assert_eq!(err.name, "CMS_BIND");
         let err = config(&[("CMS_DB_POOL_SIZE", "0")]).unwrap_err();
         assert_eq!(err.name, "CMS_DB_POOL_SIZE");
+        let err = config(&[("CMS_DB_CONNECT_TIMEOUT_MS", "soon")]).unwrap_err();
+        assert_eq!(err.name, "CMS_DB_CONNECT_TIMEOUT_MS");
         let err = config(&[("CMS_CORS_ORIGINS", "example.com")]).unwrap_err();
         assert_eq!(err.name, "CMS_CORS_ORIGINS");
         let err = config(&[("CMS_LOG_FORMAT", "xml")]).unwrap_err();

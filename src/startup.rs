@@ -208,7 +208,7 @@ pub fn start_server(
 /// Everything `cms serve` does: database (private or external), migrations, server.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let (db_config, local) = database(&config)?;
-    prepare_database(&db_config).await?;
+    prepare_database(&db_config, config.db_connect_timeout).await?;
     let pool_options = db::PoolOptions {
         max_size: config.pool_size,
         wait: config.db_timeout,
@@ -247,14 +247,15 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 /// `cms migrate`: prepares the database and applies migrations, then stops.
 pub async fn migrate(config: Config) -> Result<(), StartError> {
     let (db_config, local) = database(&config)?;
-    let result = prepare_database(&db_config).await;
+    let result = prepare_database(&db_config, config.db_connect_timeout).await;
     stop(local).await?;
     result
 }
 
-/// Stops the private PostgreSQL, if this process started it.
+/// Stops the private PostgreSQL, if this process started it (one another process
+/// runs is left running).
 pub async fn stop(local: Option<LocalPostgres>) -> Result<(), StartError> {
-    if let Some(local) = local {
+    if let Some(local) = local.filter(|local| !local.is_attached()) {
         tracing::info!("stopping the private PostgreSQL");
         tokio::task::spawn_blocking(move || local.stop()).await?;
     }
@@ -275,19 +276,31 @@ pub fn database(
                 config.postgres_bin.as_deref(),
                 Durability::Persistent,
             )?;
-            tracing::info!(
-                data = %data_dir.display(),
-                socket = %local.socket_dir().display(),
-                "DATABASE_URL is unset: started a private PostgreSQL (data kept in this folder)"
-            );
+            if local.is_attached() {
+                tracing::info!(
+                    data = %data_dir.display(),
+                    "DATABASE_URL is unset: using the private PostgreSQL that a running cms \
+                     serves from this folder (attached to it; it keeps running)"
+                );
+            } else {
+                tracing::info!(
+                    data = %data_dir.display(),
+                    socket = %local.socket_dir().display(),
+                    "DATABASE_URL is unset: started a private PostgreSQL (data kept in this folder)"
+                );
+            }
             Ok((local.config("cms"), Some(local)))
         }
     }
 }
 
-/// Creates the database if needed and applies pending migrations.
-pub async fn prepare_database(db_config: &tokio_postgres::Config) -> Result<(), StartError> {
-    db::ensure_database(db_config, Duration::from_secs(30)).await?;
+/// Waits up to `patience` (`CMS_DB_CONNECT_TIMEOUT_MS`) for the server, creates the
+/// database if needed and applies pending migrations.
+pub async fn prepare_database(
+    db_config: &tokio_postgres::Config,
+    patience: Duration,
+) -> Result<(), StartError> {
+    db::ensure_database(db_config, patience).await?;
     let applied = db::run_migrations(db_config).await?;
     tracing::info!(applied, "migrations are up to date");
     Ok(())

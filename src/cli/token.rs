@@ -39,7 +39,7 @@ pub enum TokenCommand {
 pub async fn run(config: Config, command: TokenCommand) -> Result<(), StartError> {
     let (db_config, local) = database(&config)?;
     let result = async {
-        prepare_database(&db_config).await?;
+        prepare_database(&db_config, config.db_connect_timeout).await?;
         let mut conn = db::connect(&db_config).await?;
         run_command(&mut conn, command).await.map_err(refusal)
     }

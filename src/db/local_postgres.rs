@@ -144,6 +144,12 @@ impl LocalPostgres {
         Ok(handle)
     }
 
+    /// Whether another process runs this server (this handle only attached to it,
+    /// and stopping it is left to that process).
+    pub fn is_attached(&self) -> bool {
+        self.stop.is_none()
+    }
+
     /// The folder holding the server's Unix socket (its data folder).
     pub fn socket_dir(&self) -> &Path {
         &self.data_dir

@@ -8,6 +8,7 @@
 //! best, with timeouts that let a request fail fast while the database is away.
 
 pub mod local_postgres;
+pub mod reach;
 pub mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,8 +40,15 @@ pub type DbConn = Object<AsyncPgConnection>;
 pub enum SetupError {
     #[error("invalid DATABASE_URL: {0}")]
     InvalidUrl(String),
-    #[error("cannot reach PostgreSQL: {0}")]
-    Unreachable(String),
+    /// One line: where (host, port, database, user; never the password), why, how
+    /// often it was tried, and what to check.
+    #[error("cannot connect to PostgreSQL at {target}: {cause}{retried}; {hint}")]
+    Unreachable {
+        target: String,
+        cause: String,
+        retried: String,
+        hint: &'static str,
+    },
     #[error("cannot create database {name:?}: {reason}")]
     CreateDatabase { name: String, reason: String },
     #[error("migrations failed: {0}")]
@@ -63,14 +71,15 @@ pub fn parse_database_url(url: &str) -> Result<tokio_postgres::Config, SetupErro
     Ok(config)
 }
 
-/// Opens one connection with the given settings.
+/// Opens one connection with the given settings. The error names the server and
+/// the cause (`127.0.0.1:5432, database "cms", user "cms": connection refused`).
 pub async fn connect(
     config: &tokio_postgres::Config,
 ) -> Result<AsyncPgConnection, ConnectionError> {
     let (client, connection) = config
         .connect(tokio_postgres::NoTls)
         .await
-        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        .map_err(|e| ConnectionError::BadConnection(reach::describe(config, &e)))?;
     AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 
@@ -177,11 +186,16 @@ pub async fn ensure_database(
     let name = config.get_dbname().unwrap_or("cms").to_string();
     let mut maintenance = config.clone();
     maintenance.dbname("postgres");
-    let client = connect_with_retry(&maintenance, patience).await?;
+    let client = reach::connect_with_retry(&maintenance, config, patience).await?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await
-        .map_err(|e| SetupError::Unreachable(e.to_string()))?
+        .map_err(|e| SetupError::CreateDatabase {
+            name: name.clone(),
+            reason: e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().into()),
+        })?
         .is_some();
     if !exists {
         let sql = format!("CREATE DATABASE {}", quote_ident(&name));
@@ -205,30 +219,6 @@ pub async fn ensure_database(
     Ok(())
 }
 
-async fn connect_with_retry(
-    config: &tokio_postgres::Config,
-    patience: Duration,
-) -> Result<tokio_postgres::Client, SetupError> {
-    let deadline = tokio::time::Instant::now() + patience;
-    loop {
-        match config.connect(tokio_postgres::NoTls).await {
-            Ok((client, connection)) => {
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                return Ok(client);
-            }
-            Err(e) if tokio::time::Instant::now() >= deadline => {
-                return Err(SetupError::Unreachable(e.to_string()));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "database not reachable yet; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
-}
-
 /// Quotes an SQL identifier.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -240,9 +230,13 @@ pub async fn run_migrations(config: &tokio_postgres::Config) -> Result<usize, Se
     use diesel_async::RunQueryDsl;
     const MIGRATION_LOCK: i64 = 0x636d_735f_6d69_6772; // "cms_migr"
 
-    let mut conn = connect(config)
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
         .await
-        .map_err(|e| SetupError::Unreachable(e.to_string()))?;
+        .map_err(|e| reach::unreachable(config, &e))?;
+    let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection)
+        .await
+        .map_err(|e| SetupError::Migrations(e.to_string()))?;
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .execute(&mut conn)
         .await

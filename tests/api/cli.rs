@@ -95,6 +95,59 @@ async fn with_database_url_set_a_missing_database_is_created() {
     assert!(!String::from_utf8_lossy(&output.stderr).contains("created database"));
 }
 
+#[test]
+fn an_unreachable_database_url_is_one_line_naming_the_server_and_the_cause() {
+    // A port nothing listens on (bound, then let go).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let output = cms(&["migrate"])
+        .env(
+            "DATABASE_URL",
+            format!("postgres://editor:s3cret-pw@127.0.0.1:{port}/newsroom"),
+        )
+        .env("CMS_DB_CONNECT_TIMEOUT_MS", "1200")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "CMS_DB_CONNECT_TIMEOUT_MS bounds the wait"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    // Retries are summed up: one line when the wait starts, the error (as a log
+    // line and as the command's last word), nothing per attempt.
+    assert!(lines.len() <= 4, "{stderr}");
+    let waiting = lines
+        .iter()
+        .filter(|l| l.contains("waiting for PostgreSQL"))
+        .count();
+    assert_eq!(waiting, 1, "{stderr}");
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(
+        last.starts_with("cms: cannot connect to PostgreSQL at "),
+        "{last}"
+    );
+    for part in [
+        format!("127.0.0.1:{port}"),
+        "database \"newsroom\"".to_string(),
+        "user \"editor\"".to_string(),
+        "connection refused".to_string(),
+        "tried ".to_string(),
+        "DATABASE_URL".to_string(),
+    ] {
+        assert!(last.contains(&part), "{part:?} in {last}");
+    }
+    assert!(
+        !stderr.contains("s3cret-pw"),
+        "the password is never shown: {stderr}"
+    );
+}
+
 struct Service {
     child: Child,
     address: String,
@@ -189,6 +242,15 @@ async fn serve_starts_a_private_postgresql_keeps_its_data_and_stops_it() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // It says it used the running server's PostgreSQL, not that it started (or
+    // stopped) one.
+    let token_log = String::from_utf8_lossy(&output.stderr);
+    assert!(token_log.contains("attached to it"), "{token_log}");
+    assert!(
+        !token_log.contains("started a private PostgreSQL"),
+        "{token_log}"
+    );
+    assert!(!token_log.contains("stopping"), "{token_log}");
     let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
     let anonymous = client
         .post(format!("{}/api/v1/tags", service.address))
