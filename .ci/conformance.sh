@@ -8,15 +8,19 @@
 #                    openapi/openapi.json: 0 errors (warnings are allowed);
 #   2. ts-client     .ci/checks/ts_client.sh   a TypeScript client generated from the
 #                    spec type-checks strictly and makes one real call (GET_PATH);
-#   3. schemathesis  .ci/checks/fuzz_api.sh    all checks against the served
+#   3. ts-package    .ci/checks/ts_package.sh  the client package clients/typescript:
+#                    npm ci, its src/schema.ts matches the spec, it builds (tsc
+#                    strict), and its README example creates and reads an article;
+#   4. schemathesis  .ci/checks/fuzz_api.sh    all checks against the served
 #                    /openapi.json with an admin token, ./schemathesis.toml applied;
-#   4. server-log    no ERROR line, no panic and no 5xx status in the server's log.
+#   5. server-log    no ERROR line, no panic and no 5xx status in the server's log.
 # The server is stopped with SIGTERM (by its PID) on exit in every case, which stops
 # its PostgreSQL too. Each check prints a verdict line; they are repeated at the end
 # with their times. Exits 1 when any check fails, 2 when the server cannot be run.
 #
 # Tools are installed on first use into $TOOLS_CACHE (default ~/.cache/cms-tools)
-# from npm and PyPI; later runs reuse them.
+# from npm and PyPI; later runs reuse them. The client package's dependencies go
+# into clients/typescript/node_modules (npm ci, from its package-lock.json).
 #
 # Env:
 #   CONFORMANCE_CMS_BIN  the server binary (default target/debug/cms, or
@@ -227,11 +231,15 @@ say "admin token created ($(grep -o 'Created token [^ ]*' "$OUT/token.log" || ec
 # 2. TypeScript client
 run_check ts-client bash "$CHECKS/ts_client.sh" openapi/openapi.json "$BASE_URL" "$GET_PATH"
 
-# 3. Schemathesis, from the repository root with its schemathesis.toml.
+# 3. The TypeScript client package: its example creates an article with the admin
+# token and reads it back.
+run_check ts-package bash "$CHECKS/ts_package.sh" "$BASE_URL" "$TOKEN"
+
+# 4. Schemathesis, from the repository root with its schemathesis.toml.
 export SCHEMATHESIS_CONFIG="$ROOT/schemathesis.toml" REPORT_DIR="$OUT/schemathesis"
 run_check schemathesis bash "$CHECKS/fuzz_api.sh" "$BASE_URL" "$TOKEN"
 
-# 4. Stop the server, then read its whole log.
+# 5. Stop the server, then read its whole log.
 server_was_alive=0
 server_alive && server_was_alive=1
 stop_server
