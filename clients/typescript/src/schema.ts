@@ -521,11 +521,8 @@ export interface components {
     schemas: {
         /** @description One tag to add. */
         AddTagInput: {
-            /**
-             * @description The tag's slug or name; an unknown name creates the tag.
-             * @example South Korea
-             */
-            tag: string;
+            /** @description The tag's slug or name; an unknown name creates the tag. */
+            tag: components["schemas"]["Line100"];
             /**
              * Format: int32
              * @description Where to put it (0-based; default: last). A tag the article has moves there.
@@ -582,12 +579,10 @@ export interface components {
          *     key-point lists, citations and tags.
          */
         ArticleInput: {
-            title: string;
-            /** @description Derived from the title when omitted. */
-            slug?: string | null;
-            standfirst?: string | null;
-            /** @description Markdown; refer to citation n as `[n]`. */
-            body?: string | null;
+            title: components["schemas"]["Line300"];
+            slug?: components["schemas"]["Slug"] | null;
+            standfirst?: components["schemas"]["Text2000"] | null;
+            body?: components["schemas"]["Text500000"] | null;
             status?: components["schemas"]["StatusInput"] | null;
             /**
              * Format: date-time
@@ -598,7 +593,7 @@ export interface components {
             key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
             citations?: components["schemas"]["CitationInput"][] | null;
             /** @description Tags by slug or name, in order; unknown names create the tag. */
-            tags?: components["schemas"]["TagReference"][] | null;
+            tags?: components["schemas"]["Line100"][] | null;
         };
         /** @description One page of articles. */
         ArticlePage: {
@@ -612,18 +607,18 @@ export interface components {
          *     workflow endpoints (publish, schedule, unpublish, archive).
          */
         ArticlePatch: {
-            title?: string | null;
-            slug?: string | null;
-            standfirst?: string | null;
-            body?: string | null;
+            title?: components["schemas"]["Line300"] | null;
+            slug?: components["schemas"]["Slug"] | null;
+            standfirst?: components["schemas"]["Text2000"] | null;
+            body?: components["schemas"]["Text500000"] | null;
             key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
             citations?: components["schemas"]["CitationInput"][] | null;
-            tags?: components["schemas"]["TagReference"][] | null;
+            tags?: components["schemas"]["Line100"][] | null;
         };
         /** @description The whole, ordered set of an article's tags. */
         ArticleTagsInput: {
             /** @description Tags by slug or name, in order; unknown names create the tag. */
-            tags: components["schemas"]["TagReference"][];
+            tags: components["schemas"]["Line100"][];
         };
         /** @description A source of the article. */
         Citation: {
@@ -655,17 +650,13 @@ export interface components {
              * @description Default: one more than the highest number in use.
              */
             number?: number | null;
-            title: string;
-            publisher?: string | null;
-            /**
-             * Format: uri
-             * @description An absolute http(s) URL.
-             */
-            url?: string | null;
-            author?: string | null;
+            title: components["schemas"]["Line500"];
+            publisher?: components["schemas"]["OptionalLine300"] | null;
+            url?: components["schemas"]["SourceUrl"] | null;
+            author?: components["schemas"]["OptionalLine300"] | null;
             /** Format: date */
             date?: string | null;
-            quote?: string | null;
+            quote?: components["schemas"]["Text5000"] | null;
         };
         /**
          * @description A change to a citation: fields sent change, `null` clears an optional one.
@@ -674,14 +665,13 @@ export interface components {
         CitationPatch: {
             /** Format: int32 */
             number?: number | null;
-            title?: string | null;
-            publisher?: string | null;
-            /** Format: uri */
-            url?: string | null;
-            author?: string | null;
+            title?: components["schemas"]["Line500"] | null;
+            publisher?: components["schemas"]["OptionalLine300"] | null;
+            url?: components["schemas"]["SourceUrl"] | null;
+            author?: components["schemas"]["OptionalLine300"] | null;
             /** Format: date */
             date?: string | null;
-            quote?: string | null;
+            quote?: components["schemas"]["Text5000"] | null;
         };
         /** @description One invalid field of a request. */
         FieldError: {
@@ -721,14 +711,13 @@ export interface components {
         };
         /** @description A key-point list written with its whole article. */
         KeyPointListInput: {
-            /** @description Default "Key points". */
-            title?: string | null;
+            title?: components["schemas"]["Line200"] | null;
             /** @description The points, in order, as text. */
-            points: components["schemas"]["PointText"][];
+            points: components["schemas"]["Line1000"][];
         };
         /** @description A change to a list: its title, its place, or both. */
         KeyPointListPatch: {
-            title?: string | null;
+            title?: components["schemas"]["Line200"] | null;
             /**
              * Format: int32
              * @description Move the list to this place (0-based); the others shift.
@@ -737,16 +726,26 @@ export interface components {
         };
         /** @description A change to a key point: its text, its place, or both. */
         KeyPointPatch: {
-            text?: string | null;
+            text?: components["schemas"]["Line1000"] | null;
             /**
              * Format: int32
              * @description Move the point to this place (0-based); the others shift.
              */
             position?: number | null;
         };
+        /** @description One line of 1 to 100 characters (trimmed): no control characters, at least one visible character */
+        Line100: string;
+        /** @description One line of 1 to 1000 characters (trimmed): no control characters, at least one visible character */
+        Line1000: string;
+        /** @description One line of 1 to 200 characters (trimmed): no control characters, at least one visible character */
+        Line200: string;
+        /** @description One line of 1 to 300 characters (trimmed): no control characters, at least one visible character */
+        Line300: string;
+        /** @description One line of 1 to 500 characters (trimmed): no control characters, at least one visible character */
+        Line500: string;
         /** @description A key point to add to a list. */
         NewKeyPoint: {
-            text: string;
+            text: components["schemas"]["Line1000"];
             /**
              * Format: int32
              * @description Where to insert it (0-based; default: last).
@@ -755,10 +754,9 @@ export interface components {
         };
         /** @description A key-point list to add to an article. */
         NewKeyPointList: {
-            /** @description Default "Key points". */
-            title?: string | null;
+            title?: components["schemas"]["Line200"] | null;
             /** @description The points, in order, as text. */
-            points: components["schemas"]["PointText"][];
+            points: components["schemas"]["Line1000"][];
             /**
              * Format: int32
              * @description Where to insert the list among the article's lists (0-based; default, or
@@ -768,22 +766,15 @@ export interface components {
         };
         /** @description A request to create a tag. */
         NewTag: {
-            /**
-             * @description Display name, 1 to 100 characters.
-             * @example South Korea
-             */
-            name: string;
-            /**
-             * @description Derived from the name when omitted ("South Korea" -> `south-korea`).
-             * @example south-korea
-             */
-            slug?: string | null;
-            description?: string | null;
+            /** @description Display name. */
+            name: components["schemas"]["Line100"];
+            slug?: components["schemas"]["Slug"] | null;
+            description?: components["schemas"]["Text2000"] | null;
         };
         /** @description A request for a new token. */
         NewToken: {
             /** @description What the token is for, e.g. "newsroom frontend". */
-            name: string;
+            name: components["schemas"]["Line100"];
             scopes: components["schemas"]["Scope"][];
             /**
              * Format: date-time
@@ -800,8 +791,8 @@ export interface components {
              */
             secret: string;
         };
-        /** @description The text of one key point */
-        PointText: string;
+        /** @description One line of at most 300 characters (trimmed; blank counts as absent): no control characters */
+        OptionalLine300: string;
         /**
          * @description An RFC 9457 problem details object.
          * @example {
@@ -818,8 +809,11 @@ export interface components {
          *     }
          */
         Problem: {
-            /** @description A stable identifier of the kind of problem; clients branch on this. */
-            type: string;
+            /**
+             * @description A stable identifier of the kind of problem; clients branch on this. One of: `/problems/not-found` (Resource not found), `/problems/method-not-allowed` (Method not allowed), `/problems/malformed-body` (Malformed request body), `/problems/invalid-parameter` (Invalid request parameter), `/problems/unsupported-media-type` (Unsupported media type), `/problems/request-timeout` (The request body arrived too slowly), `/problems/payload-too-large` (Request body too large), `/problems/validation-error` (The request is not valid), `/problems/conflict` (Conflict with the current state), `/problems/precondition-failed` (The resource has changed since you read it), `/problems/unauthorized` (Authentication required), `/problems/forbidden` (Not allowed), `/problems/too-many-requests` (Too many requests), `/problems/service-unavailable` (Service temporarily unavailable), `/problems/timeout` (The request took too long), `/problems/internal-error` (Internal server error).
+             * @enum {string}
+             */
+            type: "/problems/not-found" | "/problems/method-not-allowed" | "/problems/malformed-body" | "/problems/invalid-parameter" | "/problems/unsupported-media-type" | "/problems/request-timeout" | "/problems/payload-too-large" | "/problems/validation-error" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/too-many-requests" | "/problems/service-unavailable" | "/problems/timeout" | "/problems/internal-error";
             /** @description A short summary of the kind of problem; the same for every occurrence. */
             title: string;
             /**
@@ -847,10 +841,20 @@ export interface components {
          */
         Scope: "content:read" | "content:write" | "admin";
         /**
+         * @description A URL slug: lowercase letters a-z and digits in words joined by single hyphens, at most 100 characters, not shaped like a UUID
+         * @example south-korea
+         */
+        Slug: string;
+        /**
          * @description How article lists are sorted.
          * @enum {string}
          */
         Sort: "published_at" | "updated_at" | "title";
+        /**
+         * Format: uri
+         * @description An absolute http(s) URL of at most 2000 characters
+         */
+        SourceUrl: string;
         /**
          * @description Where an article is in its life. `scheduled` is a published article whose
          *     `published_at` is still in the future; it turns `published` at that moment.
@@ -909,9 +913,9 @@ export interface components {
          *     so that links to it keep working.
          */
         TagPatch: {
-            name?: string | null;
-            slug?: string | null;
-            description?: string | null;
+            name?: components["schemas"]["Line100"] | null;
+            slug?: components["schemas"]["Slug"] | null;
+            description?: components["schemas"]["Text2000"] | null;
         };
         /** @description A tag as an article lists it. */
         TagRef: {
@@ -922,11 +926,12 @@ export interface components {
             /** @example South Korea */
             name: string;
         };
-        /**
-         * @description A tag's slug or name; an unknown name creates the tag
-         * @example South Korea
-         */
-        TagReference: string;
+        /** @description Text of at most 2000 characters: line breaks and tabs, no other control characters */
+        Text2000: string;
+        /** @description Text of at most 5000 characters: line breaks and tabs, no other control characters */
+        Text5000: string;
+        /** @description Text of at most 500000 characters: line breaks and tabs, no other control characters */
+        Text500000: string;
         /** @description A token as listed: never its secret. */
         Token: {
             /** Format: uuid */
@@ -953,10 +958,217 @@ export interface components {
             items: components["schemas"]["Token"][];
         };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description No article has this id or slug */
+        ArticleNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body is not valid JSON (the detail says where it broke) */
+        BadBody: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
+        BadParameter: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body did not arrive within the time limit */
+        BodyTimeout: {
+            headers: {
+                /** @description `close`: the connection is not reused */
+                Connection?: string;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such article or citation */
+        CitationNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The token does not have the scope this needs */
+        Forbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A field is not valid (`errors` lists each one) */
+        InvalidFields: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such article or list */
+        ListNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not modified: the `If-None-Match` tag is current */
+        NotModified: {
+            headers: {
+                /** @description The current entity tag */
+                ETag?: string;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The body is larger than the configured limit */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such article, list or point */
+        PointNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The resource changed since the `If-Match` tag was read */
+        PreconditionFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests; retry after `Retry-After` seconds */
+        RateLimited: {
+            headers: {
+                /** @description Requests allowed in a burst (refilled evenly over a minute) */
+                "RateLimit-Limit"?: number;
+                /** @description Requests that may still be made at once */
+                "RateLimit-Remaining"?: number;
+                /** @description Seconds until the whole allowance is back */
+                "RateLimit-Reset"?: number;
+                /** @description Seconds until a request is let through again (rounded up) */
+                "Retry-After"?: number;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No tag has this id or slug */
+        TagNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No token has this id or prefix */
+        TokenNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
+        Unauthorized: {
+            headers: {
+                /** @description `Bearer realm="cms"` */
+                "WWW-Authenticate"?: string;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
+                "Retry-After"?: number;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
+        UnsupportedMediaType: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: {
+        /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+        IfMatch: string;
+        /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+        IfNoneMatch: string;
+        /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+        RequestId: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Entity tag of this representation (for an article and its parts it carries the article's version): send it as `If-None-Match` to revalidate, as `If-Match` to write */
+        ETag: string;
+        /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
+        RequestId: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -989,9 +1201,9 @@ export interface operations {
             };
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -1001,85 +1213,21 @@ export interface operations {
             /** @description A page of articles */
             200: {
                 headers: {
-                    /** @description Entity tag of this page */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description `<url>; rel="next"` when there is a next page */
                     Link?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArticlePage"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter is not valid */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_article: {
@@ -1087,7 +1235,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -1101,142 +1249,44 @@ export interface operations {
             /** @description The article was created */
             201: {
                 headers: {
-                    /** @description Entity tag of the new article */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description URL of the new article */
                     Location?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
             /** @description Another article has this slug */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description A field is not valid, or the publishing check failed */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_article: {
@@ -1247,9 +1297,9 @@ export interface operations {
             };
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -1262,94 +1312,20 @@ export interface operations {
             /** @description The article */
             200: {
                 headers: {
-                    /** @description Entity tag; send it as `If-Match` to write */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter is not valid */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     replace_article: {
@@ -1357,9 +1333,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -1376,162 +1352,44 @@ export interface operations {
             /** @description The replaced article */
             200: {
                 headers: {
-                    /** @description Entity tag of the article */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description Another article has this slug */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description A field is not valid, or the publishing check failed */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_article: {
@@ -1539,9 +1397,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -1554,101 +1412,18 @@ export interface operations {
             /** @description The article was deleted */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     update_article: {
@@ -1656,9 +1431,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -1675,162 +1450,44 @@ export interface operations {
             /** @description The updated article */
             200: {
                 headers: {
-                    /** @description Entity tag of the article */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description Another article has this slug */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description A field is not valid, or the publishing check failed */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     archive_article: {
@@ -1838,9 +1495,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -1853,105 +1510,21 @@ export interface operations {
             /** @description The archived article */
             200: {
                 headers: {
-                    /** @description Entity tag of the article */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_citations: {
@@ -1959,9 +1532,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -1974,94 +1547,20 @@ export interface operations {
             /** @description The citations, by number */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Citation"][];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     add_citation: {
@@ -2069,9 +1568,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2088,164 +1587,37 @@ export interface operations {
             /** @description The new citation */
             201: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description URL of the new citation */
                     Location?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Citation"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description The number is taken, or the article has as many citations as it may */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_citation: {
@@ -2253,9 +1625,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2270,94 +1642,20 @@ export interface operations {
             /** @description The citation */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Citation"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or citation */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CitationNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_citation: {
@@ -2365,9 +1663,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2382,112 +1680,28 @@ export interface operations {
             /** @description The citation was deleted */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or citation */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["CitationNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             /** @description A published article would fail the publishing check */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     update_citation: {
@@ -2495,9 +1709,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2516,162 +1730,44 @@ export interface operations {
             /** @description The citation */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Citation"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or citation */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["CitationNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description Another citation has this number */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description A field is not valid, or a published article would fail the publishing check */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_key_point_lists: {
@@ -2679,9 +1775,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2694,94 +1790,20 @@ export interface operations {
             /** @description The lists, in order, with their points */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyPointList"][];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     add_key_point_list: {
@@ -2789,9 +1811,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2808,164 +1830,37 @@ export interface operations {
             /** @description The new list */
             201: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description URL of the new list */
                     Location?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyPointList"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description The article has as many lists as it may */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_key_point_list: {
@@ -2973,9 +1868,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -2990,94 +1885,20 @@ export interface operations {
             /** @description The list with its points */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyPointList"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or list */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ListNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_key_point_list: {
@@ -3085,9 +1906,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -3102,101 +1923,18 @@ export interface operations {
             /** @description The list was deleted */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or list */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     update_key_point_list: {
@@ -3204,9 +1942,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -3225,151 +1963,25 @@ export interface operations {
             /** @description The list */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyPointList"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or list */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     add_key_point: {
@@ -3377,9 +1989,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -3398,164 +2010,37 @@ export interface operations {
             /** @description The new point */
             201: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description URL of the new point */
                     Location?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyPoint"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article or list */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description The list has as many points as it may */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_key_point: {
@@ -3563,9 +2048,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -3582,101 +2067,18 @@ export interface operations {
             /** @description The point was deleted */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article, list or point */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["PointNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     update_key_point: {
@@ -3684,9 +2086,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -3707,151 +2109,25 @@ export interface operations {
             /** @description The point */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["KeyPoint"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such article, list or point */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["PointNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     publish_article: {
@@ -3859,9 +2135,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -3874,116 +2150,31 @@ export interface operations {
             /** @description The published article */
             200: {
                 headers: {
-                    /** @description Entity tag of the article */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             /** @description The publishing check failed */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     schedule_article: {
@@ -3991,9 +2182,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -4010,151 +2201,34 @@ export interface operations {
             /** @description The scheduled article */
             200: {
                 headers: {
-                    /** @description Entity tag of the article */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The date is not in the future, or the publishing check failed */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_article_tags: {
@@ -4162,9 +2236,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -4177,94 +2251,20 @@ export interface operations {
             /** @description The tags, in order */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TagRef"][];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     set_article_tags: {
@@ -4272,9 +2272,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -4291,151 +2291,34 @@ export interface operations {
             /** @description The tags, in order */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TagRef"][];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description A tag is not valid */
             422: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     add_article_tag: {
@@ -4443,9 +2326,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -4462,162 +2345,35 @@ export interface operations {
             /** @description The article's tags, in order */
             200: {
                 headers: {
-                    /** @description Entity tag (carries the article's new version) */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TagRef"][];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description The article has as many tags as it may */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     remove_article_tag: {
@@ -4625,9 +2381,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -4642,101 +2398,27 @@ export interface operations {
             /** @description The article no longer has the tag */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description No such article or tag, or the article does not have it */
             404: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     unpublish_article: {
@@ -4744,9 +2426,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The article's id or slug */
@@ -4759,105 +2441,21 @@ export interface operations {
             /** @description The article, now a draft */
             200: {
                 headers: {
-                    /** @description Entity tag of the article */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No article has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_tags: {
@@ -4870,9 +2468,9 @@ export interface operations {
             };
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -4882,85 +2480,30 @@ export interface operations {
             /** @description A page of tags */
             200: {
                 headers: {
-                    /** @description Entity tag of this page */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description `<url>; rel="next"` when there is a next page */
                     Link?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TagPage"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            304: components["responses"]["NotModified"];
             /** @description `limit` or `cursor` is not valid */
             400: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_tag: {
@@ -4968,7 +2511,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -4982,142 +2525,35 @@ export interface operations {
             /** @description The tag was created */
             201: {
                 headers: {
-                    /** @description Entity tag of the new tag */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description URL of the new tag */
                     Location?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
             /** @description Another tag has this slug */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_tag: {
@@ -5125,9 +2561,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The tag's id or slug */
@@ -5140,94 +2576,20 @@ export interface operations {
             /** @description The tag */
             200: {
                 headers: {
-                    /** @description Entity tag; send it as `If-Match` to update */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No tag has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TagNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_tag: {
@@ -5235,9 +2597,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The tag's id or slug */
@@ -5250,101 +2612,18 @@ export interface operations {
             /** @description The tag was deleted */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No tag has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TagNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     update_tag: {
@@ -5352,9 +2631,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
-                "If-Match"?: string;
+                "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The tag's id or slug */
@@ -5371,162 +2650,35 @@ export interface operations {
             /** @description The updated tag */
             200: {
                 headers: {
-                    /** @description Entity tag of the updated tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No tag has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TagNotFound"];
+            408: components["responses"]["BodyTimeout"];
             /** @description Another tag has this slug */
             409: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resource changed since the `If-Match` tag was read */
-            412: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_tag_articles: {
@@ -5557,9 +2709,9 @@ export interface operations {
             };
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The tag's id or slug */
@@ -5572,96 +2724,22 @@ export interface operations {
             /** @description A page of articles */
             200: {
                 headers: {
-                    /** @description Entity tag of this page */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description `<url>; rel="next"` when there is a next page */
                     Link?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArticlePage"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter is not valid */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No tag has this id or slug */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TagNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_tokens: {
@@ -5669,9 +2747,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -5681,94 +2759,20 @@ export interface operations {
             /** @description The tokens */
             200: {
                 headers: {
-                    /** @description Entity tag of the list */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TokenList"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_token: {
@@ -5776,7 +2780,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -5790,129 +2794,25 @@ export interface operations {
             /** @description The token, with its secret */
             201: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     /** @description URL of the token */
                     Location?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["NewTokenCreated"];
                 };
             };
-            /** @description The body is not valid JSON (the detail says where it broke) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the time limit */
-            408: {
-                headers: {
-                    /** @description `close`: the connection is not reused */
-                    Connection?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the configured limit */
-            413: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not JSON (`Content-Type: application/json`), or is compressed (`Content-Encoding`; send it uncompressed) */
-            415: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A field is not valid */
-            422: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_token: {
@@ -5920,9 +2820,9 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
-                "If-None-Match"?: string;
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The token's id or prefix */
@@ -5935,105 +2835,21 @@ export interface operations {
             /** @description The token */
             200: {
                 headers: {
-                    /** @description Entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Token"];
                 };
             };
-            /** @description Not modified: the `If-None-Match` tag is current */
-            304: {
-                headers: {
-                    /** @description The current entity tag */
-                    ETag?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No token has this id or prefix */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TokenNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     revoke_token: {
@@ -6041,7 +2857,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /** @description The token's id or prefix */
@@ -6054,90 +2870,17 @@ export interface operations {
             /** @description The token is revoked */
             204: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A parameter or header is not valid (e.g. several `Authorization` headers) */
-            400: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid token: missing (where one is required), malformed, unknown, expired or revoked */
-            401: {
-                headers: {
-                    /** @description `Bearer realm="cms"` */
-                    "WWW-Authenticate"?: string;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token does not have the scope this needs */
-            403: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No token has this id or prefix */
-            404: {
-                headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unreachable (`/problems/service-unavailable`), or the request took too long (`/problems/timeout`: its deadline, a statement or lock timeout); retry after `Retry-After` seconds */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying (currently 5 when the database is away, 1 after a timeout) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TokenNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
     healthz: {
@@ -6145,7 +2888,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -6155,8 +2898,7 @@ export interface operations {
             /** @description The process is alive */
             200: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6170,7 +2912,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
-                "X-Request-Id"?: string;
+                "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -6180,40 +2922,20 @@ export interface operations {
             /** @description The database is reachable */
             200: {
                 headers: {
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Too many requests; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in a burst (refilled evenly over a minute) */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests that may still be made at once */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the whole allowance is back */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds until a request is let through again (rounded up) */
-                    "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
             /** @description The database is unreachable */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
-                    /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
-                    "X-Request-Id"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
