@@ -65,6 +65,9 @@ pub struct Config {
     pub trust_forwarded: bool,
     /// `CMS_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// `CMS_PUBLIC_URL`: the base URL clients reach the service at, which the spec
+    /// names as its server.
+    pub public_url: String,
 }
 
 /// Which cross-origin callers browsers may let read the API.
@@ -117,6 +120,17 @@ impl Config {
                 })?),
             },
             redis_url: get("CMS_REDIS_URL"),
+            public_url: parse(
+                &get,
+                "CMS_PUBLIC_URL",
+                crate::openapi::DEFAULT_PUBLIC_URL,
+                |v| match url::Url::parse(v) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                        Ok(v.trim_end_matches('/').to_string())
+                    }
+                    _ => Err("expected an http(s) URL such as https://cms.example.com".into()),
+                },
+            )?,
             cors_origins: parse(&get, "CMS_CORS_ORIGINS", "", parse_cors)?,
             body_limit: parse(&get, "CMS_BODY_LIMIT", "8388608", |v| {
                 positive(v, 1024, 1 << 30)

@@ -64,6 +64,8 @@ pub struct HttpOptions {
     pub rate_limits: RateLimits,
     /// A Redis to share rate-limit counts through, and the prefix of its keys.
     pub redis: Option<(String, String)>,
+    /// The base URL the spec names as its server.
+    pub public_url: String,
 }
 
 impl HttpOptions {
@@ -86,6 +88,7 @@ impl HttpOptions {
                 .redis_url
                 .clone()
                 .map(|url| (url, "cms:ratelimit:".to_string())),
+            public_url: config.public_url.clone(),
         }
     }
 }
@@ -135,7 +138,7 @@ pub fn start_server(
         pool.timeouts().wait.unwrap_or(Duration::from_secs(2)),
     ));
     let pool = web::Data::new(pool);
-    let spec = crate::openapi::spec();
+    let spec = crate::openapi::spec_for(&options.public_url);
     let mut routes = RouteTable::from_openapi(&spec);
     routes.add(SPEC_PATH, vec![Method::GET, Method::HEAD]);
     routes.add(DOCS_PATH, vec![Method::GET, Method::HEAD]);

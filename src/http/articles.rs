@@ -9,11 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::content::articles::{
-    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, ScheduleInput, Sort, Status,
-    Transition,
+    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, IncludePart, ScheduleInput,
+    Sort, Status, Transition, WholeArticle,
 };
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
+use crate::content::slug::SlugInput;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppResult, Problem};
 use crate::http::conditional::json_with_etag;
@@ -28,9 +29,8 @@ use crate::http::{connection, with_location, with_next_link, write_connection, A
 pub struct ListArticlesParams {
     /// Only articles in this status (as readers see it now).
     pub status: Option<Status>,
-    /// Only articles carrying any of these tags: slugs, comma-separated (empty: no
-    /// filter).
-    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
+    /// Only articles carrying any of these tags, by slug (comma-separated).
+    #[param(value_type = Option<Vec<SlugInput>>, style = Form, explode = false)]
     pub tag: Option<String>,
     /// Only articles published after this moment (RFC 3339).
     pub published_after: Option<DateTime<Utc>>,
@@ -38,11 +38,8 @@ pub struct ListArticlesParams {
     pub published_before: Option<DateTime<Utc>>,
     /// Sort order; default `published_at` (newest first).
     pub sort: Option<Sort>,
-    /// Parts to add to each summary, comma-separated: `body`, `body_html`,
-    /// `key_point_lists`, `citations`. Tags are always there.
-    #[param(
-        pattern = "^((body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*)?$"
-    )]
+    /// Parts to add to each summary (comma-separated). Tags are always there.
+    #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false)]
     pub include: Option<String>,
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -57,9 +54,7 @@ pub struct ListArticlesParams {
 #[into_params(parameter_in = Query)]
 pub struct ArticleParams {
     /// `body_html` adds the rendered body (the rest is always there).
-    #[param(
-        pattern = "^((body|body_html|key_point_lists|citations)(,(body|body_html|key_point_lists|citations))*)?$"
-    )]
+    #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false)]
     pub include: Option<String>,
 }
 
@@ -146,7 +141,7 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
     security(("bearer" = ["content:write"])),
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "The article was created", body = Article, headers(
+        (status = 201, description = "The article was created", body = WholeArticle, headers(
             ("Location" = String, description = "URL of the new article"),
         )),
         (status = 409, description = "Another article has this slug", body = Problem,
@@ -177,7 +172,7 @@ pub async fn create_article(
     security((), ("bearer" = ["content:read"])),
     params(ArticlePath, ArticleParams),
     responses(
-        (status = 200, description = "The article", body = Article),
+        (status = 200, description = "The article", body = WholeArticle),
         (status = 400, response = BadParameter),
         (status = 404, response = ArticleNotFound),
     )
@@ -207,7 +202,7 @@ pub async fn get_article(
     params(ArticlePath),
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "The replaced article", body = Article),
+        (status = 200, description = "The replaced article", body = WholeArticle),
         (status = 404, response = ArticleNotFound),
         (status = 409, description = "Another article has this slug", body = Problem,
             content_type = "application/problem+json"),
@@ -240,7 +235,7 @@ pub async fn replace_article(
     params(ArticlePath),
     request_body(content = ArticlePatch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The updated article", body = Article),
+        (status = 200, description = "The updated article", body = WholeArticle),
         (status = 404, response = ArticleNotFound),
         (status = 409, description = "Another article has this slug", body = Problem,
             content_type = "application/problem+json"),
@@ -311,7 +306,7 @@ async fn transition(
     security(("bearer" = ["content:write"])),
     params(ArticlePath),
     responses(
-        (status = 200, description = "The published article", body = Article),
+        (status = 200, description = "The published article", body = WholeArticle),
         (status = 404, response = ArticleNotFound),
         (status = 422, description = "The publishing check failed", body = Problem,
             content_type = "application/problem+json"),
@@ -337,7 +332,7 @@ pub async fn publish_article(
     params(ArticlePath),
     request_body(content = ScheduleInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "The scheduled article", body = Article),
+        (status = 200, description = "The scheduled article", body = WholeArticle),
         (status = 404, response = ArticleNotFound),
         (status = 422, description = "The date is not in the future, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
@@ -370,7 +365,7 @@ pub async fn schedule_article(
     security(("bearer" = ["content:write"])),
     params(ArticlePath),
     responses(
-        (status = 200, description = "The article, now a draft", body = Article),
+        (status = 200, description = "The article, now a draft", body = WholeArticle),
         (status = 404, response = ArticleNotFound),
     )
 )]
@@ -392,7 +387,7 @@ pub async fn unpublish_article(
     security(("bearer" = ["content:write"])),
     params(ArticlePath),
     responses(
-        (status = 200, description = "The archived article", body = Article),
+        (status = 200, description = "The archived article", body = WholeArticle),
         (status = 404, response = ArticleNotFound),
     )
 )]

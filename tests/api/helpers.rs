@@ -226,6 +226,7 @@ impl TestApp {
                 shutdown_timeout: Duration::from_secs(10),
                 rate_limits: options.rate_limits,
                 redis: options.redis,
+                public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
             },
         )
         .expect("the server starts");

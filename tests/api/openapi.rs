@@ -185,3 +185,62 @@ async fn the_spec_states_the_text_rules_the_service_applies() {
     }
     assert_eq!(schemas["Line300"]["minLength"], 1);
 }
+
+/// The spec's examples are real: each request example is accepted as written, and
+/// each response example reads as what the API answers.
+#[tokio::test]
+async fn the_examples_in_the_spec_are_accepted_and_answered() {
+    use cms::content::articles::Article;
+    use cms::content::tags::Tag;
+
+    use crate::helpers::Expect;
+
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let example = |schema: &str| spec["components"]["schemas"][schema]["examples"][0].clone();
+
+    app.post_json("/api/v1/tags", &example("NewTag"))
+        .await
+        .expect::<Tag>(201)
+        .await;
+    let article: Article = app
+        .post_json("/api/v1/articles", &example("ArticleInput"))
+        .await
+        .expect(201)
+        .await;
+    let path = format!("/api/v1/articles/{}", article.id);
+    for (method, suffix, schema) in [
+        ("PATCH", "", "ArticlePatch"),
+        ("POST", "/key-point-lists", "NewKeyPointList"),
+        ("POST", "/citations", "CitationInput"),
+        ("PUT", "/tags", "ArticleTagsInput"),
+        ("POST", "/tags", "AddTagInput"),
+        ("POST", "/schedule", "ScheduleInput"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method.clone(), app.url(&format!("{path}{suffix}")))
+            .json(&example(schema))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(
+            status.is_success(),
+            "{method} {suffix} with the {schema} example: {status} {}",
+            response.text().await.unwrap()
+        );
+    }
+    app.post_json("/api/v1/tokens", &example("NewToken"))
+        .await
+        .expect::<Value>(201)
+        .await;
+
+    let whole: Article = serde_json::from_value(example("Article")).expect("an Article");
+    assert!(whole.body.is_some() && whole.citations.is_some());
+    let summary: Article = serde_json::from_value(example("ArticleSummary")).expect("a summary");
+    assert!(summary.body.is_none());
+    let _: Tag = serde_json::from_value(example("Tag")).expect("a Tag");
+    assert_eq!(spec["servers"][0]["url"], cms::openapi::DEFAULT_PUBLIC_URL);
+}

@@ -519,7 +519,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description One tag to add. */
+        /**
+         * @description One tag to add.
+         * @example {
+         *       "position": 0,
+         *       "tag": "Diplomacy"
+         *     }
+         */
         AddTagInput: {
             /** @description The tag's slug or name; an unknown name creates the tag. */
             tag: components["schemas"]["Line100"];
@@ -529,8 +535,374 @@ export interface components {
              */
             position?: number | null;
         };
-        /** @description An article as served. Lists leave out the parts not asked for with `include`. */
+        /**
+         * @description An article, whole: its fields with its tags, key-point lists and citations; `body_html` only when asked for with `include=body_html`.
+         * @example {
+         *       "body": "## Freestyle Chat with the South Korean Ambassador to Mongolia\n\nHey there! Ever wondered what's up with the expanding Korean culture in Mongolia? Let's chat with the South Korean Ambassador to Mongolia, Choi Jin-won, about the \"Koreanization\" of Mongolia and other opportunities to strengthen the bilateral relationship.\n\nFirst off, the ambassador sees the spread of Korean culture as a valuable foundation for building economic partnerships rather than a one-sided cultural imposition. In fact, he believes that increased cultural familiarity (with an estimated 300,000 Mongolians visiting Korea) can lead to strategic economic partnerships.\n\nSo, what's next? Economic diversification is one of the key opportunities to strengthen ties. South Korea currently only makes up less than 10% of foreign investment in Mongolia, and there's a lot of room for improvement. Addressing infrastructure gaps and improving Mongolia’s export accessibility could unlock growth.\n\nAnother opportunity lies in cultural diplomacy. Annual events like Korea Week, featuring taekwondo and traditional music, will be amped up in 2025 to mark the 35th anniversary of diplomatic relations, deepening people-to-people connections.\n\nNow, let's talk about infrastructure and mining cooperation. Expanding Korean agencies into Mongolia’s infrastructure projects could help address logistical bottlenecks and facilitate mineral exports. And guess what? Mongolia's mineral reserves align perfectly with South Korea’s industrial needs, but progress requires some work.\n\nFirst, there needs to be more government-level dialogue, with Mongolia supporting South Korean policies on North Korean denuclearization, providing a shared geopolitical framework for resource collaboration. Second, strategic partnerships in mining could mirror historical ties, such as the 13th–14th-century Goryeo-Mongol dynastic alliances that fused political and economic interests.\n\nHowever, long-term collaboration hinges on Korea's ability to leverage cultural affinity into large-scale industrial investments, particularly in Mongolia’s critical mining sector. So, keep an eye on that!\n\nThat's all for now! If you have any more questions, feel free to ask. Let's keep the conversation flowing!\n",
+         *       "citations": [
+         *         {
+         *           "author": null,
+         *           "date": null,
+         *           "id": "01a22d98-05cc-70e3-8183-ce638ca603cb",
+         *           "number": 1,
+         *           "publisher": "Korea Herald",
+         *           "quote": null,
+         *           "title": "Korea Herald",
+         *           "url": null
+         *         },
+         *         {
+         *           "author": null,
+         *           "date": null,
+         *           "id": "01a22d98-05cc-70e3-8183-ce64eb04b51a",
+         *           "number": 2,
+         *           "publisher": "Korean Cultural Center",
+         *           "quote": null,
+         *           "title": "Korean Cultural Center, Mongolia",
+         *           "url": null
+         *         },
+         *         {
+         *           "author": null,
+         *           "date": null,
+         *           "id": "01a22d98-05cc-70e3-8183-ce65dd474d52",
+         *           "number": 3,
+         *           "publisher": "Columbia University",
+         *           "quote": null,
+         *           "title": "Mongolian Studies Program, Columbia University",
+         *           "url": null
+         *         }
+         *       ],
+         *       "created_at": "2026-11-30T17:54:27.399168Z",
+         *       "created_by": "01a22d98-05ac-7606-8e47-f362d8d3e206",
+         *       "id": "01a22d98-05c7-726f-9591-5dacaa44b19e",
+         *       "key_point_lists": [
+         *         {
+         *           "id": "01a22d98-05c9-72ee-a86a-37f8b3242c18",
+         *           "points": [
+         *             {
+         *               "id": "01a22d98-05ca-76da-b4ad-2fd8e4196d1f",
+         *               "position": 0,
+         *               "text": "The South Korean Ambassador to Mongolia, Choi Jin-won, believes that the \"Koreanization\" of Mongolia can lead to strategic economic partnerships, rather than being a one-sided cultural imposition."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f36079670e81",
+         *               "position": 1,
+         *               "text": "Approximately 300,000 Mongolians have visited Korea, which can lead to increased cultural familiarity and potential economic opportunities."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f3610b46c407",
+         *               "position": 2,
+         *               "text": "South Korea currently only makes up less than 10% of foreign investment in Mongolia, leaving room for improvement in economic diversification."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f362e6c4016c",
+         *               "position": 3,
+         *               "text": "Addressing infrastructure gaps and improving Mongolia’s export accessibility could unlock growth and strengthen bilateral relationships."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f363b39cbfc7",
+         *               "position": 4,
+         *               "text": "The ambassador suggests amping up annual events like Korea Week to deeper people-to-people connections."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f3643c386ec1",
+         *               "position": 5,
+         *               "text": "Infrastructure and mining cooperation between the two countries could help address logistical bottlenecks and facilitate mineral exports."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f3653c37b5e7",
+         *               "position": 6,
+         *               "text": "Mongolia's mineral reserves align perfectly with South Korea’s industrial needs, but progress requires more government-level dialogue and strategic partnerships in mining."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f3668145818f",
+         *               "position": 7,
+         *               "text": "Historical ties, such as the 13th–14th-century Goryeo-Mongol dynastic alliances, could serve as a model for future strategic partnerships in mining."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f36798c9dcc3",
+         *               "position": 8,
+         *               "text": "The long-term collaboration hinges on Korea's ability to leverage cultural affinity into large-scale industrial investments, particularly in Mongolia’s critical mining sector."
+         *             },
+         *             {
+         *               "id": "01a22d98-05cb-7277-8981-f368158667bb",
+         *               "position": 9,
+         *               "text": "The South Korean Ambassador to Mongolia, Choi Jin-won, invites questions and encourages continued conversation on the topic of the \"Koreanization\" of Mongolia and the opportunities for bilateral cooperation."
+         *             }
+         *           ],
+         *           "position": 0,
+         *           "title": "Key points"
+         *         }
+         *       ],
+         *       "published_at": "2026-11-30T17:54:27.397975Z",
+         *       "slug": "mongolian-development-can-greatly-benefit-from-south-korean-partnership-asserted-the-seoul-envoy",
+         *       "standfirst": "Mongolian efforts aim at broadening trade connections beyond China and Russia, as outlined in the \"third neighbor policy.\" South Korea, according to the Korean Ambassador to Ulaanbaatar, Choi Jin-won, could serve as an optimal ally in this endeavor.",
+         *       "status": "published",
+         *       "tags": [
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a66784180281",
+         *           "name": "Mongolia",
+         *           "slug": "mongolia"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a668880ba875",
+         *           "name": "South Korea",
+         *           "slug": "south-korea"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a6653dea9604",
+         *           "name": "Diplomacy",
+         *           "slug": "diplomacy"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a669652de889",
+         *           "name": "Trade",
+         *           "slug": "trade"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a6663515d342",
+         *           "name": "Mining",
+         *           "slug": "mining"
+         *         }
+         *       ],
+         *       "title": "Mongolian development can greatly benefit from South Korean partnership, asserted the Seoul envoy.",
+         *       "updated_at": "2026-11-30T17:54:29.948009Z",
+         *       "updated_by": "01a22d98-0f97-755c-8127-213dd7ceca7d",
+         *       "version": 2
+         *     }
+         */
         Article: {
+            /** Format: uuid */
+            id: string;
+            /** @example mongolia-looks-to-south-korea */
+            slug: string;
+            title: string;
+            /** @description The summary under the headline. */
+            standfirst?: string | null;
+            /** @description Markdown; citation n is referred to as `[n]`. */
+            body: string;
+            /**
+             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
+             *     with `include=body_html`.
+             */
+            body_html?: string | null;
+            status: components["schemas"]["Status"];
+            /** Format: date-time */
+            published_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: int32
+             * @description Bumped by every change to the article or any of its parts; the `ETag`
+             *     carries it.
+             */
+            version: number;
+            /**
+             * Format: uuid
+             * @description The token that created the article.
+             */
+            created_by?: string | null;
+            /**
+             * Format: uuid
+             * @description The token that made the last change.
+             */
+            updated_by?: string | null;
+            /** @description In the article's order. */
+            tags: components["schemas"]["TagRef"][];
+            /** @description In the article's order. */
+            key_point_lists: components["schemas"]["KeyPointList"][];
+            /** @description Ordered by number. */
+            citations: components["schemas"]["Citation"][];
+        };
+        /**
+         * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
+         *     key-point lists, citations and tags.
+         * @example {
+         *       "body": "## Freestyle Chat with the South Korean Ambassador to Mongolia\n\nHey there! Ever wondered what's up with the expanding Korean culture in Mongolia? Let's chat with the South Korean Ambassador to Mongolia, Choi Jin-won, about the \"Koreanization\" of Mongolia and other opportunities to strengthen the bilateral relationship.\n\nFirst off, the ambassador sees the spread of Korean culture as a valuable foundation for building economic partnerships rather than a one-sided cultural imposition. In fact, he believes that increased cultural familiarity (with an estimated 300,000 Mongolians visiting Korea) can lead to strategic economic partnerships.\n\nSo, what's next? Economic diversification is one of the key opportunities to strengthen ties. South Korea currently only makes up less than 10% of foreign investment in Mongolia, and there's a lot of room for improvement. Addressing infrastructure gaps and improving Mongolia’s export accessibility could unlock growth.\n\nAnother opportunity lies in cultural diplomacy. Annual events like Korea Week, featuring taekwondo and traditional music, will be amped up in 2025 to mark the 35th anniversary of diplomatic relations, deepening people-to-people connections.\n\nNow, let's talk about infrastructure and mining cooperation. Expanding Korean agencies into Mongolia’s infrastructure projects could help address logistical bottlenecks and facilitate mineral exports. And guess what? Mongolia's mineral reserves align perfectly with South Korea’s industrial needs, but progress requires some work.\n\nFirst, there needs to be more government-level dialogue, with Mongolia supporting South Korean policies on North Korean denuclearization, providing a shared geopolitical framework for resource collaboration. Second, strategic partnerships in mining could mirror historical ties, such as the 13th–14th-century Goryeo-Mongol dynastic alliances that fused political and economic interests.\n\nHowever, long-term collaboration hinges on Korea's ability to leverage cultural affinity into large-scale industrial investments, particularly in Mongolia’s critical mining sector. So, keep an eye on that!\n\nThat's all for now! If you have any more questions, feel free to ask. Let's keep the conversation flowing!\n",
+         *       "citations": [
+         *         {
+         *           "number": 1,
+         *           "publisher": "Korea Herald",
+         *           "title": "Korea Herald"
+         *         },
+         *         {
+         *           "number": 2,
+         *           "publisher": "Korean Cultural Center",
+         *           "title": "Korean Cultural Center, Mongolia"
+         *         },
+         *         {
+         *           "number": 3,
+         *           "publisher": "Columbia University",
+         *           "title": "Mongolian Studies Program, Columbia University"
+         *         }
+         *       ],
+         *       "key_point_lists": [
+         *         {
+         *           "points": [
+         *             "The South Korean Ambassador to Mongolia, Choi Jin-won, believes that the \"Koreanization\" of Mongolia can lead to strategic economic partnerships, rather than being a one-sided cultural imposition.",
+         *             "Approximately 300,000 Mongolians have visited Korea, which can lead to increased cultural familiarity and potential economic opportunities.",
+         *             "South Korea currently only makes up less than 10% of foreign investment in Mongolia, leaving room for improvement in economic diversification.",
+         *             "Addressing infrastructure gaps and improving Mongolia’s export accessibility could unlock growth and strengthen bilateral relationships.",
+         *             "The ambassador suggests amping up annual events like Korea Week to deeper people-to-people connections.",
+         *             "Infrastructure and mining cooperation between the two countries could help address logistical bottlenecks and facilitate mineral exports.",
+         *             "Mongolia's mineral reserves align perfectly with South Korea’s industrial needs, but progress requires more government-level dialogue and strategic partnerships in mining.",
+         *             "Historical ties, such as the 13th–14th-century Goryeo-Mongol dynastic alliances, could serve as a model for future strategic partnerships in mining.",
+         *             "The long-term collaboration hinges on Korea's ability to leverage cultural affinity into large-scale industrial investments, particularly in Mongolia’s critical mining sector.",
+         *             "The South Korean Ambassador to Mongolia, Choi Jin-won, invites questions and encourages continued conversation on the topic of the \"Koreanization\" of Mongolia and the opportunities for bilateral cooperation."
+         *           ],
+         *           "title": "Key points"
+         *         }
+         *       ],
+         *       "standfirst": "Mongolian efforts aim at broadening trade connections beyond China and Russia, as outlined in the \"third neighbor policy.\" South Korea, according to the Korean Ambassador to Ulaanbaatar, Choi Jin-won, could serve as an optimal ally in this endeavor.",
+         *       "status": "published",
+         *       "tags": [
+         *         "Mongolia",
+         *         "South Korea",
+         *         "Diplomacy",
+         *         "Trade",
+         *         "Mining"
+         *       ],
+         *       "title": "Mongolian development can greatly benefit from South Korean partnership, asserted the Seoul envoy."
+         *     }
+         */
+        ArticleInput: {
+            title: components["schemas"]["Line300"];
+            slug?: components["schemas"]["Slug"] | null;
+            standfirst?: components["schemas"]["Text2000"] | null;
+            body?: components["schemas"]["Text500000"] | null;
+            status?: components["schemas"]["StatusInput"] | null;
+            /**
+             * Format: date-time
+             * @description For `scheduled`: when it goes live (in the future). For `published`: when it
+             *     went live (default: now).
+             */
+            published_at?: string | null;
+            key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
+            citations?: components["schemas"]["CitationInput"][] | null;
+            /** @description Tags by slug or name, in order; unknown names create the tag. */
+            tags?: components["schemas"]["Line100"][] | null;
+        };
+        /**
+         * @description One page of articles.
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-30T17:54:27.399168Z",
+         *           "created_by": "01a22d98-05ac-7606-8e47-f362d8d3e206",
+         *           "id": "01a22d98-05c7-726f-9591-5dacaa44b19e",
+         *           "published_at": "2026-11-30T17:54:27.397975Z",
+         *           "slug": "mongolian-development-can-greatly-benefit-from-south-korean-partnership-asserted-the-seoul-envoy",
+         *           "standfirst": "Mongolian efforts aim at broadening trade connections beyond China and Russia, as outlined in the \"third neighbor policy.\" South Korea, according to the Korean Ambassador to Ulaanbaatar, Choi Jin-won, could serve as an optimal ally in this endeavor.",
+         *           "status": "published",
+         *           "tags": [
+         *             {
+         *               "id": "01a22d98-05cf-7739-963e-a66784180281",
+         *               "name": "Mongolia",
+         *               "slug": "mongolia"
+         *             },
+         *             {
+         *               "id": "01a22d98-05cf-7739-963e-a668880ba875",
+         *               "name": "South Korea",
+         *               "slug": "south-korea"
+         *             },
+         *             {
+         *               "id": "01a22d98-05cf-7739-963e-a6653dea9604",
+         *               "name": "Diplomacy",
+         *               "slug": "diplomacy"
+         *             },
+         *             {
+         *               "id": "01a22d98-05cf-7739-963e-a669652de889",
+         *               "name": "Trade",
+         *               "slug": "trade"
+         *             },
+         *             {
+         *               "id": "01a22d98-05cf-7739-963e-a6663515d342",
+         *               "name": "Mining",
+         *               "slug": "mining"
+         *             }
+         *           ],
+         *           "title": "Mongolian development can greatly benefit from South Korean partnership, asserted the Seoul envoy.",
+         *           "updated_at": "2026-11-30T17:54:29.948009Z",
+         *           "updated_by": "01a22d98-0f97-755c-8127-213dd7ceca7d",
+         *           "version": 2
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        ArticlePage: {
+            items: components["schemas"]["ArticleSummary"][];
+            /** @description Cursor of the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A partial update: only the fields sent change. `standfirst: null` clears it; a
+         *     list of parts sent replaces that list whole. Status changes go through the
+         *     workflow endpoints (publish, schedule, unpublish, archive).
+         * @example {
+         *       "standfirst": null,
+         *       "tags": [
+         *         "Mongolia",
+         *         "South Korea",
+         *         "Diplomacy"
+         *       ]
+         *     }
+         */
+        ArticlePatch: {
+            title?: components["schemas"]["Line300"] | null;
+            slug?: components["schemas"]["Slug"] | null;
+            standfirst?: components["schemas"]["Text2000"] | null;
+            body?: components["schemas"]["Text500000"] | null;
+            key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
+            citations?: components["schemas"]["CitationInput"][] | null;
+            tags?: components["schemas"]["Line100"][] | null;
+        };
+        /**
+         * @description An article as served. Lists leave out the parts not asked for with `include`
+         *     (in the spec: `ArticleSummary`); a whole read has them all ([`WholeArticle`]).
+         * @example {
+         *       "created_at": "2026-11-30T17:54:27.399168Z",
+         *       "created_by": "01a22d98-05ac-7606-8e47-f362d8d3e206",
+         *       "id": "01a22d98-05c7-726f-9591-5dacaa44b19e",
+         *       "published_at": "2026-11-30T17:54:27.397975Z",
+         *       "slug": "mongolian-development-can-greatly-benefit-from-south-korean-partnership-asserted-the-seoul-envoy",
+         *       "standfirst": "Mongolian efforts aim at broadening trade connections beyond China and Russia, as outlined in the \"third neighbor policy.\" South Korea, according to the Korean Ambassador to Ulaanbaatar, Choi Jin-won, could serve as an optimal ally in this endeavor.",
+         *       "status": "published",
+         *       "tags": [
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a66784180281",
+         *           "name": "Mongolia",
+         *           "slug": "mongolia"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a668880ba875",
+         *           "name": "South Korea",
+         *           "slug": "south-korea"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a6653dea9604",
+         *           "name": "Diplomacy",
+         *           "slug": "diplomacy"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a669652de889",
+         *           "name": "Trade",
+         *           "slug": "trade"
+         *         },
+         *         {
+         *           "id": "01a22d98-05cf-7739-963e-a6663515d342",
+         *           "name": "Mining",
+         *           "slug": "mining"
+         *         }
+         *       ],
+         *       "title": "Mongolian development can greatly benefit from South Korean partnership, asserted the Seoul envoy.",
+         *       "updated_at": "2026-11-30T17:54:29.948009Z",
+         *       "updated_by": "01a22d98-0f97-755c-8127-213dd7ceca7d",
+         *       "version": 2
+         *     }
+         */
+        ArticleSummary: {
             /** Format: uuid */
             id: string;
             /** @example mongolia-looks-to-south-korea */
@@ -575,52 +947,31 @@ export interface components {
             citations?: components["schemas"]["Citation"][] | null;
         };
         /**
-         * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
-         *     key-point lists, citations and tags.
+         * @description The whole, ordered set of an article's tags.
+         * @example {
+         *       "tags": [
+         *         "Mongolia",
+         *         "South Korea"
+         *       ]
+         *     }
          */
-        ArticleInput: {
-            title: components["schemas"]["Line300"];
-            slug?: components["schemas"]["Slug"] | null;
-            standfirst?: components["schemas"]["Text2000"] | null;
-            body?: components["schemas"]["Text500000"] | null;
-            status?: components["schemas"]["StatusInput"] | null;
-            /**
-             * Format: date-time
-             * @description For `scheduled`: when it goes live (in the future). For `published`: when it
-             *     went live (default: now).
-             */
-            published_at?: string | null;
-            key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
-            citations?: components["schemas"]["CitationInput"][] | null;
-            /** @description Tags by slug or name, in order; unknown names create the tag. */
-            tags?: components["schemas"]["Line100"][] | null;
-        };
-        /** @description One page of articles. */
-        ArticlePage: {
-            items: components["schemas"]["Article"][];
-            /** @description Cursor of the next page; `null` on the last page. */
-            next_cursor?: string | null;
-        };
-        /**
-         * @description A partial update: only the fields sent change. `standfirst: null` clears it; a
-         *     list of parts sent replaces that list whole. Status changes go through the
-         *     workflow endpoints (publish, schedule, unpublish, archive).
-         */
-        ArticlePatch: {
-            title?: components["schemas"]["Line300"] | null;
-            slug?: components["schemas"]["Slug"] | null;
-            standfirst?: components["schemas"]["Text2000"] | null;
-            body?: components["schemas"]["Text500000"] | null;
-            key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
-            citations?: components["schemas"]["CitationInput"][] | null;
-            tags?: components["schemas"]["Line100"][] | null;
-        };
-        /** @description The whole, ordered set of an article's tags. */
         ArticleTagsInput: {
             /** @description Tags by slug or name, in order; unknown names create the tag. */
             tags: components["schemas"]["Line100"][];
         };
-        /** @description A source of the article. */
+        /**
+         * @description A source of the article.
+         * @example {
+         *       "author": null,
+         *       "date": null,
+         *       "id": "01a22d98-05cc-70e3-8183-ce638ca603cb",
+         *       "number": 1,
+         *       "publisher": "Korea Herald",
+         *       "quote": null,
+         *       "title": "Korea Herald",
+         *       "url": null
+         *     }
+         */
         Citation: {
             /** Format: uuid */
             id: string;
@@ -643,7 +994,15 @@ export interface components {
             /** @description A quote from the source, or a note about it. */
             quote?: string | null;
         };
-        /** @description A citation to write. */
+        /**
+         * @description A citation to write.
+         * @example {
+         *       "date": "2025-01-15",
+         *       "publisher": "Korea Herald",
+         *       "title": "Korea Herald",
+         *       "url": "https://www.koreaherald.com/"
+         *     }
+         */
         CitationInput: {
             /**
              * Format: int32
@@ -661,6 +1020,10 @@ export interface components {
         /**
          * @description A change to a citation: fields sent change, `null` clears an optional one.
          *     Changing `number` renumbers it (the body's `[n]` must follow).
+         * @example {
+         *       "author": null,
+         *       "quote": "Culture first."
+         *     }
          */
         CitationPatch: {
             /** Format: int32 */
@@ -685,7 +1048,19 @@ export interface components {
             /** @example ok */
             status: string;
         };
-        /** @description One key point. */
+        /**
+         * @description A part an article representation can be asked to carry (`include`).
+         * @enum {string}
+         */
+        IncludePart: "body" | "body_html" | "key_point_lists" | "citations";
+        /**
+         * @description One key point.
+         * @example {
+         *       "id": "01a22d98-05ca-76da-b4ad-2fd8e4196d1f",
+         *       "position": 0,
+         *       "text": "The South Korean Ambassador to Mongolia, Choi Jin-won, believes that the \"Koreanization\" of Mongolia can lead to strategic economic partnerships, rather than being a one-sided cultural imposition."
+         *     }
+         */
         KeyPoint: {
             /** Format: uuid */
             id: string;
@@ -696,7 +1071,66 @@ export interface components {
             position: number;
             text: string;
         };
-        /** @description A titled, ordered list of key points. */
+        /**
+         * @description A titled, ordered list of key points.
+         * @example {
+         *       "id": "01a22d98-05c9-72ee-a86a-37f8b3242c18",
+         *       "points": [
+         *         {
+         *           "id": "01a22d98-05ca-76da-b4ad-2fd8e4196d1f",
+         *           "position": 0,
+         *           "text": "The South Korean Ambassador to Mongolia, Choi Jin-won, believes that the \"Koreanization\" of Mongolia can lead to strategic economic partnerships, rather than being a one-sided cultural imposition."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f36079670e81",
+         *           "position": 1,
+         *           "text": "Approximately 300,000 Mongolians have visited Korea, which can lead to increased cultural familiarity and potential economic opportunities."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f3610b46c407",
+         *           "position": 2,
+         *           "text": "South Korea currently only makes up less than 10% of foreign investment in Mongolia, leaving room for improvement in economic diversification."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f362e6c4016c",
+         *           "position": 3,
+         *           "text": "Addressing infrastructure gaps and improving Mongolia’s export accessibility could unlock growth and strengthen bilateral relationships."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f363b39cbfc7",
+         *           "position": 4,
+         *           "text": "The ambassador suggests amping up annual events like Korea Week to deeper people-to-people connections."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f3643c386ec1",
+         *           "position": 5,
+         *           "text": "Infrastructure and mining cooperation between the two countries could help address logistical bottlenecks and facilitate mineral exports."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f3653c37b5e7",
+         *           "position": 6,
+         *           "text": "Mongolia's mineral reserves align perfectly with South Korea’s industrial needs, but progress requires more government-level dialogue and strategic partnerships in mining."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f3668145818f",
+         *           "position": 7,
+         *           "text": "Historical ties, such as the 13th–14th-century Goryeo-Mongol dynastic alliances, could serve as a model for future strategic partnerships in mining."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f36798c9dcc3",
+         *           "position": 8,
+         *           "text": "The long-term collaboration hinges on Korea's ability to leverage cultural affinity into large-scale industrial investments, particularly in Mongolia’s critical mining sector."
+         *         },
+         *         {
+         *           "id": "01a22d98-05cb-7277-8981-f368158667bb",
+         *           "position": 9,
+         *           "text": "The South Korean Ambassador to Mongolia, Choi Jin-won, invites questions and encourages continued conversation on the topic of the \"Koreanization\" of Mongolia and the opportunities for bilateral cooperation."
+         *         }
+         *       ],
+         *       "position": 0,
+         *       "title": "Key points"
+         *     }
+         */
         KeyPointList: {
             /** Format: uuid */
             id: string;
@@ -709,13 +1143,28 @@ export interface components {
             position: number;
             points: components["schemas"]["KeyPoint"][];
         };
-        /** @description A key-point list written with its whole article. */
+        /**
+         * @description A key-point list written with its whole article.
+         * @example {
+         *       "points": [
+         *         "Trade is small",
+         *         "Culture is big"
+         *       ],
+         *       "title": "Key points"
+         *     }
+         */
         KeyPointListInput: {
             title?: components["schemas"]["Line200"] | null;
             /** @description The points, in order, as text. */
             points: components["schemas"]["Line1000"][];
         };
-        /** @description A change to a list: its title, its place, or both. */
+        /**
+         * @description A change to a list: its title, its place, or both.
+         * @example {
+         *       "position": 0,
+         *       "title": "In short"
+         *     }
+         */
         KeyPointListPatch: {
             title?: components["schemas"]["Line200"] | null;
             /**
@@ -724,7 +1173,12 @@ export interface components {
              */
             position?: number | null;
         };
-        /** @description A change to a key point: its text, its place, or both. */
+        /**
+         * @description A change to a key point: its text, its place, or both.
+         * @example {
+         *       "text": "Direct flights double next year"
+         *     }
+         */
         KeyPointPatch: {
             text?: components["schemas"]["Line1000"] | null;
             /**
@@ -743,7 +1197,13 @@ export interface components {
         Line300: string;
         /** @description One line of 1 to 500 characters (trimmed): no control characters, at least one visible character */
         Line500: string;
-        /** @description A key point to add to a list. */
+        /**
+         * @description A key point to add to a list.
+         * @example {
+         *       "position": 0,
+         *       "text": "Direct flights double in 2027"
+         *     }
+         */
         NewKeyPoint: {
             text: components["schemas"]["Line1000"];
             /**
@@ -752,7 +1212,16 @@ export interface components {
              */
             position?: number | null;
         };
-        /** @description A key-point list to add to an article. */
+        /**
+         * @description A key-point list to add to an article.
+         * @example {
+         *       "points": [
+         *         "A Korea Week in Ulaanbaatar"
+         *       ],
+         *       "position": 1,
+         *       "title": "What next"
+         *     }
+         */
         NewKeyPointList: {
             title?: components["schemas"]["Line200"] | null;
             /** @description The points, in order, as text. */
@@ -764,14 +1233,28 @@ export interface components {
              */
             position?: number | null;
         };
-        /** @description A request to create a tag. */
+        /**
+         * @description A request to create a tag.
+         * @example {
+         *       "description": "News about South Korea",
+         *       "name": "South Korea"
+         *     }
+         */
         NewTag: {
             /** @description Display name. */
             name: components["schemas"]["Line100"];
             slug?: components["schemas"]["Slug"] | null;
             description?: components["schemas"]["Text2000"] | null;
         };
-        /** @description A request for a new token. */
+        /**
+         * @description A request for a new token.
+         * @example {
+         *       "name": "newsroom frontend",
+         *       "scopes": [
+         *         "content:read"
+         *       ]
+         *     }
+         */
         NewToken: {
             /** @description What the token is for, e.g. "newsroom frontend". */
             name: components["schemas"]["Line100"];
@@ -782,7 +1265,22 @@ export interface components {
              */
             expires_at?: string | null;
         };
-        /** @description A new token, with its secret: shown this once, never again. */
+        /**
+         * @description A new token, with its secret: shown this once, never again.
+         * @example {
+         *       "created_at": "2026-11-30T17:54:30.048459Z",
+         *       "expires_at": null,
+         *       "id": "01a22d98-101f-777d-b4ed-98e3a4103999",
+         *       "last_used_at": null,
+         *       "name": "newsroom frontend",
+         *       "prefix": "cms_5f562b27",
+         *       "revoked_at": null,
+         *       "scopes": [
+         *         "content:read"
+         *       ],
+         *       "secret": "cms_5f562b27_x7Jc2kVq0tq3hB8mR5yWcA1nE4pZ6sLdF9gU0iOeKwM"
+         *     }
+         */
         NewTokenCreated: components["schemas"]["Token"] & {
             /**
              * @description The bearer token to send as `Authorization: Bearer <token>`. Store it now:
@@ -826,7 +1324,12 @@ export interface components {
             /** @description One entry per invalid field (validation errors only). */
             errors?: components["schemas"]["FieldError"][];
         };
-        /** @description When a scheduled article goes live. */
+        /**
+         * @description When a scheduled article goes live.
+         * @example {
+         *       "published_at": "2027-01-15T06:00:00Z"
+         *     }
+         */
         ScheduleInput: {
             /**
              * Format: date-time
@@ -869,6 +1372,17 @@ export interface components {
         /**
          * @description A tag as stored and as served. (The row and the representation are the same
          *     fields today; they split when they diverge.)
+         * @example {
+         *       "created_at": "2026-11-30T17:54:27.399168Z",
+         *       "created_by": "01a22d98-05ac-7606-8e47-f362d8d3e206",
+         *       "description": "News about South Korea",
+         *       "id": "01a22d98-05cf-7739-963e-a668880ba875",
+         *       "name": "South Korea",
+         *       "slug": "south-korea",
+         *       "updated_at": "2026-11-30T17:54:30.009255Z",
+         *       "updated_by": "01a22d98-0f97-755c-8127-213dd7ceca7d",
+         *       "version": 2
+         *     }
          */
         Tag: {
             /** Format: uuid */
@@ -901,7 +1415,25 @@ export interface components {
              */
             updated_by?: string | null;
         };
-        /** @description One page of tags, sorted by name. */
+        /**
+         * @description One page of tags, sorted by name.
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-30T17:54:27.399168Z",
+         *           "created_by": "01a22d98-05ac-7606-8e47-f362d8d3e206",
+         *           "description": "News about South Korea",
+         *           "id": "01a22d98-05cf-7739-963e-a668880ba875",
+         *           "name": "South Korea",
+         *           "slug": "south-korea",
+         *           "updated_at": "2026-11-30T17:54:30.009255Z",
+         *           "updated_by": "01a22d98-0f97-755c-8127-213dd7ceca7d",
+         *           "version": 2
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         TagPage: {
             items: components["schemas"]["Tag"][];
             /** @description Cursor of the next page; `null` on the last page. */
@@ -911,13 +1443,23 @@ export interface components {
          * @description A partial update of a tag: fields left out stay as they are; `description: null`
          *     clears the description. Renaming a tag keeps its slug unless a new one is given,
          *     so that links to it keep working.
+         * @example {
+         *       "description": "News from and about South Korea"
+         *     }
          */
         TagPatch: {
             name?: components["schemas"]["Line100"] | null;
             slug?: components["schemas"]["Slug"] | null;
             description?: components["schemas"]["Text2000"] | null;
         };
-        /** @description A tag as an article lists it. */
+        /**
+         * @description A tag as an article lists it.
+         * @example {
+         *       "id": "01a22d98-05cf-7739-963e-a66784180281",
+         *       "name": "Mongolia",
+         *       "slug": "mongolia"
+         *     }
+         */
         TagRef: {
             /** Format: uuid */
             id: string;
@@ -932,7 +1474,21 @@ export interface components {
         Text5000: string;
         /** @description Text of at most 500000 characters: line breaks and tabs, no other control characters */
         Text500000: string;
-        /** @description A token as listed: never its secret. */
+        /**
+         * @description A token as listed: never its secret.
+         * @example {
+         *       "created_at": "2026-11-30T17:54:30.048459Z",
+         *       "expires_at": null,
+         *       "id": "01a22d98-101f-777d-b4ed-98e3a4103999",
+         *       "last_used_at": null,
+         *       "name": "newsroom frontend",
+         *       "prefix": "cms_5f562b27",
+         *       "revoked_at": null,
+         *       "scopes": [
+         *         "content:read"
+         *       ]
+         *     }
+         */
         Token: {
             /** Format: uuid */
             id: string;
@@ -952,7 +1508,25 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
         };
-        /** @description All tokens. */
+        /**
+         * @description All tokens.
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-30T17:54:30.048459Z",
+         *           "expires_at": null,
+         *           "id": "01a22d98-101f-777d-b4ed-98e3a4103999",
+         *           "last_used_at": null,
+         *           "name": "newsroom frontend",
+         *           "prefix": "cms_5f562b27",
+         *           "revoked_at": null,
+         *           "scopes": [
+         *             "content:read"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         TokenList: {
             /** @description Newest first, revoked ones included (they record who did what). */
             items: components["schemas"]["Token"][];
@@ -1155,12 +1729,24 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The article's id or slug */
+        ArticleKey: string;
+        /** @description The citation's id */
+        CitationId: string;
         /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
         IfMatch: string;
         /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
         IfNoneMatch: string;
+        /** @description The list's id */
+        ListId: string;
+        /** @description The point's id */
+        PointId: string;
         /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
         RequestId: string;
+        /** @description The tag's id or slug */
+        TagKey: string;
+        /** @description The token's id or prefix */
+        TokenKey: string;
     };
     requestBodies: never;
     headers: {
@@ -1178,22 +1764,16 @@ export interface operations {
             query?: {
                 /** @description Only articles in this status (as readers see it now). */
                 status?: components["schemas"]["Status"];
-                /**
-                 * @description Only articles carrying any of these tags: slugs, comma-separated (empty: no
-                 *     filter).
-                 */
-                tag?: string;
+                /** @description Only articles carrying any of these tags, by slug (comma-separated). */
+                tag?: components["schemas"]["Slug"][];
                 /** @description Only articles published after this moment (RFC 3339). */
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
                 published_before?: string;
                 /** @description Sort order; default `published_at` (newest first). */
                 sort?: components["schemas"]["Sort"];
-                /**
-                 * @description Parts to add to each summary, comma-separated: `body`, `body_html`,
-                 *     `key_point_lists`, `citations`. Tags are always there.
-                 */
-                include?: string;
+                /** @description Parts to add to each summary (comma-separated). Tags are always there. */
+                include?: components["schemas"]["IncludePart"][];
                 /** @description Page size. */
                 limit?: number;
                 /** @description Where the page starts: the `next_cursor` of the previous page. */
@@ -1293,7 +1873,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `body_html` adds the rendered body (the rest is always there). */
-                include?: string;
+                include?: components["schemas"]["IncludePart"][];
             };
             header?: {
                 /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
@@ -1303,7 +1883,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1339,7 +1919,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1403,7 +1983,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1437,7 +2017,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1501,7 +2081,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1538,7 +2118,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1574,7 +2154,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1631,9 +2211,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The citation's id */
-                citation: string;
+                citation: components["parameters"]["CitationId"];
             };
             cookie?: never;
         };
@@ -1669,9 +2249,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The citation's id */
-                citation: string;
+                citation: components["parameters"]["CitationId"];
             };
             cookie?: never;
         };
@@ -1715,9 +2295,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The citation's id */
-                citation: string;
+                citation: components["parameters"]["CitationId"];
             };
             cookie?: never;
         };
@@ -1781,7 +2361,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1817,7 +2397,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -1874,9 +2454,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The list's id */
-                list: string;
+                list: components["parameters"]["ListId"];
             };
             cookie?: never;
         };
@@ -1912,9 +2492,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The list's id */
-                list: string;
+                list: components["parameters"]["ListId"];
             };
             cookie?: never;
         };
@@ -1948,9 +2528,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The list's id */
-                list: string;
+                list: components["parameters"]["ListId"];
             };
             cookie?: never;
         };
@@ -1995,9 +2575,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The list's id */
-                list: string;
+                list: components["parameters"]["ListId"];
             };
             cookie?: never;
         };
@@ -2054,11 +2634,11 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The list's id */
-                list: string;
+                list: components["parameters"]["ListId"];
                 /** @description The point's id */
-                point: string;
+                point: components["parameters"]["PointId"];
             };
             cookie?: never;
         };
@@ -2092,11 +2672,11 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The list's id */
-                list: string;
+                list: components["parameters"]["ListId"];
                 /** @description The point's id */
-                point: string;
+                point: components["parameters"]["PointId"];
             };
             cookie?: never;
         };
@@ -2141,7 +2721,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -2188,7 +2768,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -2242,7 +2822,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -2278,7 +2858,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -2332,7 +2912,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -2387,9 +2967,9 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
                 /** @description The tag's id or slug */
-                tag: string;
+                tag: components["parameters"]["TagKey"];
             };
             cookie?: never;
         };
@@ -2432,7 +3012,7 @@ export interface operations {
             };
             path: {
                 /** @description The article's id or slug */
-                article: string;
+                article: components["parameters"]["ArticleKey"];
             };
             cookie?: never;
         };
@@ -2567,7 +3147,7 @@ export interface operations {
             };
             path: {
                 /** @description The tag's id or slug */
-                tag: string;
+                tag: components["parameters"]["TagKey"];
             };
             cookie?: never;
         };
@@ -2603,7 +3183,7 @@ export interface operations {
             };
             path: {
                 /** @description The tag's id or slug */
-                tag: string;
+                tag: components["parameters"]["TagKey"];
             };
             cookie?: never;
         };
@@ -2637,7 +3217,7 @@ export interface operations {
             };
             path: {
                 /** @description The tag's id or slug */
-                tag: string;
+                tag: components["parameters"]["TagKey"];
             };
             cookie?: never;
         };
@@ -2686,22 +3266,16 @@ export interface operations {
             query?: {
                 /** @description Only articles in this status (as readers see it now). */
                 status?: components["schemas"]["Status"];
-                /**
-                 * @description Only articles carrying any of these tags: slugs, comma-separated (empty: no
-                 *     filter).
-                 */
-                tag?: string;
+                /** @description Only articles carrying any of these tags, by slug (comma-separated). */
+                tag?: components["schemas"]["Slug"][];
                 /** @description Only articles published after this moment (RFC 3339). */
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
                 published_before?: string;
                 /** @description Sort order; default `published_at` (newest first). */
                 sort?: components["schemas"]["Sort"];
-                /**
-                 * @description Parts to add to each summary, comma-separated: `body`, `body_html`,
-                 *     `key_point_lists`, `citations`. Tags are always there.
-                 */
-                include?: string;
+                /** @description Parts to add to each summary (comma-separated). Tags are always there. */
+                include?: components["schemas"]["IncludePart"][];
                 /** @description Page size. */
                 limit?: number;
                 /** @description Where the page starts: the `next_cursor` of the previous page. */
@@ -2715,7 +3289,7 @@ export interface operations {
             };
             path: {
                 /** @description The tag's id or slug */
-                tag: string;
+                tag: components["parameters"]["TagKey"];
             };
             cookie?: never;
         };
@@ -2826,7 +3400,7 @@ export interface operations {
             };
             path: {
                 /** @description The token's id or prefix */
-                token: string;
+                token: components["parameters"]["TokenKey"];
             };
             cookie?: never;
         };
@@ -2861,7 +3435,7 @@ export interface operations {
             };
             path: {
                 /** @description The token's id or prefix */
-                token: string;
+                token: components["parameters"]["TokenKey"];
             };
             cookie?: never;
         };

@@ -2,8 +2,12 @@
 //! the parameters of lists.
 
 use chrono::{DateTime, Datelike, Utc};
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::content::article_access::Audience;
@@ -22,8 +26,10 @@ pub type Standfirst = Text<2000>;
 /// Markdown, citations referred to as `[n]`.
 pub type Body = Text<500_000>;
 
-/// An article as served. Lists leave out the parts not asked for with `include`.
+/// An article as served. Lists leave out the parts not asked for with `include`
+/// (in the spec: `ArticleSummary`); a whole read has them all ([`WholeArticle`]).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ArticleSummary)]
 pub struct Article {
     pub id: Uuid,
     #[schema(example = "mongolia-looks-to-south-korea")]
@@ -58,6 +64,96 @@ pub struct Article {
     pub citations: Option<Vec<Citation>>,
 }
 
+/// The spec's schema of an article read whole (a read by id or slug, and every
+/// write's answer): [`Article`] with its body, key-point lists and citations always
+/// there.
+pub struct WholeArticle;
+
+impl PartialSchema for WholeArticle {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = <Article as PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.description = Some(
+                "An article, whole: its fields with its tags, key-point lists and citations; \
+                 `body_html` only when asked for with `include=body_html`."
+                    .into(),
+            );
+            let always_there: [(&str, RefOr<Schema>); 3] = [
+                (
+                    "body",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some("Markdown; citation n is referred to as `[n]`."))
+                        .into(),
+                ),
+                (
+                    "key_point_lists",
+                    ArrayBuilder::new()
+                        .items(Ref::from_schema_name("KeyPointList"))
+                        .description(Some("In the article's order."))
+                        .into(),
+                ),
+                (
+                    "citations",
+                    ArrayBuilder::new()
+                        .items(Ref::from_schema_name("Citation"))
+                        .description(Some("Ordered by number."))
+                        .into(),
+                ),
+            ];
+            for (name, part) in always_there {
+                object.properties.insert(name.into(), part);
+                object.required.push(name.into());
+            }
+        }
+        schema
+    }
+}
+
+impl ToSchema for WholeArticle {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Article")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            <Article as ToSchema>::name().into_owned(),
+            <Article as PartialSchema>::schema(),
+        ));
+        <Article as ToSchema>::schemas(schemas);
+    }
+}
+
+/// A part an article representation can be asked to carry (`include`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncludePart {
+    /// The Markdown body.
+    Body,
+    /// The body rendered to sanitized HTML.
+    BodyHtml,
+    /// The key-point lists with their points.
+    KeyPointLists,
+    /// The citations.
+    Citations,
+}
+
+impl IncludePart {
+    const ALL: [(&'static str, IncludePart); 4] = [
+        ("body", IncludePart::Body),
+        ("body_html", IncludePart::BodyHtml),
+        ("key_point_lists", IncludePart::KeyPointLists),
+        ("citations", IncludePart::Citations),
+    ];
+
+    fn parse(value: &str) -> Option<IncludePart> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == value)
+            .map(|(_, part)| *part)
+    }
+}
+
 /// Which optional parts a representation carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Include {
@@ -85,16 +181,17 @@ impl Include {
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            match part {
-                "body" => include.body = true,
-                "body_html" => include.body_html = true,
-                "key_point_lists" => include.key_point_lists = true,
-                "citations" => include.citations = true,
-                other => {
+            match IncludePart::parse(part) {
+                Some(IncludePart::Body) => include.body = true,
+                Some(IncludePart::BodyHtml) => include.body_html = true,
+                Some(IncludePart::KeyPointLists) => include.key_point_lists = true,
+                Some(IncludePart::Citations) => include.citations = true,
+                None => {
+                    let known: Vec<&str> = IncludePart::ALL.iter().map(|(name, _)| *name).collect();
                     return Err(AppError::InvalidParameter(format!(
-                        "include: unknown part `{other}`; use body, body_html, key_point_lists \
-                         or citations"
-                    )))
+                        "include: unknown part `{part}`; use {}",
+                        known.join(", ")
+                    )));
                 }
             }
         }

@@ -1,73 +1,16 @@
-//! The OpenAPI document: generated from the handlers' annotations, completed here with
-//! what every operation shares, served at `/openapi.json` and committed as
-//! `openapi/openapi.json` (a test fails when the two differ).
+//! What operations share, added to each so that a handler's annotation lists only
+//! its own parameters and responses; shared pieces are components, referred to by
+//! name.
 
-use actix_web::App;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as OpenApiDoc, Ref, RefOr, Required};
-use utoipa::{OpenApi, ToResponse};
-use utoipa_actix_web::AppExt;
+use utoipa::{IntoParams, ToResponse};
 
+use crate::http::paths::Segment;
 use crate::http::responses;
-
-/// Where the spec is served.
-pub const SPEC_PATH: &str = "/openapi.json";
-/// Where the docs page is served.
-pub const DOCS_PATH: &str = "/docs";
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "CMS API",
-        description = "A headless CMS for editorial content: articles with key-point lists, \
-citations and tags, as JSON over HTTP.\n\n\
-**Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`.\n\n\
-**Lists** are paged with opaque cursors: pass `next_cursor` back as `cursor`.\n\n\
-**Caching and concurrency**: every representation has an `ETag`; send it back as \
-`If-None-Match` to get `304 Not Modified`, or as `If-Match` on a write to be told \
-(`412`) when someone else changed the resource first.\n\n\
-**Access**: published articles, tags, the spec and the docs need no credentials. \
-Drafts, scheduled and archived articles need a token with `content:read` (to anyone \
-else they do not exist: 404); writes need `content:write`; tokens need `admin`. Send \
-`Authorization: Bearer <token>`.\n\n\
-**Limits**: requests are rate-limited per token (per address without one): `429` \
-with `Retry-After`, and `RateLimit-*` headers on every answer. A request must be done \
-within a deadline, its body sent within a shorter one (`503`/`408`); bodies are \
-accepted uncompressed only.\n\n\
-Every `GET` also answers `HEAD`. Every response carries an `X-Request-Id` (yours, if \
-you sent one).",
-    ),
-    tags(
-        (name = "articles", description = "Whole articles and their workflow"),
-        (name = "key-point lists", description = "An article's titled, ordered lists of key points"),
-        (name = "citations", description = "An article's numbered sources, referred to as `[n]` in its body"),
-        (name = "article tags", description = "An article's ordered tags"),
-        (name = "tags", description = "Named topics shared by many articles"),
-        (name = "tokens", description = "API tokens (admins only)"),
-        (name = "health", description = "Liveness and readiness probes"),
-    ),
-    servers((url = "/", description = "This server")),
-    components(schemas(
-        crate::error::Problem,
-        crate::error::FieldError,
-        crate::content::articles::Sort,
-        crate::content::articles::Status,
-    ))
-)]
-struct ApiDoc;
-
-/// The complete OpenAPI document of the service.
-pub fn spec() -> OpenApiDoc {
-    let (_, api) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(crate::http::configure)
-        .split_for_parts();
-    complete(api)
-}
 
 /// Adds what operations share, so that each handler's annotation lists only its own
 /// parameters and responses: request ids everywhere; on the API, 503 when the
@@ -75,7 +18,7 @@ pub fn spec() -> OpenApiDoc {
 /// header, `If-None-Match`/304 on reads and `If-Match`/412 on writes to an existing
 /// resource; 400/408/413/415 wherever a body is read. Shared responses are
 /// components, referred to by name.
-fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
+pub(super) fn complete(api: &mut OpenApiDoc) {
     let scheme = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
         .bearer_format("cms_<prefix>_<secret>")
@@ -94,6 +37,11 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
         .headers
         .insert("ETag".into(), RefOr::T(etag_header()));
     for (name, parameter) in shared_parameters() {
+        components
+            .parameters
+            .insert(name.into(), RefOr::T(parameter));
+    }
+    for (name, parameter) in path_parameters() {
         components
             .parameters
             .insert(name.into(), RefOr::T(parameter));
@@ -117,6 +65,7 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
+            refer_to_path_parameters(operation);
             if in_api || path == "/readyz" {
                 add_response::<responses::Unavailable>(operation, "503");
             }
@@ -145,7 +94,6 @@ fn complete(mut api: OpenApiDoc) -> OpenApiDoc {
             add_request_id(operation);
         }
     }
-    api
 }
 
 #[derive(PartialEq, Eq)]
@@ -299,9 +247,35 @@ fn add_request_id(operation: &mut Operation) {
     add_parameter(operation, "RequestId");
 }
 
-/// The spec as the committed file holds it: pretty JSON and a final newline.
-pub fn spec_json() -> String {
-    let mut json = spec().to_pretty_json().unwrap_or_default();
-    json.push('\n');
-    json
+/// The path parameters, one component each, named as the spec refers to them.
+fn path_parameters() -> Vec<(&'static str, Parameter)> {
+    fn one<S: Segment>(name: &'static str) -> (&'static str, Parameter) {
+        let mut parameters = crate::http::paths::PathParam::<S>::into_params(|| None);
+        (name, parameters.remove(0))
+    }
+    vec![
+        one::<crate::http::paths::ArticleSegment>("ArticleKey"),
+        one::<crate::http::paths::ListSegment>("ListId"),
+        one::<crate::http::paths::PointSegment>("PointId"),
+        one::<crate::http::paths::CitationSegment>("CitationId"),
+        one::<crate::http::paths::TagSegment>("TagKey"),
+        one::<crate::http::paths::TokenSegment>("TokenKey"),
+    ]
+}
+
+/// Replaces each path parameter an operation states inline by a reference to its
+/// component.
+fn refer_to_path_parameters(operation: &mut Operation) {
+    let components = path_parameters();
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(inline) = parameter else {
+            continue;
+        };
+        if inline.parameter_in != ParameterIn::Path {
+            continue;
+        }
+        if let Some((name, _)) = components.iter().find(|(_, p)| p.name == inline.name) {
+            *parameter = RefOr::Ref(Ref::new(format!("#/components/parameters/{name}")));
+        }
+    }
 }
