@@ -14,7 +14,6 @@ use crate::content::articles::{
 };
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
-use crate::content::slug::SlugInput;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppResult, Problem};
 use crate::http::conditional::json_with_etag;
@@ -29,8 +28,9 @@ use crate::http::{connection, with_location, with_next_link, write_connection, A
 pub struct ListArticlesParams {
     /// Only articles in this status (as readers see it now).
     pub status: Option<Status>,
-    /// Only articles carrying any of these tags, by slug (comma-separated).
-    #[param(value_type = Option<Vec<SlugInput>>, style = Form, explode = false)]
+    /// Only articles carrying any of these tags: slugs, comma-separated (empty: no
+    /// filter).
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
     pub tag: Option<String>,
     /// Only articles published after this moment (RFC 3339).
     pub published_after: Option<DateTime<Utc>>,
@@ -39,7 +39,7 @@ pub struct ListArticlesParams {
     /// Sort order; default `published_at` (newest first).
     pub sort: Option<Sort>,
     /// Parts to add to each summary (comma-separated). Tags are always there.
-    #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false)]
+    #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false, min_items = 1)]
     pub include: Option<String>,
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -54,7 +54,7 @@ pub struct ListArticlesParams {
 #[into_params(parameter_in = Query)]
 pub struct ArticleParams {
     /// `body_html` adds the rendered body (the rest is always there).
-    #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false)]
+    #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false, min_items = 1)]
     pub include: Option<String>,
 }
 

@@ -49,27 +49,49 @@ fn links() -> Vec<(&'static str, Vec<Link>)> {
                     "add_key_point",
                     vec![("article", ARTICLE_IN_PATH), ("list", CREATED_ID)],
                 ),
+                (
+                    "UpdateKeyPointList",
+                    "update_key_point_list",
+                    vec![("article", ARTICLE_IN_PATH), ("list", CREATED_ID)],
+                ),
+                (
+                    "DeleteKeyPointList",
+                    "delete_key_point_list",
+                    vec![("article", ARTICLE_IN_PATH), ("list", CREATED_ID)],
+                ),
             ],
         ),
         (
             "add_key_point",
-            vec![(
-                "UpdateKeyPoint",
-                "update_key_point",
-                vec![
-                    ("article", ARTICLE_IN_PATH),
-                    ("list", "$request.path.list"),
-                    ("point", CREATED_ID),
-                ],
-            )],
+            ["update_key_point", "delete_key_point"]
+                .into_iter()
+                .zip(["UpdateKeyPoint", "DeleteKeyPoint"])
+                .map(|(target, name)| {
+                    (
+                        name,
+                        target,
+                        vec![
+                            ("article", ARTICLE_IN_PATH),
+                            ("list", "$request.path.list"),
+                            ("point", CREATED_ID),
+                        ],
+                    )
+                })
+                .collect(),
         ),
         (
             "add_citation",
-            vec![(
-                "GetCitation",
-                "get_citation",
-                vec![("article", ARTICLE_IN_PATH), ("citation", CREATED_ID)],
-            )],
+            ["get_citation", "update_citation", "delete_citation"]
+                .into_iter()
+                .zip(["GetCitation", "UpdateCitation", "DeleteCitation"])
+                .map(|(target, name)| {
+                    (
+                        name,
+                        target,
+                        vec![("article", ARTICLE_IN_PATH), ("citation", CREATED_ID)],
+                    )
+                })
+                .collect(),
         ),
         (
             "create_tag",

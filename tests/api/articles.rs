@@ -462,3 +462,23 @@ async fn tags_made_by_an_article_write_record_who_made_them() {
         .unwrap();
     assert_eq!(tag["created_by"], created["id"]);
 }
+
+#[tokio::test]
+async fn include_names_known_parts_only() {
+    let app = TestApp::spawn().await;
+    let created = app.create_article(whole_article()).await;
+    let path = format!("/api/v1/articles/{}", created["id"].as_str().unwrap());
+    let article: Value = app
+        .get_as(&format!("{path}?include=body_html,citations"), 200)
+        .await;
+    assert!(article["body_html"].is_string());
+    for bad in ["", "body,", "bodies", "body,,citations"] {
+        let body = problem(app.get(&format!("{path}?include={bad}")).await, 400).await;
+        assert!(
+            body["detail"].as_str().unwrap().starts_with("include: "),
+            "{bad:?}: {body}"
+        );
+    }
+    let list = app.get("/api/v1/articles?include=").await;
+    problem(list, 400).await;
+}

@@ -1764,8 +1764,11 @@ export interface operations {
             query?: {
                 /** @description Only articles in this status (as readers see it now). */
                 status?: components["schemas"]["Status"];
-                /** @description Only articles carrying any of these tags, by slug (comma-separated). */
-                tag?: components["schemas"]["Slug"][];
+                /**
+                 * @description Only articles carrying any of these tags: slugs, comma-separated (empty: no
+                 *     filter).
+                 */
+                tag?: string;
                 /** @description Only articles published after this moment (RFC 3339). */
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
@@ -3266,8 +3269,11 @@ export interface operations {
             query?: {
                 /** @description Only articles in this status (as readers see it now). */
                 status?: components["schemas"]["Status"];
-                /** @description Only articles carrying any of these tags, by slug (comma-separated). */
-                tag?: components["schemas"]["Slug"][];
+                /**
+                 * @description Only articles carrying any of these tags: slugs, comma-separated (empty: no
+                 *     filter).
+                 */
+                tag?: string;
                 /** @description Only articles published after this moment (RFC 3339). */
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */

@@ -173,14 +173,14 @@ impl Include {
     };
 
     /// Parses `include=body,body_html,key_point_lists,citations` on top of `base`.
+    /// Each part must be named: `include=` or `include=body,` is refused (400), as
+    /// the spec's enum says.
     pub fn parse(base: Include, value: Option<&str>) -> AppResult<Include> {
         let mut include = base;
-        for part in value
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
+        let Some(value) = value else {
+            return Ok(include);
+        };
+        for part in value.split(',').map(str::trim) {
             match IncludePart::parse(part) {
                 Some(IncludePart::Body) => include.body = true,
                 Some(IncludePart::BodyHtml) => include.body_html = true,
@@ -188,8 +188,14 @@ impl Include {
                 Some(IncludePart::Citations) => include.citations = true,
                 None => {
                     let known: Vec<&str> = IncludePart::ALL.iter().map(|(name, _)| *name).collect();
+                    let what = if part.is_empty() {
+                        "an empty part".to_string()
+                    } else {
+                        format!("unknown part `{part}`")
+                    };
                     return Err(AppError::InvalidParameter(format!(
-                        "include: unknown part `{part}`; use {}",
+                        "include: {what}; name one or more of {}, separated by commas, or \
+                         leave include out",
                         known.join(", ")
                     )));
                 }
