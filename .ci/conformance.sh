@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# .ci/conformance.sh: spec conformance checks, run by .ci/run after `cargo test`.
+# .ci/conformance.sh: spec conformance checks, run by .ci/run after `cargo test --release`.
 #
-# Uses the server binary that `cargo test` built (target/debug/cms; it never builds)
+# Uses the server binary the tests built (.ci/run passes target/release/cms; it never builds)
 # and starts it on a throwaway private PostgreSQL (DATABASE_URL unset, CMS_DATA_DIR a
 # fresh folder under /tmp), on a free port of 127.0.0.1, rate limits off. Then:
 #   1. spectral      .ci/checks/spec_lint.sh   Spectral's OpenAPI ruleset over

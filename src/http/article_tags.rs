@@ -12,10 +12,11 @@ use crate::content::precondition::Write;
 use crate::content::tags::{TagRef, TagReference};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::ArticlePath;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{ArticlePath, TagPath};
-use crate::http::responses::{ArticleNotFound, InvalidFields};
+use crate::http::responses::InvalidFields;
+use crate::http::tags::TagPath;
 use crate::http::{connection, write_connection};
 
 /// The whole, ordered set of an article's tags.
@@ -51,7 +52,6 @@ pub struct AddTagInput {
     params(ArticlePath),
     responses(
         (status = 200, description = "The tags, in order", body = Vec<TagRef>),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}/tags")]
@@ -77,7 +77,6 @@ pub async fn list_article_tags(
     request_body(content = ArticleTagsInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The tags, in order", body = Vec<TagRef>),
-        (status = 404, response = ArticleNotFound),
         (status = 422, description = "A tag is not valid", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -107,7 +106,6 @@ pub async fn set_article_tags(
     request_body(content = AddTagInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The article's tags, in order", body = Vec<TagRef>),
-        (status = 404, response = ArticleNotFound),
         (status = 409, description = "The article has as many tags as it may", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, response = InvalidFields),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
+use crate::content::article_access::{self, ArticleKey};
 use crate::content::articles::{
     self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, IncludePart, ScheduleInput,
     Sort, Status, Transition, WholeArticle,
@@ -18,8 +19,8 @@ use crate::db::{DbConn, DbPool};
 use crate::error::{AppResult, Problem};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::ArticlePath;
-use crate::http::responses::{ArticleNotFound, BadParameter};
+use crate::http::paths::{PathParam, Segment};
+use crate::http::responses::BadParameter;
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
@@ -174,7 +175,6 @@ pub async fn create_article(
     responses(
         (status = 200, description = "The article", body = WholeArticle),
         (status = 400, response = BadParameter),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}")]
@@ -203,7 +203,6 @@ pub async fn get_article(
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The replaced article", body = WholeArticle),
-        (status = 404, response = ArticleNotFound),
         (status = 409, description = "Another article has this slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
@@ -236,7 +235,6 @@ pub async fn replace_article(
     request_body(content = ArticlePatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated article", body = WholeArticle),
-        (status = 404, response = ArticleNotFound),
         (status = 409, description = "Another article has this slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
@@ -267,7 +265,6 @@ pub async fn update_article(
     params(ArticlePath),
     responses(
         (status = 204, description = "The article was deleted"),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[delete("/articles/{article}")]
@@ -307,7 +304,6 @@ async fn transition(
     params(ArticlePath),
     responses(
         (status = 200, description = "The published article", body = WholeArticle),
-        (status = 404, response = ArticleNotFound),
         (status = 422, description = "The publishing check failed", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -333,7 +329,6 @@ pub async fn publish_article(
     request_body(content = ScheduleInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The scheduled article", body = WholeArticle),
-        (status = 404, response = ArticleNotFound),
         (status = 422, description = "The date is not in the future, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -366,7 +361,6 @@ pub async fn schedule_article(
     params(ArticlePath),
     responses(
         (status = 200, description = "The article, now a draft", body = WholeArticle),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[post("/articles/{article}/unpublish")]
@@ -388,7 +382,6 @@ pub async fn unpublish_article(
     params(ArticlePath),
     responses(
         (status = 200, description = "The archived article", body = WholeArticle),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[post("/articles/{article}/archive")]
@@ -399,4 +392,19 @@ pub async fn archive_article(
     article: ArticlePath,
 ) -> AppResult<HttpResponse> {
     transition(&req, write, &pool, &article, Transition::Archive).await
+}
+
+/// `{article}`: an article's id or slug.
+pub struct ArticleSegment;
+pub type ArticlePath = PathParam<ArticleSegment>;
+
+impl Segment for ArticleSegment {
+    const NAME: &'static str = "article";
+    const DESCRIPTION: &'static str = "The article's id or slug";
+    const NOT_FOUND: &'static str = "No article has this id or slug";
+    const ID_ONLY: bool = false;
+    type Key = ArticleKey;
+    fn parse(value: &str) -> AppResult<ArticleKey> {
+        article_access::parse_key(value)
+    }
 }

@@ -9,11 +9,13 @@ use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::ArticlePath;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{ArticlePath, CitationPath};
-use crate::http::responses::{ArticleNotFound, CitationNotFound, InvalidFields};
+use crate::http::paths::{PathParam, Segment};
+use crate::http::responses::InvalidFields;
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
+use uuid::Uuid;
 
 /// List an article's citations
 ///
@@ -24,7 +26,6 @@ use crate::http::{connection, with_location, write_connection, API_PREFIX};
     params(ArticlePath),
     responses(
         (status = 200, description = "The citations, by number", body = Vec<Citation>),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}/citations")]
@@ -52,7 +53,6 @@ pub async fn list_citations(
         (status = 201, description = "The new citation", body = Citation, headers(
             ("Location" = String, description = "URL of the new citation"),
         )),
-        (status = 404, response = ArticleNotFound),
         (status = 409, description = "The number is taken, or the article has as many citations as it may",
             body = Problem, content_type = "application/problem+json"),
         (status = 422, response = InvalidFields),
@@ -88,7 +88,6 @@ pub async fn add_citation(
     params(ArticlePath, CitationPath),
     responses(
         (status = 200, description = "The citation", body = Citation),
-        (status = 404, response = CitationNotFound),
     )
 )]
 #[get("/articles/{article}/citations/{citation}")]
@@ -117,7 +116,6 @@ pub async fn get_citation(
     request_body(content = CitationPatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The citation", body = Citation),
-        (status = 404, response = CitationNotFound),
         (status = 409, description = "Another citation has this number", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or a published article would fail the publishing check",
@@ -151,7 +149,6 @@ pub async fn update_citation(
     params(ArticlePath, CitationPath),
     responses(
         (status = 204, description = "The citation was deleted"),
-        (status = 404, response = CitationNotFound),
         (status = 422, description = "A published article would fail the publishing check",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -169,4 +166,19 @@ pub async fn delete_citation(
     let mut conn = write_connection(&req, &pool).await?;
     citations::delete(&mut conn, &key, id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `{citation}`: a citation's id.
+pub struct CitationSegment;
+pub type CitationPath = PathParam<CitationSegment>;
+
+impl Segment for CitationSegment {
+    const NAME: &'static str = "citation";
+    const DESCRIPTION: &'static str = "The citation's id";
+    const NOT_FOUND: &'static str = "No such article or citation";
+    const ID_ONLY: bool = true;
+    type Key = Uuid;
+    fn parse(value: &str) -> AppResult<Uuid> {
+        citations::parse_id(value)
+    }
 }

@@ -12,11 +12,13 @@ use crate::content::key_points::{
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::ArticlePath;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{ArticlePath, ListPath, PointPath};
-use crate::http::responses::{ArticleNotFound, InvalidFields, ListNotFound, PointNotFound};
+use crate::http::paths::{PathParam, Segment};
+use crate::http::responses::InvalidFields;
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
+use uuid::Uuid;
 
 /// List an article's key-point lists
 ///
@@ -27,7 +29,6 @@ use crate::http::{connection, with_location, write_connection, API_PREFIX};
     params(ArticlePath),
     responses(
         (status = 200, description = "The lists, in order, with their points", body = Vec<KeyPointList>),
-        (status = 404, response = ArticleNotFound),
     )
 )]
 #[get("/articles/{article}/key-point-lists")]
@@ -55,7 +56,6 @@ pub async fn list_key_point_lists(
         (status = 201, description = "The new list", body = KeyPointList, headers(
             ("Location" = String, description = "URL of the new list"),
         )),
-        (status = 404, response = ArticleNotFound),
         (status = 409, description = "The article has as many lists as it may", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, response = InvalidFields),
@@ -91,7 +91,6 @@ pub async fn add_key_point_list(
     params(ArticlePath, ListPath),
     responses(
         (status = 200, description = "The list with its points", body = KeyPointList),
-        (status = 404, response = ListNotFound),
     )
 )]
 #[get("/articles/{article}/key-point-lists/{list}")]
@@ -119,7 +118,6 @@ pub async fn get_key_point_list(
     request_body(content = KeyPointListPatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The list", body = KeyPointList),
-        (status = 404, response = ListNotFound),
         (status = 422, response = InvalidFields),
     )
 )]
@@ -149,7 +147,6 @@ pub async fn update_key_point_list(
     params(ArticlePath, ListPath),
     responses(
         (status = 204, description = "The list was deleted"),
-        (status = 404, response = ListNotFound),
     )
 )]
 #[delete("/articles/{article}/key-point-lists/{list}")]
@@ -179,7 +176,6 @@ pub async fn delete_key_point_list(
         (status = 201, description = "The new point", body = KeyPoint, headers(
             ("Location" = String, description = "URL of the new point"),
         )),
-        (status = 404, response = ListNotFound),
         (status = 409, description = "The list has as many points as it may", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, response = InvalidFields),
@@ -218,7 +214,6 @@ pub async fn add_key_point(
     request_body(content = KeyPointPatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The point", body = KeyPoint),
-        (status = 404, response = PointNotFound),
         (status = 422, response = InvalidFields),
     )
 )]
@@ -251,7 +246,6 @@ pub async fn update_key_point(
     params(ArticlePath, ListPath, PointPath),
     responses(
         (status = 204, description = "The point was deleted"),
-        (status = 404, response = PointNotFound),
     )
 )]
 #[delete("/articles/{article}/key-point-lists/{list}/points/{point}")]
@@ -269,4 +263,34 @@ pub async fn delete_key_point(
     let mut conn = write_connection(&req, &pool).await?;
     key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `{list}`: a key-point list's id.
+pub struct ListSegment;
+pub type ListPath = PathParam<ListSegment>;
+
+impl Segment for ListSegment {
+    const NAME: &'static str = "list";
+    const DESCRIPTION: &'static str = "The list's id";
+    const NOT_FOUND: &'static str = "No such article or list";
+    const ID_ONLY: bool = true;
+    type Key = Uuid;
+    fn parse(value: &str) -> AppResult<Uuid> {
+        key_points::parse_list_id(value)
+    }
+}
+
+/// `{point}`: a key point's id.
+pub struct PointSegment;
+pub type PointPath = PathParam<PointSegment>;
+
+impl Segment for PointSegment {
+    const NAME: &'static str = "point";
+    const DESCRIPTION: &'static str = "The point's id";
+    const NOT_FOUND: &'static str = "No such article, list or point";
+    const ID_ONLY: bool = true;
+    type Key = Uuid;
+    fn parse(value: &str) -> AppResult<Uuid> {
+        key_points::parse_point_id(value)
+    }
 }

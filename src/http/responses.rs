@@ -1,6 +1,7 @@
 //! Problem responses that many operations share, each described once in the spec
 //! (`components/responses`) and referred to by name from the operations, as in
-//! `(status = 404, response = ArticleNotFound)`.
+//! `(status = 422, response = InvalidFields)`. (Each path segment brings its own 404:
+//! `http::paths::Segment::NOT_FOUND`.)
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -57,18 +58,6 @@ macro_rules! shared_responses {
 }
 
 shared_responses! {
-    /// 404 for `{article}`.
-    ArticleNotFound => problem("No article has this id or slug");
-    /// 404 for `{article}/key-point-lists/{list}`.
-    ListNotFound => problem("No such article or list");
-    /// 404 for `{article}/key-point-lists/{list}/points/{point}`.
-    PointNotFound => problem("No such article, list or point");
-    /// 404 for `{article}/citations/{citation}`.
-    CitationNotFound => problem("No such article or citation");
-    /// 404 for `{tag}`.
-    TagNotFound => problem("No tag has this id or slug");
-    /// 404 for `{token}`.
-    TokenNotFound => problem("No token has this id or prefix");
     /// 422 for a body with invalid fields.
     InvalidFields => problem("A field is not valid (`errors` lists each one)");
     /// 400 for a bad query parameter or header.

@@ -9,14 +9,15 @@ use crate::auth::Caller;
 use crate::content::articles::ArticleFilter;
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
+use crate::content::tags::TagKey;
 use crate::content::tags::{self, NewTag, Tag, TagPatch};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::TagPath;
-use crate::http::responses::{BadParameter, InvalidFields, TagNotFound};
+use crate::http::paths::{PathParam, Segment};
+use crate::http::responses::{BadParameter, InvalidFields};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Paging parameters of the tag list.
@@ -117,7 +118,6 @@ pub async fn create_tag(
     params(TagPath),
     responses(
         (status = 200, description = "The tag", body = Tag),
-        (status = 404, response = TagNotFound),
     )
 )]
 #[get("/tags/{tag}")]
@@ -144,7 +144,6 @@ pub async fn get_tag(
     request_body(content = TagPatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated tag", body = Tag),
-        (status = 404, response = TagNotFound),
         (status = 409, description = "Another tag has this slug", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, response = InvalidFields),
@@ -173,7 +172,6 @@ pub async fn update_tag(
     params(TagPath),
     responses(
         (status = 204, description = "The tag was deleted"),
-        (status = 404, response = TagNotFound),
     )
 )]
 #[delete("/tags/{tag}")]
@@ -201,7 +199,6 @@ pub async fn delete_tag(
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
         )),
         (status = 400, response = BadParameter),
-        (status = 404, response = TagNotFound),
     )
 )]
 #[get("/tags/{tag}/articles")]
@@ -218,4 +215,19 @@ pub async fn list_tag_articles(
     let mut filter = ArticleFilter::for_audience(caller.audience());
     filter.tag_groups.push(vec![tag.slug]);
     list_response(&req, &mut conn, filter, &params).await
+}
+
+/// `{tag}`: a tag's id or slug.
+pub struct TagSegment;
+pub type TagPath = PathParam<TagSegment>;
+
+impl Segment for TagSegment {
+    const NAME: &'static str = "tag";
+    const DESCRIPTION: &'static str = "The tag's id or slug";
+    const NOT_FOUND: &'static str = "No tag has this id or slug";
+    const ID_ONLY: bool = false;
+    type Key = TagKey;
+    fn parse(value: &str) -> AppResult<TagKey> {
+        tags::parse_key(value)
+    }
 }

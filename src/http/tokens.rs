@@ -12,8 +12,8 @@ use crate::error::AppResult;
 use crate::http::auth::AuthCache;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::TokenPath;
-use crate::http::responses::{InvalidFields, TokenNotFound};
+use crate::http::paths::{PathParam, Segment};
+use crate::http::responses::InvalidFields;
 use crate::http::{connection, with_location, API_PREFIX};
 
 /// All tokens.
@@ -91,7 +91,6 @@ pub async fn create_token(
     params(TokenPath),
     responses(
         (status = 200, description = "The token", body = Token),
-        (status = 404, response = TokenNotFound),
     )
 )]
 #[get("/tokens/{token}")]
@@ -117,7 +116,6 @@ pub async fn get_token(
     params(TokenPath),
     responses(
         (status = 204, description = "The token is revoked"),
-        (status = 404, response = TokenNotFound),
     )
 )]
 #[delete("/tokens/{token}")]
@@ -132,4 +130,20 @@ pub async fn revoke_token(
     let revoked = tokens::revoke(&mut conn, &token.key()?).await?;
     cache.forget(revoked.id);
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `{token}`: a token's id or prefix (`cms_3f2a9c1b`); any other value names no
+/// token, which the lookup answers.
+pub struct TokenSegment;
+pub type TokenPath = PathParam<TokenSegment>;
+
+impl Segment for TokenSegment {
+    const NAME: &'static str = "token";
+    const DESCRIPTION: &'static str = "The token's id or prefix";
+    const NOT_FOUND: &'static str = "No token has this id or prefix";
+    const ID_ONLY: bool = false;
+    type Key = String;
+    fn parse(value: &str) -> AppResult<String> {
+        Ok(value.to_string())
+    }
 }

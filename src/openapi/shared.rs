@@ -6,10 +6,11 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::Components;
 use utoipa::openapi::{OpenApi as OpenApiDoc, Ref, RefOr, Required};
-use utoipa::{IntoParams, ToResponse};
+use utoipa::ToResponse;
 
-use crate::http::paths::Segment;
+use crate::http::paths::NOT_FOUND_EXTENSION;
 use crate::http::responses;
 
 /// Adds what operations share, so that each handler's annotation lists only its own
@@ -41,11 +42,6 @@ pub(super) fn complete(api: &mut OpenApiDoc) {
             .parameters
             .insert(name.into(), RefOr::T(parameter));
     }
-    for (name, parameter) in path_parameters() {
-        components
-            .parameters
-            .insert(name.into(), RefOr::T(parameter));
-    }
     for (name, mut response) in responses::all() {
         if let RefOr::T(response) = &mut response {
             add_request_id_header(response);
@@ -65,7 +61,7 @@ pub(super) fn complete(api: &mut OpenApiDoc) {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
-            refer_to_path_parameters(operation);
+            refer_to_path_parameters(components, operation);
             if in_api || path == "/readyz" {
                 add_response::<responses::Unavailable>(operation, "503");
             }
@@ -129,7 +125,9 @@ fn add_response<'s, R: ToResponse<'s>>(operation: &mut Operation, status: &str) 
 }
 
 /// 401 wherever a token is read (a bad one is refused even where none is needed),
-/// 403 where one is required (a token may lack the scope).
+/// 403 where one is required (a token may lack the scope). An operation open to
+/// anyone says so first thing in its description, since docs pages draw a padlock on
+/// every operation that takes a token at all.
 fn add_auth_problems(operation: &mut Operation) {
     let Some(requirements) = &operation.security else {
         return;
@@ -138,7 +136,14 @@ fn add_auth_problems(operation: &mut Operation) {
         serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
     });
     add_response::<responses::Unauthorized>(operation, "401");
-    if !anonymous_allowed {
+    if anonymous_allowed {
+        let public = "**No token needed** for published content; a token with \
+                      `content:read` also sees drafts, scheduled and archived articles.";
+        operation.description = Some(match operation.description.take() {
+            Some(description) => format!("{public}\n\n{description}"),
+            None => public.to_string(),
+        });
+    } else {
         add_response::<responses::Forbidden>(operation, "403");
     }
 }
@@ -247,26 +252,11 @@ fn add_request_id(operation: &mut Operation) {
     add_parameter(operation, "RequestId");
 }
 
-/// The path parameters, one component each, named as the spec refers to them.
-fn path_parameters() -> Vec<(&'static str, Parameter)> {
-    fn one<S: Segment>(name: &'static str) -> (&'static str, Parameter) {
-        let mut parameters = crate::http::paths::PathParam::<S>::into_params(|| None);
-        (name, parameters.remove(0))
-    }
-    vec![
-        one::<crate::http::paths::ArticleSegment>("ArticleKey"),
-        one::<crate::http::paths::ListSegment>("ListId"),
-        one::<crate::http::paths::PointSegment>("PointId"),
-        one::<crate::http::paths::CitationSegment>("CitationId"),
-        one::<crate::http::paths::TagSegment>("TagKey"),
-        one::<crate::http::paths::TokenSegment>("TokenKey"),
-    ]
-}
-
-/// Replaces each path parameter an operation states inline by a reference to its
-/// component.
-fn refer_to_path_parameters(operation: &mut Operation) {
-    let components = path_parameters();
+/// Makes each path parameter a component, referred to by name (`article` ->
+/// `ArticleKey`, `citation` -> `CitationId`), and gives the operation the 404 of its
+/// last segment unless it states its own (`ArticleNotFound`, `CitationNotFound`...).
+fn refer_to_path_parameters(components: &mut Components, operation: &mut Operation) {
+    let mut not_found = None;
     for parameter in operation.parameters.iter_mut().flatten() {
         let RefOr::T(inline) = parameter else {
             continue;
@@ -274,8 +264,43 @@ fn refer_to_path_parameters(operation: &mut Operation) {
         if inline.parameter_in != ParameterIn::Path {
             continue;
         }
-        if let Some((name, _)) = components.iter().find(|(_, p)| p.name == inline.name) {
-            *parameter = RefOr::Ref(Ref::new(format!("#/components/parameters/{name}")));
+        let mut component = inline.clone();
+        let description = component
+            .extensions
+            .take()
+            .and_then(|mut extensions| extensions.remove(NOT_FOUND_EXTENSION));
+        let capitalized = capitalize(&component.name);
+        if let Some(serde_json::Value::String(description)) = description {
+            not_found = Some((format!("{capitalized}NotFound"), description));
         }
+        let is_id =
+            serde_json::to_value(&component.schema).is_ok_and(|schema| schema["format"] == "uuid");
+        let name = format!("{capitalized}{}", if is_id { "Id" } else { "Key" });
+        *parameter = RefOr::Ref(Ref::new(format!("#/components/parameters/{name}")));
+        components
+            .parameters
+            .entry(name)
+            .or_insert(RefOr::T(component));
     }
+    if let Some((name, description)) = not_found {
+        let mut response = responses::problem(&description).build();
+        add_request_id_header(&mut response);
+        components
+            .responses
+            .entry(name.clone())
+            .or_insert(RefOr::T(response));
+        operation
+            .responses
+            .responses
+            .entry("404".into())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    }
+}
+
+fn capitalize(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

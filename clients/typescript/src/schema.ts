@@ -13,7 +13,9 @@ export interface paths {
         };
         /**
          * List articles
-         * @description Summaries (no body unless `include=body`) with their tags, newest first by
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     Summaries (no body unless `include=body`) with their tags, newest first by
          *     default, a page at a time.
          */
         get: operations["list_articles"];
@@ -41,7 +43,9 @@ export interface paths {
         };
         /**
          * Get an article
-         * @description By id or slug, whole: with its key-point lists, citations and tags.
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     By id or slug, whole: with its key-point lists, citations and tags.
          *     `include=body_html` adds the rendered body.
          */
         get: operations["get_article"];
@@ -96,7 +100,9 @@ export interface paths {
         };
         /**
          * List an article's citations
-         * @description By number; the `ETag` carries the article's version.
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     By number; the `ETag` carries the article's version.
          */
         get: operations["list_citations"];
         put?: never;
@@ -120,7 +126,9 @@ export interface paths {
         };
         /**
          * Get a citation
-         * @description One of the article's citations, by id.
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     One of the article's citations, by id.
          */
         get: operations["get_citation"];
         put?: never;
@@ -150,7 +158,9 @@ export interface paths {
         };
         /**
          * List an article's key-point lists
-         * @description In order, with their points; the `ETag` carries the article's version.
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     In order, with their points; the `ETag` carries the article's version.
          */
         get: operations["list_key_point_lists"];
         put?: never;
@@ -174,7 +184,9 @@ export interface paths {
         };
         /**
          * Get a key-point list
-         * @description One of the article's lists, with its points.
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     One of the article's lists, with its points.
          */
         get: operations["get_key_point_list"];
         put?: never;
@@ -289,7 +301,9 @@ export interface paths {
         };
         /**
          * List an article's tags
-         * @description In the article's order.
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     In the article's order.
          */
         get: operations["list_article_tags"];
         /**
@@ -357,7 +371,9 @@ export interface paths {
         };
         /**
          * List tags
-         * @description Tags sorted by name (then id), a page at a time. Follow `next_cursor` (or the
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     Tags sorted by name (then id), a page at a time. Follow `next_cursor` (or the
          *     `Link: rel="next"` header) until it is `null`. Without a token, only tags that
          *     a published article carries are listed.
          */
@@ -383,7 +399,9 @@ export interface paths {
         };
         /**
          * Get a tag
-         * @description By id or by slug. Without a token, only tags that a published article carries
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     By id or by slug. Without a token, only tags that a published article carries
          *     are found.
          */
         get: operations["get_tag"];
@@ -414,7 +432,9 @@ export interface paths {
         };
         /**
          * List a tag's articles
-         * @description The articles carrying this tag, with the filters, sort and paging of
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The articles carrying this tag, with the filters, sort and paging of
          *     `GET /articles` (a `tag` filter narrows further).
          */
         get: operations["list_tag_articles"];
