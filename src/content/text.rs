@@ -341,7 +341,7 @@ mod tests {
         let length = value.chars().count() as u64;
         let min = schema["minLength"].as_u64().unwrap_or(0);
         let max = schema["maxLength"].as_u64().expect("a maxLength");
-        regex::Regex::new(pattern)
+        regex_lite::Regex::new(pattern)
             .expect("the pattern compiles")
             .is_match(value)
             && (min..=max).contains(&length)
