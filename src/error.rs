@@ -42,7 +42,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, for humans.
     pub detail: String,
-    /// One entry per invalid field (validation errors only).
+    /// One entry per invalid field (validation errors), or the field whose value
+    /// clashes with existing data (a 409 such as a taken slug).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
@@ -182,6 +183,10 @@ pub enum AppError {
     /// The change clashes with existing data (e.g. a taken slug).
     #[error("{0}")]
     Conflict(String),
+    /// A field's value clashes with existing data (e.g. a slug that is taken); the
+    /// problem names the field, and the message may suggest a value that is free.
+    #[error("{detail}")]
+    FieldConflict { detail: String, error: FieldError },
     /// `If-Match` named a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -225,7 +230,7 @@ impl AppError {
             AppError::RequestTimeout(_) => REQUEST_TIMEOUT,
             AppError::PayloadTooLarge { .. } => PAYLOAD_TOO_LARGE,
             AppError::Validation(_) => VALIDATION_ERROR,
-            AppError::Conflict(_) => CONFLICT,
+            AppError::Conflict(_) | AppError::FieldConflict { .. } => CONFLICT,
             AppError::PreconditionFailed(_) => PRECONDITION_FAILED,
             AppError::Unauthorized(_) => UNAUTHORIZED,
             AppError::Forbidden(_) => FORBIDDEN,
@@ -276,6 +281,7 @@ impl AppError {
                 AppError::Validation(errors) => {
                     errors.iter().take(MAX_LISTED_ERRORS).cloned().collect()
                 }
+                AppError::FieldConflict { error, .. } => vec![error.clone()],
                 _ => Vec::new(),
             },
         }
@@ -294,7 +300,7 @@ impl ResponseError for AppError {
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::FieldConflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -84,6 +84,13 @@ impl Slug {
         Slug(format!("{base}-{}", &id[..8]))
     }
 
+    /// `base` numbered (`south-korea-2`), still at most [`MAX_SLUG_LEN`] characters.
+    pub fn numbered_variant(base: &str, n: usize) -> String {
+        let suffix = format!("-{n}");
+        let keep = base.len().min(MAX_SLUG_LEN - suffix.len());
+        format!("{}{suffix}", base[..keep].trim_end_matches('-'))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

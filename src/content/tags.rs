@@ -311,6 +311,9 @@ pub async fn update(
         {
             return Ok(current);
         }
+        if record.name != current.name || record.slug != current.slug {
+            touch_articles_carrying(conn, current.id, write).await?;
+        }
         diesel::update(tags::table.filter(tags::id.eq(current.id)))
             .set((
                 tags::slug.eq(&record.slug),
@@ -328,10 +331,33 @@ pub async fn update(
     .await
 }
 
+/// Bumps the version (and so the `ETag`) of every article that carries the tag,
+/// whose representation is about to change with the tag's name or slug, or lose it:
+/// one statement, whatever the number of articles.
+async fn touch_articles_carrying(
+    conn: &mut AsyncPgConnection,
+    tag_id: Uuid,
+    write: &Write,
+) -> AppResult<()> {
+    let carrying = article_tags::table
+        .filter(article_tags::tag_id.eq(tag_id))
+        .select(article_tags::article_id);
+    diesel::update(articles::table.filter(articles::id.eq_any(carrying)))
+        .set((
+            articles::version.eq(articles::version + 1),
+            articles::updated_at.eq(diesel::dsl::now),
+            articles::updated_by.eq(write.actor),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Deletes a tag, if the precondition holds.
 pub async fn delete(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = lock(conn, key, write).await?;
+        touch_articles_carrying(conn, current.id, write).await?;
         diesel::delete(tags::table.filter(tags::id.eq(current.id)))
             .execute(conn)
             .await?;

@@ -145,7 +145,7 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
         (status = 201, description = "The article was created", body = WholeArticle, headers(
             ("Location" = String, description = "URL of the new article"),
         )),
-        (status = 409, description = "Another article has this slug", body = Problem,
+        (status = 409, description = "Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead)", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
@@ -203,7 +203,7 @@ pub async fn get_article(
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The replaced article", body = WholeArticle),
-        (status = 409, description = "Another article has this slug", body = Problem,
+        (status = 409, description = "Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead)", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
@@ -235,7 +235,7 @@ pub async fn replace_article(
     request_body(content = ArticlePatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated article", body = WholeArticle),
-        (status = 409, description = "Another article has this slug", body = Problem,
+        (status = 409, description = "Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead)", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),

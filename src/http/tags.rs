@@ -136,7 +136,8 @@ pub async fn get_tag(
 ///
 /// Merge semantics: only the fields sent change; `description: null` clears it.
 /// Send the `ETag` you read as `If-Match` so that you never overwrite someone
-/// else's change.
+/// else's change. A new name or slug changes the version (and `ETag`) of every
+/// article that carries the tag.
 #[utoipa::path(
     tag = "tags",
     security(("bearer" = ["content:write"])),
@@ -165,7 +166,7 @@ pub async fn update_tag(
 
 /// Delete a tag
 ///
-/// Articles lose the tag; they are not deleted.
+/// Articles lose the tag (their version and `ETag` change); they are not deleted.
 #[utoipa::path(
     tag = "tags",
     security(("bearer" = ["content:write"])),

@@ -140,16 +140,56 @@ async fn a_taken_slug_is_409_and_nothing_is_written() {
     let app = TestApp::spawn().await;
     app.create_article(whole_article()).await;
     let mut second = whole_article();
+    second["slug"] = json!("mongolia-looks-to-south-korea");
     second["tags"] = json!(["Brand new tag"]);
     let body = problem(app.post_json("/api/v1/articles", &second).await, 409).await;
     assert!(body["detail"]
         .as_str()
         .unwrap()
         .contains("mongolia-looks-to-south-korea"));
+    assert_eq!(body["errors"][0]["field"], "slug", "{body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "is taken; `mongolia-looks-to-south-korea-2` is free"
+    );
     assert_eq!(
         app.get("/api/v1/tags/brand-new-tag").await.status(),
         404,
         "rolled back whole"
+    );
+}
+
+#[tokio::test]
+async fn a_derived_slug_that_is_taken_gets_the_next_free_number() {
+    let app = TestApp::spawn().await;
+    let slugs: Vec<String> = {
+        let mut slugs = Vec::new();
+        for _ in 0..3 {
+            let article = app.create_article(json!({"title": "Korea Week"})).await;
+            slugs.push(article["slug"].as_str().unwrap().to_string());
+        }
+        slugs
+    };
+    assert_eq!(slugs, ["korea-week", "korea-week-2", "korea-week-3"]);
+    // Renaming by PUT derives again, and keeps clear of the others.
+    let second = format!("/api/v1/articles/{}", slugs[1]);
+    let replaced: Value = app
+        .put_json(&second, &json!({"title": "Korea Week"}))
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(
+        replaced["slug"], "korea-week-2",
+        "its own slug is not taken"
+    );
+    // Given explicitly, a taken slug is refused, naming a free one.
+    let patch = app
+        .patch_json(&second, &json!({"slug": "korea-week"}))
+        .await;
+    let body = problem(patch, 409).await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "is taken; `korea-week-4` is free"
     );
 }
 

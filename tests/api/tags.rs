@@ -488,3 +488,58 @@ async fn a_malformed_if_match_fails_the_precondition_and_a_malformed_if_none_mat
     let tag: Value = get.json().await.unwrap();
     assert_eq!(tag["name"], "Mongolia");
 }
+
+#[tokio::test]
+async fn renaming_or_deleting_a_tag_changes_the_version_and_etag_of_exactly_its_articles() {
+    let app = TestApp::spawn().await;
+    let tagged = app
+        .create_article(json!({"title": "Tagged", "tags": ["Mongolia", "Trade"]}))
+        .await;
+    let untagged = app
+        .create_article(json!({"title": "Untagged", "tags": ["Trade"]}))
+        .await;
+    let read = |id: &str| {
+        let path = format!("/api/v1/articles/{id}");
+        let app = &app;
+        async move {
+            let response = app.get(&path).await;
+            let etag = response.headers()["etag"].to_str().unwrap().to_string();
+            let article: Value = response.json().await.unwrap();
+            (article["version"].as_i64().unwrap(), etag, article)
+        }
+    };
+    let tagged_id = tagged["id"].as_str().unwrap();
+    let untagged_id = untagged["id"].as_str().unwrap();
+    let (v1, etag1, _) = read(tagged_id).await;
+    let (u1, uetag1, _) = read(untagged_id).await;
+
+    let renamed = app
+        .patch_json(
+            "/api/v1/tags/mongolia",
+            &json!({"name": "Mongolia (country)"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    let (v2, etag2, article) = read(tagged_id).await;
+    assert_eq!(v2, v1 + 1, "the article's representation changed");
+    assert_ne!(etag2, etag1);
+    assert_eq!(article["tags"][0]["name"], "Mongolia (country)");
+    let (u2, uetag2, _) = read(untagged_id).await;
+    assert_eq!((u2, uetag2.as_str()), (u1, uetag1.as_str()), "not its tag");
+
+    // A description is not part of an article: no change.
+    app.patch_json(
+        "/api/v1/tags/mongolia",
+        &json!({"description": "The country"}),
+    )
+    .await;
+    assert_eq!(read(tagged_id).await.0, v2);
+
+    let deleted = app.delete("/api/v1/tags/mongolia").await;
+    assert_eq!(deleted.status(), 204);
+    let (v3, etag3, article) = read(tagged_id).await;
+    assert_eq!(v3, v2 + 1);
+    assert_ne!(etag3, etag2);
+    assert_eq!(article["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(read(untagged_id).await.0, u1);
+}

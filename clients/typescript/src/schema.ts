@@ -409,7 +409,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a tag
-         * @description Articles lose the tag; they are not deleted.
+         * @description Articles lose the tag (their version and `ETag` change); they are not deleted.
          */
         delete: operations["delete_tag"];
         options?: never;
@@ -418,7 +418,8 @@ export interface paths {
          * Update a tag
          * @description Merge semantics: only the fields sent change; `description: null` clears it.
          *     Send the `ETag` you read as `If-Match` so that you never overwrite someone
-         *     else's change.
+         *     else's change. A new name or slug changes the version (and `ETag`) of every
+         *     article that carries the tag.
          */
         patch: operations["update_tag"];
         trace?: never;
@@ -1341,7 +1342,10 @@ export interface components {
             status: number;
             /** @description What went wrong with this request, for humans. */
             detail: string;
-            /** @description One entry per invalid field (validation errors only). */
+            /**
+             * @description One entry per invalid field (validation errors), or the field whose value
+             *     clashes with existing data (a 409 such as a taken slug).
+             */
             errors?: components["schemas"]["FieldError"][];
         };
         /**
@@ -1866,7 +1870,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             408: components["responses"]["BodyTimeout"];
-            /** @description Another article has this slug */
+            /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -1968,7 +1972,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
-            /** @description Another article has this slug */
+            /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -2066,7 +2070,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
-            /** @description Another article has this slug */
+            /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];

@@ -12,6 +12,9 @@ use crate::error::{AppResult, FieldError};
 /// The article's own fields, validated.
 pub(super) struct ArticleFields {
     pub(super) slug: String,
+    /// Whether the slug was derived from the title (not given): a taken one then
+    /// gets a free suffix instead of a 409.
+    pub(super) slug_derived: bool,
     pub(super) title: String,
     pub(super) standfirst: Option<String>,
     pub(super) body: String,
@@ -107,6 +110,7 @@ impl ArticleInput {
             ValidArticle {
                 fields: ArticleFields {
                     slug,
+                    slug_derived: self.slug.is_none(),
                     title,
                     standfirst,
                     body,
@@ -185,6 +189,7 @@ impl ValidPatch {
         ValidArticle {
             fields: ArticleFields {
                 slug: self.slug.unwrap_or_else(|| current.slug.clone()),
+                slug_derived: false,
                 title: self.title.unwrap_or_else(|| current.title.clone()),
                 standfirst: self
                     .standfirst

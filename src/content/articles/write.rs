@@ -12,10 +12,10 @@ use super::types::*;
 use crate::content::article_access::{after_write, lock, touch, ArticleKey, ArticleRow, Audience};
 use crate::content::article_status::StoredStatus;
 use crate::content::precondition::Write;
-use crate::content::slug::Key;
+use crate::content::slug::{Key, Slug};
 use crate::content::{article_tags, citations, key_points, markdown};
 use crate::db::schema::articles;
-use crate::error::{conflict_on, AppError, AppResult};
+use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
 /// Creates a whole article with its parts, in one transaction.
 pub async fn create(
@@ -29,10 +29,11 @@ pub async fn create(
         .transaction::<_, AppError, _>(async |conn| {
             let (status, published_at) = valid.status.unwrap_or((StoredStatus::Draft, None));
             let fields = &valid.fields;
+            let slug = claim_slug(conn, &fields.slug, fields.slug_derived, None).await?;
             let row = diesel::insert_into(articles::table)
                 .values((
                     articles::id.eq(Uuid::now_v7()),
-                    articles::slug.eq(&fields.slug),
+                    articles::slug.eq(&slug),
                     articles::title.eq(&fields.title),
                     articles::standfirst.eq(&fields.standfirst),
                     articles::body.eq(&fields.body),
@@ -46,7 +47,7 @@ pub async fn create(
                 .get_result(conn)
                 .await
                 .map_err(conflict_on("articles_slug_key", || {
-                    format!("An article with the slug `{}` already exists.", fields.slug)
+                    format!("An article with the slug `{slug}` already exists.")
                 }))?;
             write_parts(conn, row.id, &valid, false, write).await?;
             after_write(conn, &row).await?;
@@ -54,6 +55,53 @@ pub async fn create(
         })
         .await?;
     find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
+}
+
+/// How many numbered variants (`slug-2` to `slug-21`) are looked up at once for a
+/// free slug; past them a random suffix is used.
+const SLUG_VARIANTS: usize = 20;
+
+/// The slug to store: `wanted` when no other article has it; when it is taken,
+/// the first free `wanted-2`, `wanted-3`... if it was derived from the title, and
+/// otherwise a 409 that names the `slug` field and a free one. One query.
+async fn claim_slug(
+    conn: &mut AsyncPgConnection,
+    wanted: &str,
+    derived: bool,
+    own_id: Option<Uuid>,
+) -> AppResult<String> {
+    let candidates: Vec<String> = std::iter::once(wanted.to_string())
+        .chain((2..SLUG_VARIANTS + 2).map(|n| Slug::numbered_variant(wanted, n)))
+        .collect();
+    let holders: Vec<(String, Uuid)> = articles::table
+        .filter(articles::slug.eq_any(&candidates))
+        .select((articles::slug, articles::id))
+        .load(conn)
+        .await?;
+    // Free for this article: no other article holds it (its own slug is its own).
+    let free_for_it = |slug: &String| {
+        !holders
+            .iter()
+            .any(|(s, id)| s == slug && Some(*id) != own_id)
+    };
+    if free_for_it(&candidates[0]) {
+        return Ok(wanted.to_string());
+    }
+    if derived {
+        let free = candidates.iter().skip(1).find(|c| free_for_it(c)).cloned();
+        return Ok(free.unwrap_or_else(|| Slug::unique_variant(wanted).into_string()));
+    }
+    // A suggestion is a slug nobody holds, this article included.
+    let free = candidates
+        .iter()
+        .skip(1)
+        .find(|candidate| !holders.iter().any(|(slug, _)| slug == *candidate))
+        .cloned()
+        .unwrap_or_else(|| Slug::unique_variant(wanted).into_string());
+    Err(AppError::FieldConflict {
+        detail: format!("An article with the slug `{wanted}` already exists; `{free}` is free."),
+        error: FieldError::new("slug", format!("is taken; `{free}` is free")),
+    })
 }
 
 /// Writes the parts a whole-article write carries, replacing what was there.
@@ -130,10 +178,11 @@ pub(super) async fn update_fields(
     valid: &ValidArticle,
 ) -> AppResult<()> {
     let fields = &valid.fields;
+    let slug = claim_slug(conn, &fields.slug, fields.slug_derived, Some(id)).await?;
     let target = articles::table.filter(articles::id.eq(id));
     diesel::update(target)
         .set((
-            articles::slug.eq(&fields.slug),
+            articles::slug.eq(&slug),
             articles::title.eq(&fields.title),
             articles::standfirst.eq(&fields.standfirst),
             articles::body.eq(&fields.body),
@@ -141,7 +190,7 @@ pub(super) async fn update_fields(
         .execute(conn)
         .await
         .map_err(conflict_on("articles_slug_key", || {
-            format!("An article with the slug `{}` already exists.", fields.slug)
+            format!("An article with the slug `{slug}` already exists.")
         }))?;
     if let Some(body_html) = &fields.body_html {
         diesel::update(target)
