@@ -1,8 +1,9 @@
 //! `/api/v1/tags`: topics shared by articles.
 
+use cms::content::tags::Tag;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp};
+use crate::helpers::{problem, Expect, TestApp};
 
 #[tokio::test]
 async fn creating_a_tag_derives_its_slug_from_the_name() {
@@ -10,18 +11,15 @@ async fn creating_a_tag_derives_its_slug_from_the_name() {
     let response = app
         .post_json("/api/v1/tags", &json!({"name": "South Korea"}))
         .await;
-    assert_eq!(response.status(), 201);
     let etag = response.headers()["etag"].to_str().unwrap().to_string();
     let location = response.headers()["location"].to_str().unwrap().to_string();
-    let tag: Value = response.json().await.unwrap();
-    assert_eq!(tag["slug"], "south-korea");
-    assert_eq!(tag["name"], "South Korea");
-    assert_eq!(tag["description"], Value::Null);
-    assert_eq!(tag["version"], 1);
+    let tag: Tag = response.expect(201).await;
     assert_eq!(
-        location,
-        format!("/api/v1/tags/{}", tag["id"].as_str().unwrap())
+        (tag.slug.as_str(), tag.name.as_str()),
+        ("south-korea", "South Korea")
     );
+    assert_eq!((tag.description, tag.version), (None, 1));
+    assert_eq!(location, format!("/api/v1/tags/{}", tag.id));
     assert!(etag.starts_with("\"v1-"), "{etag}");
 }
 
