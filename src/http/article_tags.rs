@@ -12,6 +12,7 @@ use crate::content::precondition::Write;
 use crate::content::tags::{TagRef, TagReference};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::part_written;
 use crate::http::articles::ArticlePath;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
@@ -93,7 +94,7 @@ pub async fn set_article_tags(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (tags, version) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &tags)
+    part_written(&req, &mut conn, &key, version, StatusCode::OK, &tags).await
 }
 
 /// Add a tag to an article
@@ -124,7 +125,7 @@ pub async fn add_article_tag(
     let mut conn = write_connection(&req, &pool).await?;
     let (tags, version) =
         article_tags::add(&mut conn, &key, &input.tag, input.position, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &tags)
+    part_written(&req, &mut conn, &key, version, StatusCode::OK, &tags).await
 }
 
 /// Remove a tag from an article

@@ -1,23 +1,25 @@
 //! `/api/v1/articles`: whole articles (create, list, read, replace, update, delete)
 //! and their workflow (publish, schedule, unpublish, archive).
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::content::article_access::{self, ArticleKey};
 use crate::content::articles::{
-    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, IncludePart, ScheduleInput,
-    Sort, Status, Transition, WholeArticle,
+    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Audience, Include, IncludePart,
+    ScheduleInput, Sort, Status, Transition, WholeArticle,
 };
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
 use crate::db::{DbConn, DbPool};
-use crate::error::{AppResult, Problem};
-use crate::http::conditional::json_with_etag;
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::conditional::{entity_tag, json_with_etag};
 use crate::http::extract::JsonBody;
 use crate::http::paths::{PathParam, Segment};
 use crate::http::responses::BadParameter;
@@ -94,6 +96,32 @@ pub(crate) async fn list_response(
         },
     )?;
     Ok(with_next_link(req, response, next_cursor.as_deref()))
+}
+
+/// Answers a write to one of an article's parts (a list, a point, a citation, its
+/// tags): the part's JSON with the `ETag` that a GET of the whole article answers
+/// now, so that a client can chain writes (`If-Match`) and conditional reads
+/// (`If-None-Match`) on it. When another write has moved the article on meanwhile
+/// (or it cannot be read), the part's own tag is sent instead.
+pub(crate) async fn part_written(
+    req: &HttpRequest,
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    version: i32,
+    status: StatusCode,
+    part: &impl Serialize,
+) -> AppResult<HttpResponse> {
+    let mut response = json_with_etag(req, status, Some(version), part)?;
+    let Ok(article) = articles::find(conn, key, Include::WHOLE, Audience::Editors).await else {
+        return Ok(response);
+    };
+    if article.version == version {
+        let body = serde_json::to_vec(&article).map_err(|e| AppError::Internal(e.to_string()))?;
+        if let Ok(etag) = HeaderValue::from_str(&entity_tag(Some(version), &body)) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+    }
+    Ok(response)
 }
 
 /// List articles

@@ -9,6 +9,7 @@ use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::part_written;
 use crate::http::articles::ArticlePath;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
@@ -70,7 +71,15 @@ pub async fn add_citation(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
-    let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &citation)?;
+    let response = part_written(
+        &req,
+        &mut conn,
+        &key,
+        version,
+        StatusCode::CREATED,
+        &citation,
+    )
+    .await?;
     let location = format!(
         "{API_PREFIX}/articles/{}/citations/{}",
         article.as_str(),
@@ -136,7 +145,7 @@ pub async fn update_citation(
     let id = citation.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &citation)
+    part_written(&req, &mut conn, &key, version, StatusCode::OK, &citation).await
 }
 
 /// Delete a citation

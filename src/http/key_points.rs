@@ -12,6 +12,7 @@ use crate::content::key_points::{
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
+use crate::http::articles::part_written;
 use crate::http::articles::ArticlePath;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
@@ -78,7 +79,7 @@ pub async fn add_key_point_list(
         article.as_str(),
         list.id
     );
-    let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &list)?;
+    let response = part_written(&req, &mut conn, &key, version, StatusCode::CREATED, &list).await?;
     Ok(with_location(response, &location))
 }
 
@@ -135,7 +136,7 @@ pub async fn update_key_point_list(
     let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &list)
+    part_written(&req, &mut conn, &key, version, StatusCode::OK, &list).await
 }
 
 /// Delete a key-point list
@@ -200,7 +201,8 @@ pub async fn add_key_point(
         article.as_str(),
         point.id
     );
-    let response = json_with_etag(&req, StatusCode::CREATED, Some(version), &point)?;
+    let response =
+        part_written(&req, &mut conn, &key, version, StatusCode::CREATED, &point).await?;
     Ok(with_location(response, &location))
 }
 
@@ -234,7 +236,7 @@ pub async fn update_key_point(
     let mut conn = write_connection(&req, &pool).await?;
     let (point, version) =
         key_points::update_point(&mut conn, &key, list_id, point_id, &input, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &point)
+    part_written(&req, &mut conn, &key, version, StatusCode::OK, &point).await
 }
 
 /// Delete a key point

@@ -203,7 +203,8 @@ fn etag_header() -> utoipa::openapi::header::Header {
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .description(Some(
             "Entity tag of this representation (for an article and its parts it carries \
-             the article's version): send it as `If-None-Match` to revalidate, as \
+             the article's version; a write to a part answers with the tag a GET of the \
+             whole article now gives): send it as `If-None-Match` to revalidate, as \
              `If-Match` to write",
         ))
         .build()

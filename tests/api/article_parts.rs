@@ -502,3 +502,57 @@ async fn patches_that_change_nothing_keep_the_version() {
     }
     assert_eq!(version(&app).await, 1);
 }
+
+#[tokio::test]
+async fn a_part_write_answers_the_etag_the_next_get_of_the_article_answers() {
+    let app = TestApp::spawn().await;
+    article(&app).await;
+    let mut etag = app.get(ARTICLE).await.headers()["etag"].clone();
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("{ARTICLE}/citations"),
+            json!({"title": "New"}),
+        ),
+        (
+            "PUT",
+            format!("{ARTICLE}/tags"),
+            json!({"tags": ["Culture"]}),
+        ),
+        ("POST", format!("{ARTICLE}/tags"), json!({"tag": "Trade"})),
+        (
+            "POST",
+            format!("{ARTICLE}/key-point-lists"),
+            json!({"title": "Also", "points": ["One"]}),
+        ),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        // Chained: each write takes the tag the previous one answered.
+        let written = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .header("if-match", etag.clone())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            written.status().is_success(),
+            "{method} {path}: {}",
+            written.status()
+        );
+        etag = written.headers()["etag"].clone();
+        let read = app
+            .client
+            .get(app.url(ARTICLE))
+            .header("if-none-match", etag.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            read.status(),
+            304,
+            "after {method} {path}, the article is as tagged"
+        );
+    }
+}

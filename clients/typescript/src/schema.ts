@@ -1774,7 +1774,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description Entity tag of this representation (for an article and its parts it carries the article's version): send it as `If-None-Match` to revalidate, as `If-Match` to write */
+        /** @description Entity tag of this representation (for an article and its parts it carries the article's version; a write to a part answers with the tag a GET of the whole article now gives): send it as `If-None-Match` to revalidate, as `If-Match` to write */
         ETag: string;
         /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
         RequestId: string;
