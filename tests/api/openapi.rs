@@ -244,3 +244,31 @@ async fn the_examples_in_the_spec_are_accepted_and_answered() {
     let _: Tag = serde_json::from_value(example("Tag")).expect("a Tag");
     assert_eq!(spec["servers"][0]["url"], cms::openapi::DEFAULT_PUBLIC_URL);
 }
+
+/// The spec's `maxItems` (utoipa takes only literals) are the limits the service
+/// applies.
+#[tokio::test]
+async fn the_spec_states_the_list_limits_the_service_applies() {
+    use cms::content::article_tags::MAX_TAGS;
+    use cms::content::citations::MAX_CITATIONS;
+    use cms::content::key_points::{MAX_LISTS, MAX_POINTS};
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field, max) in [
+        ("ArticleInput", "key_point_lists", MAX_LISTS),
+        ("ArticleInput", "citations", MAX_CITATIONS),
+        ("ArticleInput", "tags", MAX_TAGS),
+        ("ArticlePatch", "key_point_lists", MAX_LISTS),
+        ("ArticlePatch", "citations", MAX_CITATIONS),
+        ("ArticlePatch", "tags", MAX_TAGS),
+        ("ArticleTagsInput", "tags", MAX_TAGS),
+        ("KeyPointListInput", "points", MAX_POINTS),
+        ("NewKeyPointList", "points", MAX_POINTS),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["maxItems"], max,
+            "{schema}.{field}"
+        );
+    }
+}
