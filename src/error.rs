@@ -68,9 +68,9 @@ impl FieldError {
 
 /// A kind of problem: its stable `type` and its `title`.
 #[derive(Debug, Clone, Copy)]
-pub struct ProblemType {
-    pub uri: &'static str,
-    pub title: &'static str,
+struct ProblemType {
+    uri: &'static str,
+    title: &'static str,
 }
 
 const fn problem_type(uri: &'static str, title: &'static str) -> ProblemType {
@@ -112,7 +112,7 @@ const INTERNAL_ERROR: ProblemType =
     problem_type("/problems/internal-error", "Internal server error");
 
 /// Every kind of problem the API answers, as the spec lists them.
-pub const PROBLEM_TYPES: [ProblemType; 16] = [
+const PROBLEM_TYPES: [ProblemType; 16] = [
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     MALFORMED_BODY,

@@ -118,7 +118,7 @@ impl Key {
 }
 
 /// Validates a slug field, collecting the error.
-pub fn validate_field(slug: &str, errors: &mut Vec<crate::error::FieldError>) -> String {
+fn validate_field(slug: &str, errors: &mut Vec<crate::error::FieldError>) -> String {
     match Slug::parse(slug) {
         Ok(slug) => slug.into_string(),
         Err(message) => {

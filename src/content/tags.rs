@@ -280,15 +280,24 @@ pub async fn list(
 }
 
 /// Locks the tag for the rest of the transaction and checks `If-Match`.
-async fn lock(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -> AppResult<Tag> {
-    let current = tags::table
+/// Locks the tag for a change (`FOR NO KEY UPDATE`, which lets article writes
+/// that attach it go on) or for its deletion (`FOR UPDATE`).
+async fn lock(
+    conn: &mut AsyncPgConnection,
+    key: &TagKey,
+    write: &Write,
+    deleting: bool,
+) -> AppResult<Tag> {
+    let query = tags::table
         .filter(key_matches(key))
-        .select(Tag::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(not_found)?;
+        .select(Tag::as_select());
+    let current = if deleting {
+        query.for_update().first(conn).await
+    } else {
+        query.for_no_key_update().first(conn).await
+    }
+    .optional()?
+    .ok_or_else(not_found)?;
     write.precondition.check(current.version)?;
     Ok(current)
 }
@@ -303,7 +312,7 @@ pub async fn update(
 ) -> AppResult<Tag> {
     let patch = patch.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, write).await?;
+        let current = lock(conn, key, write, false).await?;
         let record = patch.apply_to(&current);
         if record.name == current.name
             && record.slug == current.slug
@@ -312,7 +321,7 @@ pub async fn update(
             return Ok(current);
         }
         if record.name != current.name || record.slug != current.slug {
-            touch_articles_carrying(conn, current.id, write).await?;
+            touch_articles_carrying(conn, current.id).await?;
         }
         diesel::update(tags::table.filter(tags::id.eq(current.id)))
             .set((
@@ -332,22 +341,23 @@ pub async fn update(
 }
 
 /// Bumps the version (and so the `ETag`) of every article that carries the tag,
-/// whose representation is about to change with the tag's name or slug, or lose it:
-/// one statement, whatever the number of articles.
-async fn touch_articles_carrying(
-    conn: &mut AsyncPgConnection,
-    tag_id: Uuid,
-    write: &Write,
-) -> AppResult<()> {
+/// whose representation is about to change with the tag's name or slug, or lose it.
+/// Its editors' `updated_at`/`updated_by` stay: nobody edited the article. Two
+/// statements whatever the number of articles; their rows are locked in id order,
+/// so two tag writes sharing articles wait for each other instead of deadlocking.
+async fn touch_articles_carrying(conn: &mut AsyncPgConnection, tag_id: Uuid) -> AppResult<()> {
     let carrying = article_tags::table
         .filter(article_tags::tag_id.eq(tag_id))
         .select(article_tags::article_id);
-    diesel::update(articles::table.filter(articles::id.eq_any(carrying)))
-        .set((
-            articles::version.eq(articles::version + 1),
-            articles::updated_at.eq(diesel::dsl::now),
-            articles::updated_by.eq(write.actor),
-        ))
+    let ids: Vec<Uuid> = articles::table
+        .filter(articles::id.eq_any(carrying))
+        .select(articles::id)
+        .order(articles::id)
+        .for_no_key_update()
+        .load(conn)
+        .await?;
+    diesel::update(articles::table.filter(articles::id.eq_any(&ids)))
+        .set(articles::version.eq(articles::version + 1))
         .execute(conn)
         .await?;
     Ok(())
@@ -356,8 +366,8 @@ async fn touch_articles_carrying(
 /// Deletes a tag, if the precondition holds.
 pub async fn delete(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, write).await?;
-        touch_articles_carrying(conn, current.id, write).await?;
+        let current = lock(conn, key, write, true).await?;
+        touch_articles_carrying(conn, current.id).await?;
         diesel::delete(tags::table.filter(tags::id.eq(current.id)))
             .execute(conn)
             .await?;

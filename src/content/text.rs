@@ -67,11 +67,6 @@ impl<const MAX: usize> Line<MAX> {
     pub fn check(&self, field: &str, errors: &mut Vec<FieldError>) -> String {
         line(field, &self.0, MAX, errors)
     }
-
-    /// The value as sent.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A value to be checked where it is used (as one given on the command line).

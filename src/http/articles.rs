@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::http::conditional::{entity_tag, json_with_etag};
 use crate::http::extract::JsonBody;
 use crate::http::paths::{PathParam, Segment};
-use crate::http::responses::BadParameter;
+use crate::http::responses::{BadParameter, SlugTaken};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
@@ -173,8 +173,7 @@ fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
         (status = 201, description = "The article was created", body = WholeArticle, headers(
             ("Location" = String, description = "URL of the new article"),
         )),
-        (status = 409, description = "Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead)", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 409, response = SlugTaken),
         (status = 422, description = "A field is not valid, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -231,8 +230,7 @@ pub async fn get_article(
     request_body(content = ArticleInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The replaced article", body = WholeArticle),
-        (status = 409, description = "Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead)", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 409, response = SlugTaken),
         (status = 422, description = "A field is not valid, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -263,8 +261,7 @@ pub async fn replace_article(
     request_body(content = ArticlePatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated article", body = WholeArticle),
-        (status = 409, description = "Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead)", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 409, response = SlugTaken),
         (status = 422, description = "A field is not valid, or the publishing check failed",
             body = Problem, content_type = "application/problem+json"),
     )

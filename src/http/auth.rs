@@ -182,7 +182,7 @@ pub fn bearer_token(req: &HttpRequest) -> Option<AppResult<String>> {
 
 /// Authorizes a content write (`content:write`) and gathers what it carries: the
 /// `If-Match` precondition and the token that makes it.
-pub fn content_write(req: &HttpRequest, caller: &Caller) -> AppResult<Write> {
+fn content_write(req: &HttpRequest, caller: &Caller) -> AppResult<Write> {
     caller.require(Scope::ContentWrite)?;
     Ok(Write {
         precondition: precondition(req),

@@ -58,6 +58,11 @@ macro_rules! shared_responses {
 }
 
 shared_responses! {
+    /// 409 for an article slug given explicitly that another article has.
+    SlugTaken => problem(
+        "Another article has the slug given (`errors` names the `slug` field and a free \
+         one; a slug derived from the title takes the next free number instead)",
+    );
     /// 422 for a body with invalid fields.
     InvalidFields => problem("A field is not valid (`errors` lists each one)");
     /// 400 for a bad query parameter or header.

@@ -51,7 +51,8 @@ pub(super) fn complete(api: &mut OpenApiDoc) {
     for (path, item) in api.paths.paths.iter_mut() {
         let in_api = path.starts_with(crate::http::API_PREFIX);
         // Tokens have no versions: revoking takes no If-Match.
-        let addresses_resource = path.contains('{') && !path.starts_with("/api/v1/tokens");
+        let addresses_resource =
+            path.contains('{') && !path.starts_with(&format!("{}/tokens", crate::http::API_PREFIX));
         let operations = [
             (Method::Get, &mut item.get),
             (Method::Post, &mut item.post),

@@ -191,6 +191,16 @@ async fn a_derived_slug_that_is_taken_gets_the_next_free_number() {
         body["errors"][0]["message"],
         "is taken; `korea-week-4` is free"
     );
+    // Derived again, an article keeps its number even when a lower one came free.
+    let first = format!("/api/v1/articles/{}", slugs[0]);
+    assert_eq!(app.delete(&first).await.status(), 204);
+    let third = format!("/api/v1/articles/{}", slugs[2]);
+    let kept: Value = app
+        .put_json(&third, &json!({"title": "Korea Week"}))
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(kept["slug"], "korea-week-3", "its links stay");
 }
 
 #[tokio::test]

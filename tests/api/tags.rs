@@ -526,14 +526,30 @@ async fn renaming_or_deleting_a_tag_changes_the_version_and_etag_of_exactly_its_
     assert_eq!((u2, uetag2.as_str()), (u1, uetag1.as_str()), "not its tag");
 
     // A description is not part of an article: no change.
-    app.patch_json(
-        "/api/v1/tags/mongolia",
-        &json!({"description": "The country"}),
-    )
-    .await;
+    let described = app
+        .patch_json(
+            "/api/v1/tags/mongolia",
+            &json!({"description": "The country"}),
+        )
+        .await;
+    assert_eq!(described.status(), 200);
     assert_eq!(read(tagged_id).await.0, v2);
 
-    let deleted = app.delete("/api/v1/tags/mongolia").await;
+    // A new slug is part of it.
+    let reslugged = app
+        .patch_json(
+            "/api/v1/tags/mongolia",
+            &json!({"slug": "mongolia-country"}),
+        )
+        .await;
+    assert_eq!(reslugged.status(), 200);
+    let (v2b, _, article) = read(tagged_id).await;
+    assert_eq!(v2b, v2 + 1);
+    assert_eq!(article["tags"][0]["slug"], "mongolia-country");
+    assert_eq!(read(untagged_id).await.0, u1);
+    let (v2, etag2) = (v2b, read(tagged_id).await.1);
+
+    let deleted = app.delete("/api/v1/tags/mongolia-country").await;
     assert_eq!(deleted.status(), 204);
     let (v3, etag3, article) = read(tagged_id).await;
     assert_eq!(v3, v2 + 1);

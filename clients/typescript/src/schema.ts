@@ -1697,6 +1697,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
+        SlugTaken: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No tag has this id or slug */
         TagNotFound: {
             headers: {
@@ -1870,16 +1880,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             408: components["responses"]["BodyTimeout"];
-            /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            409: components["responses"]["SlugTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description A field is not valid, or the publishing check failed */
@@ -1972,16 +1973,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
-            /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            409: components["responses"]["SlugTaken"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2070,16 +2062,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
-            /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            409: components["responses"]["SlugTaken"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -63,13 +63,19 @@ const SLUG_VARIANTS: usize = 20;
 
 /// The slug to store: `wanted` when no other article has it; when it is taken,
 /// the first free `wanted-2`, `wanted-3`... if it was derived from the title, and
-/// otherwise a 409 that names the `slug` field and a free one. One query.
+/// otherwise a 409 that names the `slug` field and a free one. Writes claiming the
+/// same slug wait for each other (a transaction-scoped advisory lock), so two of them
+/// never pick the same free one.
 async fn claim_slug(
     conn: &mut AsyncPgConnection,
     wanted: &str,
     derived: bool,
     own_id: Option<Uuid>,
 ) -> AppResult<String> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind::<diesel::sql_types::Text, _>(wanted)
+        .execute(conn)
+        .await?;
     let candidates: Vec<String> = std::iter::once(wanted.to_string())
         .chain((2..SLUG_VARIANTS + 2).map(|n| Slug::numbered_variant(wanted, n)))
         .collect();
@@ -84,6 +90,12 @@ async fn claim_slug(
             .iter()
             .any(|(s, id)| s == slug && Some(*id) != own_id)
     };
+    // Derived again from the same title, an article keeps the slug it holds (its
+    // links stay), even when a lower number has come free.
+    let own = holders.iter().find(|(_, id)| Some(*id) == own_id);
+    if let (true, Some((slug, _))) = (derived, own) {
+        return Ok(slug.clone());
+    }
     if free_for_it(&candidates[0]) {
         return Ok(wanted.to_string());
     }
@@ -163,7 +175,7 @@ pub async fn replace(
                     *at = current.published_at;
                 }
             }
-            update_fields(conn, current.id, &valid).await?;
+            update_fields(conn, &current, &valid).await?;
             write_parts(conn, current.id, &valid, true, write).await?;
             touch(conn, current.id, write).await?;
             Ok(current.id)
@@ -174,11 +186,17 @@ pub async fn replace(
 
 pub(super) async fn update_fields(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    current: &ArticleRow,
     valid: &ValidArticle,
 ) -> AppResult<()> {
     let fields = &valid.fields;
-    let slug = claim_slug(conn, &fields.slug, fields.slug_derived, Some(id)).await?;
+    let id = current.id;
+    // Its own slug, kept, needs no claim.
+    let slug = if fields.slug == current.slug {
+        fields.slug.clone()
+    } else {
+        claim_slug(conn, &fields.slug, fields.slug_derived, Some(id)).await?
+    };
     let target = articles::table.filter(articles::id.eq(id));
     diesel::update(target)
         .set((
@@ -231,7 +249,7 @@ pub async fn update(
             }
             let mut valid = patch.apply_to(&current);
             valid.fields.body_html = body_html;
-            update_fields(conn, current.id, &valid).await?;
+            update_fields(conn, &current, &valid).await?;
             write_parts(conn, current.id, &valid, true, write).await?;
             touch(conn, current.id, write).await?;
             Ok(current.id)
