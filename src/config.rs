@@ -68,6 +68,12 @@ pub struct Config {
     /// `CMS_PUBLIC_URL`: the base URL clients reach the service at, which the spec
     /// names as its server.
     pub public_url: String,
+    /// `CMS_REVISIONS_KEEP`: how many revisions to keep per article, the newest
+    /// (`None`, from 0 or unset: all of them).
+    pub revisions_keep: Option<u32>,
+    /// `CMS_TRASH_PURGE_AFTER_DAYS`: how long a deleted article stays in the trash
+    /// before it is purged for good (`None`, from 0 or unset: until an admin purges it).
+    pub trash_purge_after: Option<Duration>,
 }
 
 /// Which cross-origin callers browsers may let read the API.
@@ -151,6 +157,20 @@ impl Config {
                     "true" | "1" | "yes" => Ok(true),
                     "false" | "0" | "no" => Ok(false),
                     _ => Err("expected true or false".into()),
+                }
+            })?,
+            revisions_keep: parse(&get, "CMS_REVISIONS_KEEP", "0", |v| {
+                v.parse::<u32>()
+                    .map(|n| (n > 0).then_some(n))
+                    .map_err(|_| "expected a whole number of revisions (0: keep all)".into())
+            })?,
+            trash_purge_after: parse(&get, "CMS_TRASH_PURGE_AFTER_DAYS", "0", |v| {
+                match v.parse::<u32>() {
+                    Ok(0) => Ok(None),
+                    Ok(days) if days <= 36_500 => {
+                        Ok(Some(Duration::from_secs(u64::from(days) * 86_400)))
+                    }
+                    _ => Err("expected a whole number of days up to 36500 (0: never)".into()),
                 }
             })?,
             workers: match get("CMS_WORKERS") {
@@ -237,6 +257,8 @@ mod tests {
         assert_eq!(c.database_url, None);
         assert_eq!(c.cors_origins, CorsOrigins::None);
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.revisions_keep, None, "every revision is kept");
+        assert_eq!(c.trash_purge_after, None, "the trash is kept");
     }
 
     #[test]
@@ -249,6 +271,10 @@ mod tests {
         assert_eq!(err.name, "CMS_DB_CONNECT_TIMEOUT_MS");
         let err = config(&[("CMS_CORS_ORIGINS", "example.com")]).unwrap_err();
         assert_eq!(err.name, "CMS_CORS_ORIGINS");
+        let err = config(&[("CMS_TRASH_PURGE_AFTER_DAYS", "-1")]).unwrap_err();
+        assert_eq!(err.name, "CMS_TRASH_PURGE_AFTER_DAYS");
+        let err = config(&[("CMS_REVISIONS_KEEP", "many")]).unwrap_err();
+        assert_eq!(err.name, "CMS_REVISIONS_KEEP");
         let err = config(&[("CMS_LOG_FORMAT", "xml")]).unwrap_err();
         assert!(err.to_string().contains("CMS_LOG_FORMAT"));
     }

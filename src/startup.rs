@@ -12,6 +12,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, CorsOrigins};
+use crate::content::housekeeping::{self, Removed, Retention};
 use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
 use crate::http::auth::AuthCache;
@@ -240,11 +241,40 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         tracing::info!(%address, "serving Prometheus metrics at /metrics");
     }
     let options = HttpOptions::from_config(&config, metrics_listener);
+    let retention = Retention {
+        revisions_keep: config.revisions_keep,
+        trash_purge_after: config.trash_purge_after,
+    };
+    if !retention.keeps_everything() {
+        tokio::spawn(keep_house(pool.clone(), retention));
+    }
     let server = start_server(listener, pool, options)?;
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
     let result = server.await.map_err(StartError::Server);
     stop(local).await?;
     result
+}
+
+/// Applies the retention settings now and every [`housekeeping::EVERY`], for as
+/// long as the server runs. A failed round is logged and tried again next time.
+async fn keep_house(pool: DbPool, retention: Retention) {
+    let mut every = tokio::time::interval(housekeeping::EVERY);
+    loop {
+        every.tick().await;
+        let removed = match pool.get().await {
+            Ok(mut conn) => retention.apply(&mut conn).await,
+            Err(error) => Err(error.into()),
+        };
+        match removed {
+            Ok(removed) if removed != Removed::default() => tracing::info!(
+                revisions = removed.revisions,
+                trashed_articles = removed.trashed_articles,
+                "housekeeping removed what the retention settings no longer keep"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "housekeeping failed; trying again later"),
+        }
+    }
 }
 
 /// `cms migrate`: prepares the database and applies migrations, then stops.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::content::article_status::{Status, StoredStatus};
 use crate::content::markdown;
-use crate::content::precondition::Write;
+use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::Key;
 use crate::content::text;
 use crate::db::schema::{articles, citations};
@@ -41,6 +41,15 @@ impl ArticleRow {
     pub fn status_at(&self, now: DateTime<Utc>) -> Status {
         self.status.seen_at(self.published_at, now)
     }
+
+    /// The state its entity tags name, now.
+    pub fn state(&self) -> EntityState {
+        EntityState {
+            id: self.id,
+            version: self.version,
+            phase: self.status_at(Utc::now()).as_str(),
+        }
+    }
 }
 
 /// Who reads: what they may see.
@@ -52,18 +61,21 @@ pub enum Audience {
     Editors,
 }
 
-/// The articles `audience` may see, as a `WHERE` clause.
+/// The articles `audience` may see, as a `WHERE` clause (never a trashed one).
 pub(crate) fn visible_to(
     audience: Audience,
 ) -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
 {
+    // A trashed article is gone for everyone until it is restored.
     match audience {
         Audience::Public => Box::new(
-            articles::status
-                .eq(StoredStatus::Published)
-                .and(articles::published_at.le(Utc::now()).assume_not_null()),
+            articles::trashed_at.is_null().and(
+                articles::status
+                    .eq(StoredStatus::Published)
+                    .and(articles::published_at.le(Utc::now()).assume_not_null()),
+            ),
         ),
-        Audience::Editors => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
+        Audience::Editors => Box::new(articles::trashed_at.is_null()),
     }
 }
 
@@ -90,7 +102,8 @@ pub(crate) fn key_matches(
     }
 }
 
-/// Locks the article for the rest of the transaction and checks `If-Match`.
+/// Locks the article for the rest of the transaction and checks `If-Match`. A
+/// trashed article is not found: it takes no writes until it is restored.
 pub(crate) async fn lock(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
@@ -98,20 +111,22 @@ pub(crate) async fn lock(
 ) -> AppResult<ArticleRow> {
     let row = articles::table
         .filter(key_matches(key))
+        .filter(articles::trashed_at.is_null())
         .select(ArticleRow::as_select())
         .for_update()
         .first(conn)
         .await
         .optional()?
         .ok_or_else(not_found)?;
-    write.precondition.check(row.version)?;
+    write.precondition.check(&row.state())?;
     Ok(row)
 }
 
-/// Records that the article changed: bumps its version, records who changed it and,
-/// when it is published or scheduled, checks that it still may be (every `[n]` has
-/// a citation n). Every write to an existing article calls this last, inside its
-/// transaction; `create` runs the same check through [`after_write`].
+/// Records that the article changed: bumps its version, records who changed it,
+/// when it is published or scheduled checks that it still may be (every `[n]` has
+/// a citation n), and keeps the result as a revision. Every write to an existing
+/// article calls this last, inside its transaction; `create` does the same through
+/// [`after_write`].
 pub(crate) async fn touch(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -126,13 +141,17 @@ pub(crate) async fn touch(
         .returning(ArticleRow::as_returning())
         .get_result(conn)
         .await?;
-    after_write(conn, &row).await?;
+    after_write(conn, &row, write).await?;
     Ok(row)
 }
 
-/// What must hold after any write: a published (or scheduled) article passes the
-/// publishing check.
-pub(crate) async fn after_write(conn: &mut AsyncPgConnection, row: &ArticleRow) -> AppResult<()> {
+/// What follows any write: a published (or scheduled) article must pass the
+/// publishing check, and the article as the write left it becomes a revision.
+pub(crate) async fn after_write(
+    conn: &mut AsyncPgConnection,
+    row: &ArticleRow,
+    write: &Write,
+) -> AppResult<()> {
     if row.status == StoredStatus::Published {
         // Read here rather than through the citations module, which itself writes
         // through this hook.
@@ -145,6 +164,30 @@ pub(crate) async fn after_write(conn: &mut AsyncPgConnection, row: &ArticleRow) 
         let references = markdown::citation_references_off_thread(&row.body).await?;
         check_publishable(references, &numbers)?;
     }
+    record_revisions(conn, &[row.id], write.actor).await
+}
+
+/// Keeps each of these articles, as it is now in this transaction, as the revision
+/// of its current version: one statement, whatever their number. The snapshot is
+/// built by the database (`article_snapshot`, the `Article` schema as a read serves
+/// it), so that writes that change many articles at once (a tag rename) stay
+/// set-based.
+pub(crate) async fn record_revisions(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    actor: Option<Uuid>,
+) -> AppResult<()> {
+    // A version is recorded once per transaction; a second write to the same
+    // version inside it (none does today) would keep the last state.
+    diesel::sql_query(
+        "INSERT INTO article_revisions (article_id, version, created_by, snapshot) \
+         SELECT id, version, $2, article_snapshot(id) FROM articles WHERE id = ANY($1) \
+         ON CONFLICT (article_id, version) DO UPDATE SET snapshot = EXCLUDED.snapshot",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(actor)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -163,18 +206,28 @@ pub(crate) fn check_publishable(references: Vec<i32>, citation_numbers: &[i32]) 
     text::checked((), problems)
 }
 
-/// The current version of an article, for the `ETag` of its parts' representations.
-pub async fn version(
+/// The current state of an article, for the `ETag` of its parts' representations.
+pub async fn state(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     audience: Audience,
-) -> AppResult<(Uuid, i32)> {
-    articles::table
+) -> AppResult<EntityState> {
+    let (id, version, status, published_at) = articles::table
         .filter(key_matches(key))
         .filter(visible_to(audience))
-        .select((articles::id, articles::version))
-        .first(conn)
+        .select((
+            articles::id,
+            articles::version,
+            articles::status,
+            articles::published_at,
+        ))
+        .first::<(Uuid, i32, StoredStatus, Option<DateTime<Utc>>)>(conn)
         .await
         .optional()?
-        .ok_or_else(not_found)
+        .ok_or_else(not_found)?;
+    Ok(EntityState {
+        id,
+        version,
+        phase: status.seen_at(published_at, Utc::now()).as_str(),
+    })
 }

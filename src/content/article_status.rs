@@ -24,6 +24,18 @@ pub enum Status {
     Archived,
 }
 
+impl Status {
+    /// Its name, as in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Scheduled => "scheduled",
+            Status::Published => "published",
+            Status::Archived => "archived",
+        }
+    }
+}
+
 /// The status column: what is stored. "Scheduled" is not stored: it is `Published`
 /// with a future `published_at`, decided when reading, so that no job has to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]

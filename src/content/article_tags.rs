@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
-use crate::content::precondition::Write;
+use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::Slug;
 use crate::content::tags::{self as tag_content, TagRef, TagReference};
 use crate::content::text;
@@ -152,6 +152,40 @@ pub(crate) async fn resolve(
     Ok(ids)
 }
 
+/// The tags a revision recorded, as they can be attached now: each by its id while
+/// it exists, else (deleted since) by its name, which creates it again.
+pub(crate) async fn resolve_recorded(
+    conn: &mut AsyncPgConnection,
+    recorded: &[TagRef],
+    actor: Option<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let recorded_ids: Vec<Uuid> = recorded.iter().map(|t| t.id).collect();
+    let existing: Vec<Uuid> = tags::table
+        .filter(tags::id.eq_any(&recorded_ids))
+        .select(tags::id)
+        .for_key_share()
+        .load(conn)
+        .await?;
+    let gone: Vec<String> = recorded
+        .iter()
+        .filter(|t| !existing.contains(&t.id))
+        .map(|t| t.name.clone())
+        .collect();
+    let mut recreated = resolve(conn, &gone, actor).await?.into_iter();
+    let mut ids = Vec::with_capacity(recorded.len());
+    for tag in recorded {
+        let id = if existing.contains(&tag.id) {
+            Some(tag.id)
+        } else {
+            recreated.next()
+        };
+        if let Some(id) = id.filter(|id| !ids.contains(id)) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 /// Makes `tag_ids` (in order) the article's tags.
 pub(crate) async fn replace(
     conn: &mut AsyncPgConnection,
@@ -227,14 +261,15 @@ async fn tags_of(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<Ve
         .unwrap_or_default())
 }
 
-/// The article's tags, with its version.
+/// The article's tags, with its state.
 pub async fn list_all(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     audience: Audience,
-) -> AppResult<(Vec<TagRef>, i32)> {
-    let (article_id, version) = article_access::version(conn, key, audience).await?;
-    Ok((tags_of(conn, article_id).await?, version))
+) -> AppResult<(Vec<TagRef>, EntityState)> {
+    let state = article_access::state(conn, key, audience).await?;
+    let article_id = state.id;
+    Ok((tags_of(conn, article_id).await?, state))
 }
 
 /// Replaces (and so reorders) the article's tags.
@@ -243,7 +278,7 @@ pub async fn set(
     key: &ArticleKey,
     references: &[TagReference],
     write: &Write,
-) -> AppResult<(Vec<TagRef>, i32)> {
+) -> AppResult<(Vec<TagRef>, EntityState)> {
     let mut errors = Vec::new();
     let names = validate_references(references, &mut errors);
     text::checked((), errors)?;
@@ -252,7 +287,7 @@ pub async fn set(
         let ids = resolve(conn, &names, write.actor).await?;
         replace(conn, article.id, &ids).await?;
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((tags_of(conn, article.id).await?, row.version))
+        Ok((tags_of(conn, article.id).await?, row.state()))
     })
     .await
 }
@@ -264,7 +299,7 @@ pub async fn add(
     reference: &TagReference,
     position: Option<i32>,
     write: &Write,
-) -> AppResult<(Vec<TagRef>, i32)> {
+) -> AppResult<(Vec<TagRef>, EntityState)> {
     let mut errors = Vec::new();
     let name = reference.check("tag", &mut errors);
     text::checked((), errors)?;
@@ -315,7 +350,7 @@ pub async fn add(
         )
         .await?;
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((tags_of(conn, article.id).await?, row.version))
+        Ok((tags_of(conn, article.id).await?, row.state()))
     })
     .await
 }
@@ -326,7 +361,7 @@ pub async fn remove(
     key: &ArticleKey,
     tag: &tag_content::TagKey,
     write: &Write,
-) -> AppResult<i32> {
+) -> AppResult<EntityState> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = article_access::lock(conn, key, write).await?;
         let tag_id = tag_content::find(conn, tag, Audience::Editors).await?.id;
@@ -357,7 +392,7 @@ pub async fn remove(
         .await?;
         Ok(article_access::touch(conn, article.id, write)
             .await?
-            .version)
+            .state())
     })
     .await
 }

@@ -6,6 +6,7 @@ pub mod article_status;
 pub mod article_tags;
 pub mod articles;
 pub mod citations;
+pub mod housekeeping;
 pub mod key_points;
 pub mod markdown;
 pub mod pagination;

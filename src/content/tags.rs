@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::article_access::Audience;
+use crate::content::article_access::{record_revisions, Audience};
 use crate::content::article_status::StoredStatus;
 use crate::content::pagination::{into_page, PageRequest};
-use crate::content::precondition::Write;
+use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::{Key, Slug, SlugInput};
 use crate::content::text::{self, Line, Text};
 use crate::db::schema::{article_tags, articles, tags};
@@ -41,6 +41,17 @@ pub struct Tag {
     pub created_by: Option<Uuid>,
     /// The token that made the last change.
     pub updated_by: Option<Uuid>,
+}
+
+impl Tag {
+    /// The state its entity tags name.
+    pub fn state(&self) -> EntityState {
+        EntityState {
+            id: self.id,
+            version: self.version,
+            phase: "",
+        }
+    }
 }
 
 /// A tag as an article lists it.
@@ -193,6 +204,7 @@ fn visible_to(
             article_tags::table
                 .inner_join(articles::table)
                 .filter(article_tags::tag_id.eq(tags::id))
+                .filter(articles::trashed_at.is_null())
                 .filter(articles::status.eq(StoredStatus::Published))
                 .filter(articles::published_at.le(Utc::now())),
         )),
@@ -279,8 +291,8 @@ pub async fn list(
     }))
 }
 
-/// Locks the tag for the rest of the transaction and checks `If-Match`.
-/// Locks the tag for a change (`FOR NO KEY UPDATE`, which lets article writes
+/// Locks the tag for the rest of the transaction and checks `If-Match`: for a
+/// change for a change (`FOR NO KEY UPDATE`, which lets article writes
 /// that attach it go on) or for its deletion (`FOR UPDATE`).
 async fn lock(
     conn: &mut AsyncPgConnection,
@@ -298,7 +310,7 @@ async fn lock(
     }
     .optional()?
     .ok_or_else(not_found)?;
-    write.precondition.check(current.version)?;
+    write.precondition.check(&current.state())?;
     Ok(current)
 }
 
@@ -320,10 +332,12 @@ pub async fn update(
         {
             return Ok(current);
         }
-        if record.name != current.name || record.slug != current.slug {
-            touch_articles_carrying(conn, current.id).await?;
-        }
-        diesel::update(tags::table.filter(tags::id.eq(current.id)))
+        let touched = if record.name != current.name || record.slug != current.slug {
+            touch_articles_carrying(conn, current.id).await?
+        } else {
+            Vec::new()
+        };
+        let tag = diesel::update(tags::table.filter(tags::id.eq(current.id)))
             .set((
                 tags::slug.eq(&record.slug),
                 tags::name.eq(&record.name),
@@ -335,7 +349,9 @@ pub async fn update(
             .returning(Tag::as_returning())
             .get_result(conn)
             .await
-            .map_err(on_clash(&record))
+            .map_err(on_clash(&record))?;
+        record_revisions(conn, &touched, write.actor).await?;
+        Ok(tag)
     })
     .await
 }
@@ -345,7 +361,11 @@ pub async fn update(
 /// Its editors' `updated_at`/`updated_by` stay: nobody edited the article. Two
 /// statements whatever the number of articles; their rows are locked in id order,
 /// so two tag writes sharing articles wait for each other instead of deadlocking.
-async fn touch_articles_carrying(conn: &mut AsyncPgConnection, tag_id: Uuid) -> AppResult<()> {
+/// Returns their ids, for their revisions once the tag has changed.
+async fn touch_articles_carrying(
+    conn: &mut AsyncPgConnection,
+    tag_id: Uuid,
+) -> AppResult<Vec<Uuid>> {
     let carrying = article_tags::table
         .filter(article_tags::tag_id.eq(tag_id))
         .select(article_tags::article_id);
@@ -360,18 +380,18 @@ async fn touch_articles_carrying(conn: &mut AsyncPgConnection, tag_id: Uuid) -> 
         .set(articles::version.eq(articles::version + 1))
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(ids)
 }
 
 /// Deletes a tag, if the precondition holds.
 pub async fn delete(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = lock(conn, key, write, true).await?;
-        touch_articles_carrying(conn, current.id).await?;
+        let touched = touch_articles_carrying(conn, current.id).await?;
         diesel::delete(tags::table.filter(tags::id.eq(current.id)))
             .execute(conn)
             .await?;
-        Ok(())
+        record_revisions(conn, &touched, write.actor).await
     })
     .await
 }

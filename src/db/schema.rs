@@ -15,6 +15,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_revisions (article_id, version) {
+        article_id -> Uuid,
+        version -> Int4,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        snapshot -> Jsonb,
+    }
+}
+
+diesel::table! {
     article_tags (article_id, tag_id) {
         article_id -> Uuid,
         tag_id -> Uuid,
@@ -37,6 +47,8 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         updated_by -> Nullable<Uuid>,
         body_html -> Nullable<Text>,
+        trashed_at -> Nullable<Timestamptz>,
+        trashed_by -> Nullable<Uuid>,
     }
 }
 
@@ -86,6 +98,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(citations -> articles (article_id));
@@ -94,6 +107,7 @@ diesel::joinable!(key_points -> key_point_lists (list_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    article_revisions,
     article_tags,
     articles,
     citations,

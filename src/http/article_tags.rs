@@ -12,8 +12,8 @@ use crate::content::precondition::Write;
 use crate::content::tags::{TagRef, TagReference};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::articles::part_written;
 use crate::http::articles::ArticlePath;
+use crate::http::articles::{part_deleted, part_written};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::responses::InvalidFields;
@@ -64,8 +64,13 @@ pub async fn list_article_tags(
 ) -> AppResult<HttpResponse> {
     let key = article.key()?;
     let mut conn = connection(&pool).await?;
-    let (tags, version) = article_tags::list_all(&mut conn, &key, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &tags)
+    let (tags, state) = article_tags::list_all(&mut conn, &key, caller.audience()).await?;
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(state.entity_tag("article-tags")),
+        &tags,
+    )
 }
 
 /// Set (or reorder) an article's tags
@@ -93,8 +98,8 @@ pub async fn set_article_tags(
     let input = body.parse().await?;
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (tags, version) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
-    part_written(&req, &mut conn, &key, version, StatusCode::OK, &tags).await
+    let (tags, state) = article_tags::set(&mut conn, &key, &input.tags, &write).await?;
+    part_written(&req, &state, StatusCode::OK, &tags)
 }
 
 /// Add a tag to an article
@@ -123,9 +128,9 @@ pub async fn add_article_tag(
     let input = body.parse().await?;
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (tags, version) =
+    let (tags, state) =
         article_tags::add(&mut conn, &key, &input.tag, input.position, &write).await?;
-    part_written(&req, &mut conn, &key, version, StatusCode::OK, &tags).await
+    part_written(&req, &state, StatusCode::OK, &tags)
 }
 
 /// Remove a tag from an article
@@ -136,7 +141,9 @@ pub async fn add_article_tag(
     security(("bearer" = ["content:write"])),
     params(ArticlePath, TagPath),
     responses(
-        (status = 204, description = "The article no longer has the tag"),
+        (status = 204, description = "The article no longer has the tag", headers(
+            ("ETag" = String, description = "The entity tag a GET of the whole article now gives"),
+        )),
         (status = 404, description = "No such article or tag, or the article does not have it",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -152,6 +159,6 @@ pub async fn remove_article_tag(
     let key = article.key()?;
     let tag = tag.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    article_tags::remove(&mut conn, &key, &tag, &write).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let state = article_tags::remove(&mut conn, &key, &tag, &write).await?;
+    Ok(part_deleted(&state))
 }

@@ -1,27 +1,26 @@
 //! `/api/v1/articles`: whole articles (create, list, read, replace, update, delete)
 //! and their workflow (publish, schedule, unpublish, archive).
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::content::article_access::{self, ArticleKey};
 use crate::content::articles::{
-    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Audience, Include, IncludePart,
-    ScheduleInput, Sort, Status, Transition, WholeArticle,
+    self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, IncludePart, ScheduleInput,
+    Sort, Status, Transition, WholeArticle,
 };
 use crate::content::pagination::PageRequest;
-use crate::content::precondition::Write;
+use crate::content::precondition::{EntityState, Write};
 use crate::db::{DbConn, DbPool};
-use crate::error::{AppError, AppResult, Problem};
-use crate::http::conditional::{entity_tag, json_with_etag};
+use crate::error::{AppResult, Problem};
+use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{PathParam, Segment};
+use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, SlugTaken};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
@@ -98,30 +97,36 @@ pub(crate) async fn list_response(
     Ok(with_next_link(req, response, next_cursor.as_deref()))
 }
 
-/// Answers a write to one of an article's parts (a list, a point, a citation, its
-/// tags): the part's JSON with the `ETag` that a GET of the whole article answers
-/// now, so that a client can chain writes (`If-Match`) and conditional reads
-/// (`If-None-Match`) on it. When another write has moved the article on meanwhile
-/// (or it cannot be read), the part's own tag is sent instead.
-pub(crate) async fn part_written(
+/// The `ETag` of an article sent with the parts `include` names.
+pub(crate) fn article_tag(article: &Article, include: Include) -> Option<String> {
+    Some(article.state().entity_tag(&include.variant()))
+}
+
+/// The `ETag` that a GET of the whole article answers in `state`, for the answer to
+/// a write to one of its parts (a list, a point, a citation, its tags), so that a
+/// client can chain writes (`If-Match`) and conditional reads (`If-None-Match`) on
+/// it.
+fn whole_article_tag(state: &EntityState) -> String {
+    state.entity_tag(&Include::WHOLE.variant())
+}
+
+/// Answers a write to one of an article's parts: the part's JSON with the `ETag`
+/// of the whole article as the write left it.
+pub(crate) fn part_written(
     req: &HttpRequest,
-    conn: &mut AsyncPgConnection,
-    key: &ArticleKey,
-    version: i32,
+    state: &EntityState,
     status: StatusCode,
     part: &impl Serialize,
 ) -> AppResult<HttpResponse> {
-    let mut response = json_with_etag(req, status, Some(version), part)?;
-    let Ok(article) = articles::find(conn, key, Include::WHOLE, Audience::Editors).await else {
-        return Ok(response);
-    };
-    if article.version == version {
-        let body = serde_json::to_vec(&article).map_err(|e| AppError::Internal(e.to_string()))?;
-        if let Ok(etag) = HeaderValue::from_str(&entity_tag(Some(version), &body)) {
-            response.headers_mut().insert(header::ETAG, etag);
-        }
-    }
-    Ok(response)
+    json_with_etag(req, status, Some(whole_article_tag(state)), part)
+}
+
+/// Answers the deletion of one of an article's parts: 204 with the `ETag` of the
+/// whole article as the deletion left it.
+pub(crate) fn part_deleted(state: &EntityState) -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::ETAG, whole_article_tag(state)))
+        .finish()
 }
 
 /// List articles
@@ -152,7 +157,12 @@ pub async fn list_articles(
 }
 
 fn created(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
-    let response = json_with_etag(req, StatusCode::CREATED, Some(article.version), article)?;
+    let response = json_with_etag(
+        req,
+        StatusCode::CREATED,
+        article_tag(article, Include::WHOLE),
+        article,
+    )?;
     Ok(with_location(
         response,
         &format!("{API_PREFIX}/articles/{}", article.id),
@@ -216,7 +226,12 @@ pub async fn get_article(
     let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let article = articles::find(&mut conn, &key, include, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        article_tag(&article, include),
+        &article,
+    )
 }
 
 /// Replace an article
@@ -247,7 +262,12 @@ pub async fn replace_article(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::replace(&mut conn, &key, &input, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        article_tag(&article, Include::WHOLE),
+        &article,
+    )
 }
 
 /// Update an article
@@ -278,18 +298,25 @@ pub async fn update_article(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::update(&mut conn, &key, &input, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(article.version), &article)
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        article_tag(&article, Include::WHOLE),
+        &article,
+    )
 }
 
 /// Delete an article
 ///
-/// With its key-point lists and citations. Its tags stay.
+/// Moves it to the trash, whole (parts, tags, history): gone from every read and
+/// list, its slug still taken, until it is restored (`/trash/articles/{article}/restore`)
+/// or purged.
 #[utoipa::path(
     tag = "articles",
     security(("bearer" = ["content:write"])),
     params(ArticlePath),
     responses(
-        (status = 204, description = "The article was deleted"),
+        (status = 204, description = "The article is in the trash"),
     )
 )]
 #[delete("/articles/{article}")]
@@ -315,7 +342,12 @@ async fn transition(
     let key = article.key()?;
     let mut conn = write_connection(req, pool).await?;
     let article = articles::transition(&mut conn, &key, transition, &write).await?;
-    json_with_etag(req, StatusCode::OK, Some(article.version), &article)
+    json_with_etag(
+        req,
+        StatusCode::OK,
+        article_tag(&article, Include::WHOLE),
+        &article,
+    )
 }
 
 /// Publish an article
@@ -427,7 +459,7 @@ impl Segment for ArticleSegment {
     const NAME: &'static str = "article";
     const DESCRIPTION: &'static str = "The article's id or slug";
     const NOT_FOUND: &'static str = "No article has this id or slug";
-    const ID_ONLY: bool = false;
+    const SHAPE: Shape = Shape::IdOrSlug;
     type Key = ArticleKey;
     fn parse(value: &str) -> AppResult<ArticleKey> {
         article_access::parse_key(value)

@@ -9,11 +9,11 @@ use crate::content::citations::{self, Citation, CitationInput, CitationPatch};
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::articles::part_written;
 use crate::http::articles::ArticlePath;
+use crate::http::articles::{part_deleted, part_written};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{PathParam, Segment};
+use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::InvalidFields;
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
 use uuid::Uuid;
@@ -38,8 +38,13 @@ pub async fn list_citations(
 ) -> AppResult<HttpResponse> {
     let key = article.key()?;
     let mut conn = connection(&pool).await?;
-    let (all, version) = citations::list_all(&mut conn, &key, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &all)
+    let (all, state) = citations::list_all(&mut conn, &key, caller.audience()).await?;
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(state.entity_tag("citations")),
+        &all,
+    )
 }
 
 /// Add a citation
@@ -70,16 +75,8 @@ pub async fn add_citation(
     let input = body.parse().await?;
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (citation, version) = citations::add(&mut conn, &key, &input, &write).await?;
-    let response = part_written(
-        &req,
-        &mut conn,
-        &key,
-        version,
-        StatusCode::CREATED,
-        &citation,
-    )
-    .await?;
+    let (citation, state) = citations::add(&mut conn, &key, &input, &write).await?;
+    let response = part_written(&req, &state, StatusCode::CREATED, &citation)?;
     let location = format!(
         "{API_PREFIX}/articles/{}/citations/{}",
         article.as_str(),
@@ -110,8 +107,13 @@ pub async fn get_citation(
     let key = article.key()?;
     let id = citation.key()?;
     let mut conn = connection(&pool).await?;
-    let (citation, version) = citations::get(&mut conn, &key, id, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &citation)
+    let (citation, state) = citations::get(&mut conn, &key, id, caller.audience()).await?;
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(state.entity_tag(&format!("citation:{}", citation.id))),
+        &citation,
+    )
 }
 
 /// Update a citation
@@ -144,8 +146,8 @@ pub async fn update_citation(
     let key = article.key()?;
     let id = citation.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (citation, version) = citations::update(&mut conn, &key, id, &input, &write).await?;
-    part_written(&req, &mut conn, &key, version, StatusCode::OK, &citation).await
+    let (citation, state) = citations::update(&mut conn, &key, id, &input, &write).await?;
+    part_written(&req, &state, StatusCode::OK, &citation)
 }
 
 /// Delete a citation
@@ -157,7 +159,9 @@ pub async fn update_citation(
     security(("bearer" = ["content:write"])),
     params(ArticlePath, CitationPath),
     responses(
-        (status = 204, description = "The citation was deleted"),
+        (status = 204, description = "The citation was deleted", headers(
+            ("ETag" = String, description = "The entity tag a GET of the whole article now gives"),
+        )),
         (status = 422, description = "A published article would fail the publishing check",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -173,8 +177,8 @@ pub async fn delete_citation(
     let key = article.key()?;
     let id = citation.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    citations::delete(&mut conn, &key, id, &write).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let state = citations::delete(&mut conn, &key, id, &write).await?;
+    Ok(part_deleted(&state))
 }
 
 /// `{citation}`: a citation's id.
@@ -185,7 +189,7 @@ impl Segment for CitationSegment {
     const NAME: &'static str = "citation";
     const DESCRIPTION: &'static str = "The citation's id";
     const NOT_FOUND: &'static str = "No such article or citation";
-    const ID_ONLY: bool = true;
+    const SHAPE: Shape = Shape::Id;
     type Key = Uuid;
     fn parse(value: &str) -> AppResult<Uuid> {
         citations::parse_id(value)

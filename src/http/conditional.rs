@@ -1,9 +1,8 @@
 //! Entity tags and conditional requests.
 //!
-//! A versioned resource's `ETag` is `"v<version>-<hash>"`: the hash (of the bytes
-//! sent) makes `If-None-Match` exact for every representation, and the version lets a
-//! write's `If-Match` accept the tag of any representation of the current state.
-//! Lists carry a plain content hash.
+//! A versioned resource's `ETag` names its state and the representation sent
+//! ([`EntityState::entity_tag`]), so a write's `If-Match` can tell whether it names
+//! the current state, of any representation. Lists carry a plain content hash.
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
@@ -12,13 +11,9 @@ use serde::Serialize;
 use crate::content::precondition::Precondition;
 use crate::error::{AppError, AppResult};
 
-/// The entity tag of a representation (with its quotes).
-pub fn entity_tag(version: Option<i32>, body: &[u8]) -> String {
-    let hash = xxhash_rust::xxh3::xxh3_64(body);
-    match version {
-        Some(version) => format!("\"v{version}-{hash:016x}\""),
-        None => format!("\"{hash:016x}\""),
-    }
+/// The entity tag of an unversioned representation: a hash of its bytes.
+fn content_tag(body: &[u8]) -> String {
+    format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body))
 }
 
 /// A parsed `If-Match` / `If-None-Match` header.
@@ -64,16 +59,17 @@ fn parse_entity_tags(value: &str) -> Option<EntityTags<'_>> {
     (!tags.is_empty()).then_some(EntityTags::List(tags))
 }
 
-/// Serializes `value` as JSON with its `ETag`, or answers `304 Not Modified` when the
-/// client's `If-None-Match` already names this representation.
+/// Serializes `value` as JSON with its `ETag` (`etag`, or a hash of the bytes when
+/// the resource is not versioned), or answers `304 Not Modified` when the client's
+/// `If-None-Match` already names this representation.
 pub fn json_with_etag(
     req: &HttpRequest,
     status: StatusCode,
-    version: Option<i32>,
+    etag: Option<String>,
     value: &impl Serialize,
 ) -> AppResult<HttpResponse> {
     let body = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
-    let etag = entity_tag(version, &body);
+    let etag = etag.unwrap_or_else(|| content_tag(&body));
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
     if is_read && status == StatusCode::OK {
         // If-None-Match compares weakly: W/"x" matches "x". A malformed one is
@@ -95,9 +91,9 @@ pub fn json_with_etag(
         .body(body))
 }
 
-/// Reads `If-Match` into the versions a write may apply to. A value that is not one
-/// of our entity tags (malformed, weak, or of another version) can never match, so
-/// the write fails its precondition (RFC 9110 §13.1.1) rather than going ahead.
+/// Reads `If-Match` into the tags a write may apply to. A value that is not one of
+/// our entity tags (malformed, weak, or of another state) can never match, so the
+/// write fails its precondition (RFC 9110 §13.1.1) rather than going ahead.
 pub fn precondition(req: &HttpRequest) -> Precondition {
     if !req.headers().contains_key(header::IF_MATCH) {
         return Precondition::None;
@@ -108,16 +104,12 @@ pub fn precondition(req: &HttpRequest) -> Precondition {
         None => Vec::new(),
     };
     // If-Match compares strongly: a weak tag never matches.
-    let versions = tags
+    let strong = tags
         .into_iter()
         .filter(|(weak, _)| !weak)
-        .filter_map(|(_, tag)| {
-            tag.strip_prefix("\"v")
-                .and_then(|rest| rest.split(['-', '"']).next())
-                .and_then(|v| v.parse::<i32>().ok())
-        })
+        .map(|(_, tag)| tag.to_string())
         .collect();
-    Precondition::Versions(versions)
+    Precondition::Tags(strong)
 }
 
 #[cfg(test)]

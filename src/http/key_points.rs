@@ -12,11 +12,11 @@ use crate::content::key_points::{
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
-use crate::http::articles::part_written;
 use crate::http::articles::ArticlePath;
+use crate::http::articles::{part_deleted, part_written};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{PathParam, Segment};
+use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::InvalidFields;
 use crate::http::{connection, with_location, write_connection, API_PREFIX};
 use uuid::Uuid;
@@ -41,8 +41,13 @@ pub async fn list_key_point_lists(
 ) -> AppResult<HttpResponse> {
     let key = article.key()?;
     let mut conn = connection(&pool).await?;
-    let (lists, version) = key_points::list_all(&mut conn, &key, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &lists)
+    let (lists, state) = key_points::list_all(&mut conn, &key, caller.audience()).await?;
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(state.entity_tag("key-point-lists")),
+        &lists,
+    )
 }
 
 /// Add a key-point list
@@ -73,13 +78,13 @@ pub async fn add_key_point_list(
     let input = body.parse().await?;
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (list, version) = key_points::add_list(&mut conn, &key, &input, &write).await?;
+    let (list, state) = key_points::add_list(&mut conn, &key, &input, &write).await?;
     let location = format!(
         "{API_PREFIX}/articles/{}/key-point-lists/{}",
         article.as_str(),
         list.id
     );
-    let response = part_written(&req, &mut conn, &key, version, StatusCode::CREATED, &list).await?;
+    let response = part_written(&req, &state, StatusCode::CREATED, &list)?;
     Ok(with_location(response, &location))
 }
 
@@ -105,8 +110,13 @@ pub async fn get_key_point_list(
     let key = article.key()?;
     let list_id = list.key()?;
     let mut conn = connection(&pool).await?;
-    let (list, version) = key_points::get(&mut conn, &key, list_id, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(version), &list)
+    let (list, state) = key_points::get(&mut conn, &key, list_id, caller.audience()).await?;
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(state.entity_tag(&format!("key-point-list:{}", list.id))),
+        &list,
+    )
 }
 
 /// Rename or move a key-point list
@@ -135,8 +145,8 @@ pub async fn update_key_point_list(
     let key = article.key()?;
     let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (list, version) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
-    part_written(&req, &mut conn, &key, version, StatusCode::OK, &list).await
+    let (list, state) = key_points::update_list(&mut conn, &key, list_id, &input, &write).await?;
+    part_written(&req, &state, StatusCode::OK, &list)
 }
 
 /// Delete a key-point list
@@ -147,7 +157,9 @@ pub async fn update_key_point_list(
     security(("bearer" = ["content:write"])),
     params(ArticlePath, ListPath),
     responses(
-        (status = 204, description = "The list was deleted"),
+        (status = 204, description = "The list was deleted", headers(
+            ("ETag" = String, description = "The entity tag a GET of the whole article now gives"),
+        )),
     )
 )]
 #[delete("/articles/{article}/key-point-lists/{list}")]
@@ -161,8 +173,8 @@ pub async fn delete_key_point_list(
     let key = article.key()?;
     let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    key_points::delete_list(&mut conn, &key, list_id, &write).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let state = key_points::delete_list(&mut conn, &key, list_id, &write).await?;
+    Ok(part_deleted(&state))
 }
 
 /// Add a key point
@@ -195,14 +207,13 @@ pub async fn add_key_point(
     let key = article.key()?;
     let list_id = list.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (point, version) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
+    let (point, state) = key_points::add_point(&mut conn, &key, list_id, &input, &write).await?;
     let location = format!(
         "{API_PREFIX}/articles/{}/key-point-lists/{list_id}/points/{}",
         article.as_str(),
         point.id
     );
-    let response =
-        part_written(&req, &mut conn, &key, version, StatusCode::CREATED, &point).await?;
+    let response = part_written(&req, &state, StatusCode::CREATED, &point)?;
     Ok(with_location(response, &location))
 }
 
@@ -234,9 +245,9 @@ pub async fn update_key_point(
     let list_id = list.key()?;
     let point_id = point.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    let (point, version) =
+    let (point, state) =
         key_points::update_point(&mut conn, &key, list_id, point_id, &input, &write).await?;
-    part_written(&req, &mut conn, &key, version, StatusCode::OK, &point).await
+    part_written(&req, &state, StatusCode::OK, &point)
 }
 
 /// Delete a key point
@@ -247,7 +258,9 @@ pub async fn update_key_point(
     security(("bearer" = ["content:write"])),
     params(ArticlePath, ListPath, PointPath),
     responses(
-        (status = 204, description = "The point was deleted"),
+        (status = 204, description = "The point was deleted", headers(
+            ("ETag" = String, description = "The entity tag a GET of the whole article now gives"),
+        )),
     )
 )]
 #[delete("/articles/{article}/key-point-lists/{list}/points/{point}")]
@@ -263,8 +276,8 @@ pub async fn delete_key_point(
     let list_id = list.key()?;
     let point_id = point.key()?;
     let mut conn = write_connection(&req, &pool).await?;
-    key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let state = key_points::delete_point(&mut conn, &key, list_id, point_id, &write).await?;
+    Ok(part_deleted(&state))
 }
 
 /// `{list}`: a key-point list's id.
@@ -275,7 +288,7 @@ impl Segment for ListSegment {
     const NAME: &'static str = "list";
     const DESCRIPTION: &'static str = "The list's id";
     const NOT_FOUND: &'static str = "No such article or list";
-    const ID_ONLY: bool = true;
+    const SHAPE: Shape = Shape::Id;
     type Key = Uuid;
     fn parse(value: &str) -> AppResult<Uuid> {
         key_points::parse_list_id(value)
@@ -290,7 +303,7 @@ impl Segment for PointSegment {
     const NAME: &'static str = "point";
     const DESCRIPTION: &'static str = "The point's id";
     const NOT_FOUND: &'static str = "No such article, list or point";
-    const ID_ONLY: bool = true;
+    const SHAPE: Shape = Shape::Id;
     type Key = Uuid;
     fn parse(value: &str) -> AppResult<Uuid> {
         key_points::parse_point_id(value)

@@ -14,9 +14,11 @@ pub mod middleware;
 pub mod paths;
 pub mod rate_limit;
 pub mod responses;
+pub mod revisions;
 pub mod shared_counts;
 pub mod tags;
 pub mod tokens;
+pub mod trash;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(articles::schedule_article)
                 .service(articles::unpublish_article)
                 .service(articles::archive_article)
+                .service(revisions::list_revisions)
+                .service(revisions::get_revision)
+                .service(revisions::diff_revisions)
+                .service(revisions::restore_revision)
+                .service(trash::list_trash)
+                .service(trash::restore_article)
+                .service(trash::purge_article)
                 .service(key_points::list_key_point_lists)
                 .service(key_points::add_key_point_list)
                 .service(key_points::get_key_point_list)

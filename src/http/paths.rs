@@ -1,5 +1,5 @@
 //! Path parameters as typed extractors. Each kind of segment (`{article}`, `{list}`,
-//! `{point}`, `{citation}`, `{tag}`, `{token}`) is a [`Segment`], declared with its
+//! `{point}`, `{citation}`, `{tag}`, `{token}`, `{version}`) is a [`Segment`], declared with its
 //! resource's handlers: it says once how it is parsed, which 404 answers a value that
 //! names nothing, and how the spec documents both.
 //!
@@ -25,6 +25,17 @@ use crate::error::{AppError, AppResult};
 /// (which takes it out again).
 pub const NOT_FOUND_EXTENSION: &str = "x-not-found";
 
+/// What values a segment takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// An id (a UUID) or a slug.
+    IdOrSlug,
+    /// Only an id (a UUID).
+    Id,
+    /// A whole number (such as a version).
+    Number,
+}
+
 /// One kind of path segment.
 pub trait Segment {
     /// Its name in the route, as in `{article}`.
@@ -34,8 +45,8 @@ pub trait Segment {
     /// The spec's description of the 404 when it names nothing (an operation's 404
     /// is that of its last segment).
     const NOT_FOUND: &'static str;
-    /// Whether only an id (a UUID) can name the resource; else an id or a slug.
-    const ID_ONLY: bool;
+    /// What values can name the resource.
+    const SHAPE: Shape;
     /// What the segment is parsed into.
     type Key;
     /// The key, or the domain's 404 when the value cannot name anything.
@@ -76,12 +87,15 @@ impl<S: Segment> FromRequest for PathParam<S> {
 
 impl<S: Segment> IntoParams for PathParam<S> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let schema = if S::ID_ONLY {
-            ObjectBuilder::new()
+        let schema = match S::SHAPE {
+            Shape::Id => ObjectBuilder::new()
                 .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-        } else {
-            ObjectBuilder::new().schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            Shape::IdOrSlug => ObjectBuilder::new().schema_type(Type::String),
+            Shape::Number => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                .minimum(Some(1)),
         };
         let not_found = ExtensionsBuilder::new()
             .add(NOT_FOUND_EXTENSION, S::NOT_FOUND)

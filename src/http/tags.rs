@@ -16,7 +16,7 @@ use crate::error::{AppResult, Problem};
 use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{PathParam, Segment};
+use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, InvalidFields};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
@@ -101,7 +101,12 @@ pub async fn create_tag(
     let input = body.parse().await?;
     let mut conn = write_connection(&req, &pool).await?;
     let tag = tags::create(&mut conn, &input, &write).await?;
-    let response = json_with_etag(&req, StatusCode::CREATED, Some(tag.version), &tag)?;
+    let response = json_with_etag(
+        &req,
+        StatusCode::CREATED,
+        Some(tag.state().entity_tag("tag")),
+        &tag,
+    )?;
     Ok(with_location(
         response,
         &format!("{API_PREFIX}/tags/{}", tag.id),
@@ -129,7 +134,12 @@ pub async fn get_tag(
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
     let tag = tags::find(&mut conn, &tag.key()?, caller.audience()).await?;
-    json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(tag.state().entity_tag("tag")),
+        &tag,
+    )
 }
 
 /// Update a tag
@@ -161,7 +171,12 @@ pub async fn update_tag(
     let input = body.parse().await?;
     let mut conn = write_connection(&req, &pool).await?;
     let tag = tags::update(&mut conn, &tag.key()?, &input, &write).await?;
-    json_with_etag(&req, StatusCode::OK, Some(tag.version), &tag)
+    json_with_etag(
+        &req,
+        StatusCode::OK,
+        Some(tag.state().entity_tag("tag")),
+        &tag,
+    )
 }
 
 /// Delete a tag
@@ -226,7 +241,7 @@ impl Segment for TagSegment {
     const NAME: &'static str = "tag";
     const DESCRIPTION: &'static str = "The tag's id or slug";
     const NOT_FOUND: &'static str = "No tag has this id or slug";
-    const ID_ONLY: bool = false;
+    const SHAPE: Shape = Shape::IdOrSlug;
     type Key = TagKey;
     fn parse(value: &str) -> AppResult<TagKey> {
         tags::parse_key(value)

@@ -12,7 +12,7 @@ use crate::error::AppResult;
 use crate::http::auth::AuthCache;
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
-use crate::http::paths::{PathParam, Segment};
+use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::InvalidFields;
 use crate::http::{connection, with_location, API_PREFIX};
 
@@ -141,7 +141,7 @@ impl Segment for TokenSegment {
     const NAME: &'static str = "token";
     const DESCRIPTION: &'static str = "The token's id or prefix";
     const NOT_FOUND: &'static str = "No token has this id or prefix";
-    const ID_ONLY: bool = false;
+    const SHAPE: Shape = Shape::IdOrSlug;
     type Key = String;
     fn parse(value: &str) -> AppResult<String> {
         Ok(value.to_string())

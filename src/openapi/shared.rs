@@ -183,8 +183,11 @@ fn shared_parameters() -> [(&'static str, Parameter); 3] {
             "IfMatch",
             header_parameter(
                 "If-Match",
-                "Apply the write only if the resource is still at this entity tag (the \
-                 `ETag` you read, quoted, as given); `*` for any version",
+                "Apply the write only if the resource is still in the state this entity \
+                 tag names (the `ETag` you read, quoted, as given; compared whole and \
+                 strongly, so a weak or made-up tag fails with 412). For an article, the \
+                 tag of any of its representations (another `include=`, one of its parts) \
+                 will do. `*`: any state",
             ),
         ),
         (
@@ -203,10 +206,11 @@ fn etag_header() -> utoipa::openapi::header::Header {
     HeaderBuilder::new()
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .description(Some(
-            "Entity tag of this representation (for an article and its parts it carries \
-             the article's version; a write to a part answers with the tag a GET of the \
-             whole article now gives): send it as `If-None-Match` to revalidate, as \
-             `If-Match` to write",
+            "Strong entity tag of this representation: `\"v<version>-<hash>\"` for \
+             versioned resources (an article and its parts carry the article's version; \
+             each `include=` variant and each part has a tag of its own; a write to a \
+             part answers with the tag a GET of the whole article then gives). Send it \
+             as `If-None-Match` to revalidate, as `If-Match` to write",
         ))
         .build()
 }

@@ -506,7 +506,8 @@ async fn patches_that_change_nothing_keep_the_version() {
 #[tokio::test]
 async fn a_part_write_answers_the_etag_the_next_get_of_the_article_answers() {
     let app = TestApp::spawn().await;
-    article(&app).await;
+    let citation = article(&app).await["citations"][0]["id"].clone();
+    let citation = citation.as_str().unwrap();
     let mut etag = app.get(ARTICLE).await.headers()["etag"].clone();
     for (method, path, body) in [
         (
@@ -524,6 +525,12 @@ async fn a_part_write_answers_the_etag_the_next_get_of_the_article_answers() {
             "POST",
             format!("{ARTICLE}/key-point-lists"),
             json!({"title": "Also", "points": ["One"]}),
+        ),
+        ("DELETE", format!("{ARTICLE}/tags/trade"), json!(null)),
+        (
+            "DELETE",
+            format!("{ARTICLE}/citations/{citation}"),
+            json!(null),
         ),
     ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();

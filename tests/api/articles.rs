@@ -391,29 +391,89 @@ async fn a_current_etag_gets_304() {
 }
 
 #[tokio::test]
-async fn deleting_an_article_deletes_its_parts_but_not_its_tags() {
+async fn if_match_compares_the_whole_tag() {
     let app = TestApp::spawn().await;
     app.create_article(whole_article()).await;
-    let response = app
-        .delete("/api/v1/articles/mongolia-looks-to-south-korea")
-        .await;
-    assert_eq!(response.status(), 204);
-    assert_eq!(
-        app.get("/api/v1/articles/mongolia-looks-to-south-korea")
+    let path = "/api/v1/articles/mongolia-looks-to-south-korea";
+    let etag = app.get(path).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(etag.starts_with("\"v1-"), "{etag}");
+    // Made up with the right version, or one character off: refused.
+    let hex_len = etag.len() - "\"v1-\"".len();
+    let mut off_by_one = etag.clone();
+    let last = off_by_one.len() - 2;
+    let flipped = if &off_by_one[last..last + 1] == "0" {
+        "1"
+    } else {
+        "0"
+    };
+    off_by_one.replace_range(last..last + 1, flipped);
+    for forged in [
+        format!("\"v1-{}\"", "0".repeat(hex_len)),
+        "\"v1\"".to_string(),
+        off_by_one,
+    ] {
+        let response = app
+            .client
+            .patch(app.url(path))
+            .header("if-match", forged.clone())
+            .json(&json!({"title": "Forged"}))
+            .send()
             .await
-            .status(),
-        404
-    );
-    assert_eq!(app.get("/api/v1/tags/mongolia").await.status(), 200);
-    let db = app.db().await;
-    for table in ["key_point_lists", "key_points", "citations", "article_tags"] {
-        let count: i64 = db
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(count, 0, "{table} is empty");
+            .unwrap();
+        problem(response, 412).await;
     }
+    // Every representation of the current state has its own tag, and each is
+    // accepted: the article read with other parts, or one of its parts.
+    let tag_of = async |path: String| {
+        let response = app.get(&path).await;
+        response.headers()["etag"].to_str().unwrap().to_string()
+    };
+    let html_tag = tag_of(format!("{path}?include=body_html")).await;
+    let citations_tag = tag_of(format!("{path}/citations")).await;
+    assert_ne!(html_tag, etag);
+    assert_ne!(citations_tag, etag);
+    assert_ne!(citations_tag, html_tag);
+    for (part, title) in [
+        ("?include=body_html", "From HTML"),
+        ("/citations", "From citations"),
+    ] {
+        let tag = tag_of(format!("{path}{part}")).await;
+        let response = app
+            .client
+            .patch(app.url(path))
+            .header("if-match", tag)
+            .json(&json!({"title": title}))
+            .send()
+            .await
+            .unwrap();
+        let article: Value = response.expect(200).await;
+        assert_eq!(article["title"], title);
+    }
+    // The tag of another article, at the same version, is not this one's.
+    let other = app.create_article(json!({"title": "Other"})).await;
+    let other_tag = app
+        .get(&format!(
+            "/api/v1/articles/{}",
+            other["id"].as_str().unwrap()
+        ))
+        .await;
+    let other_tag = other_tag.headers()["etag"].clone();
+    let first = app.create_article(json!({"title": "Third"})).await;
+    let response = app
+        .client
+        .patch(app.url(&format!(
+            "/api/v1/articles/{}",
+            first["id"].as_str().unwrap()
+        )))
+        .header("if-match", other_tag)
+        .json(&json!({"title": "Not yours"}))
+        .send()
+        .await
+        .unwrap();
+    problem(response, 412).await;
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ mod helpers;
 mod openapi;
 mod queries;
 mod resilience;
+mod revisions;
 mod seed;
 mod tags;
+mod trash;
 mod workflow;

@@ -58,7 +58,9 @@ export interface paths {
         post?: never;
         /**
          * Delete an article
-         * @description With its key-point lists and citations. Its tags stay.
+         * @description Moves it to the trash, whole (parts, tags, history): gone from every read and
+         *     list, its slug still taken, until it is restored (`/trash/articles/{article}/restore`)
+         *     or purged.
          */
         delete: operations["delete_article"];
         options?: never;
@@ -265,6 +267,93 @@ export interface paths {
          *     the problems and publishes nothing.
          */
         post: operations["publish_article"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an article's revisions
+         * @description Every change to the article or its parts (a tag renamed included) made one,
+         *     newest first, a page at a time.
+         */
+        get: operations["list_revisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/revisions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a revision
+         * @description The whole article as the change that made this version left it.
+         */
+        get: operations["get_revision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/revisions/{version}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two revisions
+         * @description What changed from an older revision (`from`; default: the one before) to this
+         *     one: the article's fields, each with its value before and after, and its parts
+         *     (key-point lists and their points, citations, tags) added, removed, changed or
+         *     moved.
+         */
+        get: operations["diff_revisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/revisions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision
+         * @description Makes the article what this revision recorded: its fields and every part (with
+         *     their ids then), tags included. Its status stays (publish or unpublish through
+         *     the workflow). A change like any other: a new version and a new revision; the
+         *     history is kept. Takes the article's `ETag` as `If-Match`.
+         */
+        post: operations["restore_revision"];
         delete?: never;
         options?: never;
         head?: never;
@@ -491,6 +580,69 @@ export interface paths {
          *     on every other replica. The token stays listed, as revoked.
          */
         delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/articles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the trash
+         * @description Deleted articles (summaries), most recently deleted first, a page at a time.
+         *     Their slugs stay taken until they are purged.
+         */
+        get: operations["list_trash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/articles/{article}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Purge a deleted article
+         * @description Removes it for good, with its parts and revisions; its slug is free again.
+         *     Admins only.
+         */
+        delete: operations["purge_article"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/articles/{article}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a deleted article
+         * @description Back whole, as it was deleted: fields, parts, tags, status and history. A live
+         *     article is live again at once.
+         */
+        post: operations["restore_article"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -981,6 +1133,11 @@ export interface components {
             tags: components["schemas"]["Line100"][];
         };
         /**
+         * @description How a part changed.
+         * @enum {string}
+         */
+        ChangeKind: "added" | "removed" | "changed" | "moved";
+        /**
          * @description A source of the article.
          * @example {
          *       "author": null,
@@ -1056,6 +1213,12 @@ export interface components {
             /** Format: date */
             date?: string | null;
             quote?: components["schemas"]["Text5000"] | null;
+        };
+        /** @description One field's value before and after. */
+        FieldChange: {
+            field: string;
+            from: unknown;
+            to: unknown;
         };
         /** @description One invalid field of a request. */
         FieldError: {
@@ -1312,6 +1475,34 @@ export interface components {
         };
         /** @description One line of at most 300 characters (trimmed; blank counts as absent): no control characters */
         OptionalLine300: string;
+        /** @description A part (key-point list, point, citation, tag) added, removed, changed or moved. */
+        PartChange: {
+            /**
+             * Format: uuid
+             * @description The part's id in the newer revision (in the older one when removed).
+             */
+            id: string;
+            change: components["schemas"]["ChangeKind"];
+            /**
+             * @description Whether its place among the others changed (not counting the shifts that
+             *     other parts' additions and removals cause).
+             */
+            moved: boolean;
+            /**
+             * Format: int32
+             * @description Its 0-based place before (none when added).
+             */
+            from_position?: number | null;
+            /**
+             * Format: int32
+             * @description Its 0-based place after (none when removed).
+             */
+            to_position?: number | null;
+            /** @description The fields that differ, when changed. */
+            fields: components["schemas"]["FieldChange"][];
+            /** @description For a key-point list: its points' changes. */
+            points?: components["schemas"]["PartChange"][];
+        };
         /**
          * @description An RFC 9457 problem details object.
          * @example {
@@ -1347,6 +1538,58 @@ export interface components {
              *     clashes with existing data (a 409 such as a taken slug).
              */
             errors?: components["schemas"]["FieldError"][];
+        };
+        /** @description One revision: the whole article as the change made at `version` left it. */
+        Revision: {
+            /** Format: int32 */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by?: string | null;
+            article: components["schemas"]["Article"];
+        };
+        /** @description What changed between two revisions. */
+        RevisionDiff: {
+            /** Format: int32 */
+            from: number;
+            /** Format: int32 */
+            to: number;
+            /**
+             * @description The article's own fields that differ (`slug`, `title`, `standfirst`, `body`,
+             *     `status`, `published_at`).
+             */
+            fields: components["schemas"]["FieldChange"][];
+            /** @description Lists matched by id (else by title); their points by id (else by text). */
+            key_point_lists: components["schemas"]["PartChange"][];
+            /** @description Citations matched by number. */
+            citations: components["schemas"]["PartChange"][];
+            /** @description Tags matched by id. */
+            tags: components["schemas"]["PartChange"][];
+        };
+        /** @description One page of revisions. */
+        RevisionPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["RevisionSummary"][];
+            /** @description Cursor of the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A revision as listed: which version, when, by whom, and the headline it had. */
+        RevisionSummary: {
+            /** Format: int32 */
+            version: number;
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The token that made it.
+             */
+            created_by?: string | null;
+            title: string;
+            status: components["schemas"]["Status"];
         };
         /**
          * @description When a scheduled article goes live.
@@ -1555,6 +1798,26 @@ export interface components {
             /** @description Newest first, revoked ones included (they record who did what). */
             items: components["schemas"]["Token"][];
         };
+        /** @description One page of the trash. */
+        TrashPage: {
+            /** @description Most recently deleted first. */
+            items: components["schemas"]["TrashedArticle"][];
+            /** @description Cursor of the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description An article in the trash, as listed: its summary, and when and by whom it was
+         *     deleted.
+         */
+        TrashedArticle: components["schemas"]["ArticleSummary"] & {
+            /** Format: date-time */
+            trashed_at: string;
+            /**
+             * Format: uuid
+             * @description The token that deleted it.
+             */
+            trashed_by?: string | null;
+        };
     };
     responses: {
         /** @description No article has this id or slug */
@@ -1761,13 +2024,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No article has this id or slug, or it has no such revision */
+        VersionNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description The article's id or slug */
         ArticleKey: string;
         /** @description The citation's id */
         CitationId: string;
-        /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+        /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
         IfMatch: string;
         /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
         IfNoneMatch: string;
@@ -1781,10 +2054,12 @@ export interface components {
         TagKey: string;
         /** @description The token's id or prefix */
         TokenKey: string;
+        /** @description The revision's version number */
+        VersionKey: number;
     };
     requestBodies: never;
     headers: {
-        /** @description Entity tag of this representation (for an article and its parts it carries the article's version; a write to a part answers with the tag a GET of the whole article now gives): send it as `If-None-Match` to revalidate, as `If-Match` to write */
+        /** @description Strong entity tag of this representation: `"v<version>-<hash>"` for versioned resources (an article and its parts carry the article's version; each `include=` variant and each part has a tag of its own; a write to a part answers with the tag a GET of the whole article then gives). Send it as `If-None-Match` to revalidate, as `If-Match` to write */
         ETag: string;
         /** @description The request's id: the client's `X-Request-Id` when it sent a usable one (1 to 128 printable ASCII characters), else a new UUID */
         RequestId: string;
@@ -1940,7 +2215,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -1995,7 +2270,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2008,7 +2283,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The article was deleted */
+            /** @description The article is in the trash */
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -2029,7 +2304,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2084,7 +2359,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2157,7 +2432,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2252,7 +2527,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2270,6 +2545,8 @@ export interface operations {
             /** @description The citation was deleted */
             204: {
                 headers: {
+                    /** @description The entity tag a GET of the whole article now gives */
+                    ETag?: string;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2298,7 +2575,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2400,7 +2677,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2495,7 +2772,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2513,6 +2790,8 @@ export interface operations {
             /** @description The list was deleted */
             204: {
                 headers: {
+                    /** @description The entity tag a GET of the whole article now gives */
+                    ETag?: string;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2531,7 +2810,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2578,7 +2857,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2637,7 +2916,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2657,6 +2936,8 @@ export interface operations {
             /** @description The point was deleted */
             204: {
                 headers: {
+                    /** @description The entity tag a GET of the whole article now gives */
+                    ETag?: string;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2675,7 +2956,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2724,7 +3005,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2767,11 +3048,186 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    list_revisions: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description `<url>; rel="next"` when there is a next page */
+                    Link?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionPage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_revision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+                /** @description The revision's version number */
+                version: components["parameters"]["VersionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revision"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["VersionNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    diff_revisions: {
+        parameters: {
+            query?: {
+                /** @description The older revision's version (default: the revision before this one). */
+                from?: number;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+                /** @description The revision's version number */
+                version: components["parameters"]["VersionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionDiff"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["VersionNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restore_revision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+                /** @description The revision's version number */
+                version: components["parameters"]["VersionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The article, restored */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["VersionNotFound"];
+            409: components["responses"]["SlugTaken"];
+            412: components["responses"]["PreconditionFailed"];
+            /** @description The article is live and the restored body fails the publishing check */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     schedule_article: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2861,7 +3317,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2915,7 +3371,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2970,7 +3426,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2988,6 +3444,8 @@ export interface operations {
             /** @description The article no longer has the tag */
             204: {
                 headers: {
+                    /** @description The entity tag a GET of the whole article now gives */
+                    ETag?: string;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3015,7 +3473,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -3186,7 +3644,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -3220,7 +3678,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -3466,6 +3924,117 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TokenNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_trash: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deleted articles */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description `<url>; rel="next"` when there is a next page */
+                    Link?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashPage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    purge_article: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The article is gone for good */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restore_article: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The article, restored */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };

@@ -5,6 +5,8 @@
 
 mod input;
 mod read;
+pub mod revisions;
+pub mod trash;
 mod types;
 mod workflow;
 mod write;

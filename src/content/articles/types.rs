@@ -14,6 +14,7 @@ use crate::content::article_access::Audience;
 pub use crate::content::article_status::Status;
 use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
+use crate::content::precondition::EntityState;
 use crate::content::slug::{Slug, SlugInput};
 use crate::content::tags::{TagRef, TagReference};
 use crate::content::text::{self, Line, Text};
@@ -62,6 +63,17 @@ pub struct Article {
     /// Ordered by number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citations: Option<Vec<Citation>>,
+}
+
+impl Article {
+    /// The state its entity tags name.
+    pub fn state(&self) -> EntityState {
+        EntityState {
+            id: self.id,
+            version: self.version,
+            phase: self.status.as_str(),
+        }
+    }
 }
 
 /// The spec's schema of an article read whole (a read by id or slug, and every
@@ -164,6 +176,18 @@ pub struct Include {
 }
 
 impl Include {
+    /// Names this set of parts in entity tags, so that each gets tags of its own.
+    pub fn variant(self) -> String {
+        let parts = [
+            self.body,
+            self.body_html,
+            self.key_point_lists,
+            self.citations,
+        ];
+        let bits: String = parts.iter().map(|on| if *on { '1' } else { '0' }).collect();
+        format!("article:{bits}")
+    }
+
     /// A whole article: everything but the rendered HTML.
     pub const WHOLE: Include = Include {
         body: true,

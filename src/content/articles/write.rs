@@ -50,7 +50,7 @@ pub async fn create(
                     format!("An article with the slug `{slug}` already exists.")
                 }))?;
             write_parts(conn, row.id, &valid, false, write).await?;
-            after_write(conn, &row).await?;
+            after_write(conn, &row, write).await?;
             Ok(row.id)
         })
         .await?;
@@ -258,7 +258,9 @@ pub async fn update(
     find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
 }
 
-/// Deletes an article and its parts.
+/// Moves an article to the trash: gone from every read and list, and from writes,
+/// until it is restored; its parts, tags, revisions and slug stay. Its version does
+/// not change (its content does not).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
@@ -266,10 +268,62 @@ pub async fn delete(
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = lock(conn, key, write).await?;
-        diesel::delete(articles::table.filter(articles::id.eq(current.id)))
+        diesel::update(articles::table.filter(articles::id.eq(current.id)))
+            .set((
+                articles::trashed_at.eq(diesel::dsl::now),
+                articles::trashed_by.eq(write.actor),
+            ))
             .execute(conn)
             .await?;
         Ok(())
     })
     .await
+}
+
+/// Makes an article what `recorded` (a revision of it) was: fields and every part,
+/// parts with their recorded ids, tags by id (or by name when deleted since). Its
+/// status stays: restoring content must not unpublish or publish it. A new version
+/// and revision; the history is not rewritten.
+pub(super) async fn restore_recorded(
+    conn: &mut AsyncPgConnection,
+    key: &ArticleKey,
+    recorded: &Article,
+    write: &Write,
+) -> AppResult<Article> {
+    let body = recorded.body.clone().unwrap_or_default();
+    let body_html = markdown::render_off_thread(&body).await?;
+    let id = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = lock(conn, key, write).await?;
+            if current.id != recorded.id {
+                return Err(AppError::Internal("a revision of another article".into()));
+            }
+            let slug = if recorded.slug == current.slug {
+                current.slug.clone()
+            } else {
+                claim_slug(conn, &recorded.slug, false, Some(current.id)).await?
+            };
+            diesel::update(articles::table.filter(articles::id.eq(current.id)))
+                .set((
+                    articles::slug.eq(&slug),
+                    articles::title.eq(&recorded.title),
+                    articles::standfirst.eq(&recorded.standfirst),
+                    articles::body.eq(&body),
+                    articles::body_html.eq(&body_html),
+                ))
+                .execute(conn)
+                .await?;
+            key_points::delete_all(conn, current.id).await?;
+            let lists = recorded.key_point_lists.as_deref().unwrap_or_default();
+            key_points::restore_lists(conn, current.id, lists).await?;
+            citations::delete_all(conn, current.id).await?;
+            let all = recorded.citations.as_deref().unwrap_or_default();
+            citations::restore_all(conn, current.id, all).await?;
+            let tag_ids = article_tags::resolve_recorded(conn, &recorded.tags, write.actor).await?;
+            article_tags::replace(conn, current.id, &tag_ids).await?;
+            touch(conn, current.id, write).await?;
+            Ok(current.id)
+        })
+        .await?;
+    find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
 }

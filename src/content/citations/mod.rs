@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::content::article_access::{self, ArticleKey, Audience};
-use crate::content::precondition::Write;
+use crate::content::precondition::{EntityState, Write};
 use crate::content::text::{self, Line, OptionalLine, Text};
 use crate::db::schema::citations;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
@@ -300,6 +300,38 @@ pub(crate) async fn insert_all(
             "Another citation of this article has this number.".into()
         }))?;
     Ok(ids)
+}
+
+/// Puts back citations as a revision recorded them, ids included: one statement.
+pub(crate) async fn restore_all(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    all: &[Citation],
+) -> AppResult<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = all
+        .iter()
+        .map(|c| {
+            (
+                citations::id.eq(c.id),
+                citations::article_id.eq(article_id),
+                citations::number.eq(c.number),
+                citations::title.eq(c.title.clone()),
+                citations::publisher.eq(c.publisher.clone()),
+                citations::url.eq(c.url.clone()),
+                citations::author.eq(c.author.clone()),
+                citations::published_on.eq(c.date),
+                citations::quote.eq(c.quote.clone()),
+            )
+        })
+        .collect();
+    diesel::insert_into(citations::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn delete_all(conn: &mut AsyncPgConnection, article_id: Uuid) -> AppResult<()> {

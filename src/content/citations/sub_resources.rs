@@ -23,29 +23,31 @@ async fn find_in(conn: &mut AsyncPgConnection, article_id: Uuid, id: Uuid) -> Ap
         .ok_or_else(not_found)
 }
 
-/// All citations of an article, with its version.
+/// All citations of an article, with its state.
 pub async fn list_all(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     audience: Audience,
-) -> AppResult<(Vec<Citation>, i32)> {
-    let (article_id, version) = article_access::version(conn, key, audience).await?;
+) -> AppResult<(Vec<Citation>, EntityState)> {
+    let state = article_access::state(conn, key, audience).await?;
+    let article_id = state.id;
     let all = load(conn, &[article_id])
         .await?
         .remove(&article_id)
         .unwrap_or_default();
-    Ok((all, version))
+    Ok((all, state))
 }
 
-/// One citation, with the article's version.
+/// One citation, with the article's state.
 pub async fn get(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     id: Uuid,
     audience: Audience,
-) -> AppResult<(Citation, i32)> {
-    let (article_id, version) = article_access::version(conn, key, audience).await?;
-    Ok((find_in(conn, article_id, id).await?, version))
+) -> AppResult<(Citation, EntityState)> {
+    let state = article_access::state(conn, key, audience).await?;
+    let article_id = state.id;
+    Ok((find_in(conn, article_id, id).await?, state))
 }
 
 /// Adds a citation (409 when its number is taken).
@@ -54,7 +56,7 @@ pub async fn add(
     key: &ArticleKey,
     input: &CitationInput,
     write: &Write,
-) -> AppResult<(Citation, i32)> {
+) -> AppResult<(Citation, EntityState)> {
     let mut errors = Vec::new();
     if let Some(number) = input.number {
         validate_number("number", number, &mut errors);
@@ -79,7 +81,7 @@ pub async fn add(
         }
         let ids = insert_all(conn, article.id, std::slice::from_ref(&valid)).await?;
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((find_in(conn, article.id, ids[0]).await?, row.version))
+        Ok((find_in(conn, article.id, ids[0]).await?, row.state()))
     })
     .await
 }
@@ -91,7 +93,7 @@ pub async fn update(
     id: Uuid,
     patch: &CitationPatch,
     write: &Write,
-) -> AppResult<(Citation, i32)> {
+) -> AppResult<(Citation, EntityState)> {
     // Validate what was sent before reading or locking anything.
     let mut errors = Vec::new();
     if let Some(number) = patch.number {
@@ -141,7 +143,7 @@ pub async fn update(
         };
         // A patch that changes nothing leaves the version as it is.
         if merged == unchanged {
-            return Ok((current, article.version));
+            return Ok((current, article.state()));
         }
         diesel::update(citations::table.filter(citations::id.eq(id)))
             .set((
@@ -159,7 +161,7 @@ pub async fn update(
                 "Another citation of this article has this number.".into()
             }))?;
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((find_in(conn, article.id, id).await?, row.version))
+        Ok((find_in(conn, article.id, id).await?, row.state()))
     })
     .await
 }
@@ -170,7 +172,7 @@ pub async fn delete(
     key: &ArticleKey,
     id: Uuid,
     write: &Write,
-) -> AppResult<i32> {
+) -> AppResult<EntityState> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = article_access::lock(conn, key, write).await?;
         let deleted = diesel::delete(
@@ -185,7 +187,7 @@ pub async fn delete(
         }
         Ok(article_access::touch(conn, article.id, write)
             .await?
-            .version)
+            .state())
     })
     .await
 }

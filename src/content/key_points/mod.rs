@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::content::article_access::{self, ArticleKey, Audience};
 use crate::content::positions::{self, Siblings};
-use crate::content::precondition::Write;
+use crate::content::precondition::{EntityState, Write};
 use crate::content::text::{self, Line};
 use crate::db::schema::{key_point_lists, key_points};
 use crate::error::{AppError, AppResult, FieldError};
@@ -245,6 +245,53 @@ pub(crate) async fn insert_lists(
             .await?;
     }
     Ok(ids)
+}
+
+/// Puts back lists as a revision recorded them, ids included: two statements.
+pub(crate) async fn restore_lists(
+    conn: &mut AsyncPgConnection,
+    article_id: Uuid,
+    lists: &[KeyPointList],
+) -> AppResult<()> {
+    if lists.is_empty() {
+        return Ok(());
+    }
+    let list_rows: Vec<_> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, list)| {
+            (
+                key_point_lists::id.eq(list.id),
+                key_point_lists::article_id.eq(article_id),
+                key_point_lists::position.eq(i as i32),
+                key_point_lists::title.eq(list.title.clone()),
+            )
+        })
+        .collect();
+    diesel::insert_into(key_point_lists::table)
+        .values(list_rows)
+        .execute(conn)
+        .await?;
+    let point_rows: Vec<_> = lists
+        .iter()
+        .flat_map(|list| {
+            list.points.iter().enumerate().map(move |(j, point)| {
+                (
+                    key_points::id.eq(point.id),
+                    key_points::list_id.eq(list.id),
+                    key_points::position.eq(j as i32),
+                    key_points::text.eq(point.text.clone()),
+                )
+            })
+        })
+        .collect();
+    if !point_rows.is_empty() {
+        diesel::insert_into(key_points::table)
+            .values(point_rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Removes all of an article's lists (their points go with them).

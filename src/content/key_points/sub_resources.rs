@@ -52,29 +52,31 @@ async fn find_list(
         .ok_or_else(list_not_found)
 }
 
-/// All lists of an article, with the article's version.
+/// All lists of an article, with the article's state.
 pub async fn list_all(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     audience: Audience,
-) -> AppResult<(Vec<KeyPointList>, i32)> {
-    let (article_id, version) = article_access::version(conn, key, audience).await?;
+) -> AppResult<(Vec<KeyPointList>, EntityState)> {
+    let state = article_access::state(conn, key, audience).await?;
+    let article_id = state.id;
     let lists = load(conn, &[article_id])
         .await?
         .remove(&article_id)
         .unwrap_or_default();
-    Ok((lists, version))
+    Ok((lists, state))
 }
 
-/// One list, with the article's version.
+/// One list, with the article's state.
 pub async fn get(
     conn: &mut AsyncPgConnection,
     key: &ArticleKey,
     list_id: Uuid,
     audience: Audience,
-) -> AppResult<(KeyPointList, i32)> {
-    let (article_id, version) = article_access::version(conn, key, audience).await?;
-    Ok((find_list(conn, article_id, list_id).await?, version))
+) -> AppResult<(KeyPointList, EntityState)> {
+    let state = article_access::state(conn, key, audience).await?;
+    let article_id = state.id;
+    Ok((find_list(conn, article_id, list_id).await?, state))
 }
 
 /// Adds a list to an article.
@@ -83,7 +85,7 @@ pub async fn add_list(
     key: &ArticleKey,
     input: &NewKeyPointList,
     write: &Write,
-) -> AppResult<(KeyPointList, i32)> {
+) -> AppResult<(KeyPointList, EntityState)> {
     let mut errors = Vec::new();
     let valid = validate_list("", input.title.as_ref(), &input.points, &mut errors);
     text::checked((), errors)?;
@@ -117,7 +119,7 @@ pub async fn add_list(
             .await?;
         }
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((find_list(conn, article.id, new_id).await?, row.version))
+        Ok((find_list(conn, article.id, new_id).await?, row.state()))
     })
     .await
 }
@@ -129,7 +131,7 @@ pub async fn update_list(
     list_id: Uuid,
     patch: &KeyPointListPatch,
     write: &Write,
-) -> AppResult<(KeyPointList, i32)> {
+) -> AppResult<(KeyPointList, EntityState)> {
     let mut errors = Vec::new();
     let title = patch.title.as_ref().map(|t| t.check("title", &mut errors));
     text::checked((), errors)?;
@@ -145,7 +147,7 @@ pub async fn update_list(
         let same_title = title.as_ref().is_none_or(|t| *t == before.title);
         let same_place = new_position.is_none_or(|p| p == before.position as usize);
         if same_title && same_place {
-            return Ok((before, article.version));
+            return Ok((before, article.state()));
         }
         if let Some(title) = &title {
             diesel::update(key_point_lists::table.filter(key_point_lists::id.eq(list_id)))
@@ -166,7 +168,7 @@ pub async fn update_list(
             .await?;
         }
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((find_list(conn, article.id, list_id).await?, row.version))
+        Ok((find_list(conn, article.id, list_id).await?, row.state()))
     })
     .await
 }
@@ -177,7 +179,7 @@ pub async fn delete_list(
     key: &ArticleKey,
     list_id: Uuid,
     write: &Write,
-) -> AppResult<i32> {
+) -> AppResult<EntityState> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = article_access::lock(conn, key, write).await?;
         let deleted = diesel::delete(
@@ -201,7 +203,7 @@ pub async fn delete_list(
         .await?;
         Ok(article_access::touch(conn, article.id, write)
             .await?
-            .version)
+            .state())
     })
     .await
 }
@@ -239,7 +241,7 @@ pub async fn add_point(
     list_id: Uuid,
     input: &NewKeyPoint,
     write: &Write,
-) -> AppResult<(KeyPoint, i32)> {
+) -> AppResult<(KeyPoint, EntityState)> {
     let mut errors = Vec::new();
     let point_text = input.text.check("text", &mut errors);
     text::checked((), errors)?;
@@ -269,7 +271,7 @@ pub async fn add_point(
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((find_point(conn, id).await?, row.version))
+        Ok((find_point(conn, id).await?, row.state()))
     })
     .await
 }
@@ -282,7 +284,7 @@ pub async fn update_point(
     point_id: Uuid,
     patch: &KeyPointPatch,
     write: &Write,
-) -> AppResult<(KeyPoint, i32)> {
+) -> AppResult<(KeyPoint, EntityState)> {
     let mut errors = Vec::new();
     let point_text = patch.text.as_ref().map(|t| t.check("text", &mut errors));
     text::checked((), errors)?;
@@ -302,7 +304,7 @@ pub async fn update_point(
         let same_text = point_text.as_ref().is_none_or(|t| *t == before.text);
         let same_place = new_position.is_none_or(|p| p == before.position as usize);
         if same_text && same_place {
-            return Ok((before, article.version));
+            return Ok((before, article.state()));
         }
         if let Some(point_text) = &point_text {
             diesel::update(key_points::table.filter(key_points::id.eq(point_id)))
@@ -316,7 +318,7 @@ pub async fn update_point(
             positions::renumber(conn, Siblings::KeyPoints { list_id }, &order).await?;
         }
         let row = article_access::touch(conn, article.id, write).await?;
-        Ok((find_point(conn, point_id).await?, row.version))
+        Ok((find_point(conn, point_id).await?, row.state()))
     })
     .await
 }
@@ -328,7 +330,7 @@ pub async fn delete_point(
     list_id: Uuid,
     point_id: Uuid,
     write: &Write,
-) -> AppResult<i32> {
+) -> AppResult<EntityState> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let article = article_access::lock(conn, key, write).await?;
         owned_list(conn, article.id, list_id).await?;
@@ -346,7 +348,7 @@ pub async fn delete_point(
         positions::renumber(conn, Siblings::KeyPoints { list_id }, &remaining).await?;
         Ok(article_access::touch(conn, article.id, write)
             .await?
-            .version)
+            .state())
     })
     .await
 }
