@@ -12,6 +12,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, CorsOrigins};
+use crate::content::articles::pending;
 use crate::content::housekeeping::{self, Removed, Retention};
 use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
@@ -21,7 +22,7 @@ use crate::http::metrics::{Metrics, MetricsAddress, METRICS_PATH};
 use crate::http::middleware::RequestTimeout;
 use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
 use crate::http::shared_counts::SharedCounts;
-use crate::http::{middleware, RouteTable, WriteSlots};
+use crate::http::{middleware, PublicUrl, RouteTable, WriteSlots};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
 
 /// Why a command of the binary could not run: the one error type at its edge.
@@ -138,6 +139,14 @@ pub fn start_server(
         pool.status().max_size,
         pool.timeouts().wait.unwrap_or(Duration::from_secs(2)),
     ));
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(publish_scheduled(pool.clone()));
+        }
+        Err(_) => {
+            tracing::warn!("no async runtime: scheduled pending changes will not be published")
+        }
+    }
     let pool = web::Data::new(pool);
     let spec = crate::openapi::spec_for(&options.public_url);
     let mut routes = RouteTable::from_openapi(&spec);
@@ -160,6 +169,7 @@ pub fn start_server(
     };
     let limiter = web::Data::new(RateLimiter::new(options.rate_limits, shared_counts));
     let auth_cache = web::Data::new(AuthCache::default());
+    let public_url = web::Data::new(PublicUrl(options.public_url.clone()));
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {
         Some(listener) => Some(web::Data::new(MetricsAddress(listener.local_addr()?))),
@@ -179,6 +189,7 @@ pub fn start_server(
             .app_data(routes.clone())
             .app_data(limiter.clone())
             .app_data(auth_cache.clone())
+            .app_data(public_url.clone())
             .app_data(metrics.clone())
             .app_data(write_slots.clone())
             .app_data(body_limit)
@@ -253,6 +264,28 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let result = server.await.map_err(StartError::Server);
     stop(local).await?;
     result
+}
+
+/// How often a server looks for scheduled pending changes whose time has come.
+const SCHEDULE_EVERY: Duration = Duration::from_secs(1);
+
+/// Publishes scheduled pending changes when their time comes, for as long as the
+/// process runs: every server does, and each change is published once between them.
+async fn publish_scheduled(pool: DbPool) {
+    let mut every = tokio::time::interval(SCHEDULE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let published = match pool.get().await {
+            Ok(mut conn) => pending::publish_due(&mut conn).await,
+            Err(error) => Err(error.into()),
+        };
+        match published {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(published = n, "published scheduled pending changes"),
+            Err(error) => tracing::debug!(%error, "scheduled pending changes: trying again later"),
+        }
+    }
 }
 
 /// Applies the retention settings now and every [`housekeeping::EVERY`], for as

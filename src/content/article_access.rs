@@ -66,16 +66,20 @@ pub(crate) fn visible_to(
     audience: Audience,
 ) -> Box<dyn BoxableExpression<articles::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
 {
-    // A trashed article is gone for everyone until it is restored.
+    // A trashed article is gone for everyone until it is restored; the copy that
+    // holds an article's pending changes is never an article of its own.
+    let listed = articles::trashed_at
+        .is_null()
+        .and(articles::pending_for.is_null());
     match audience {
         Audience::Public => Box::new(
-            articles::trashed_at.is_null().and(
+            listed.and(
                 articles::status
                     .eq(StoredStatus::Published)
                     .and(articles::published_at.le(Utc::now()).assume_not_null()),
             ),
         ),
-        Audience::Editors => Box::new(articles::trashed_at.is_null()),
+        Audience::Editors => Box::new(listed),
     }
 }
 
@@ -112,6 +116,7 @@ pub(crate) async fn lock(
     let row = articles::table
         .filter(key_matches(key))
         .filter(articles::trashed_at.is_null())
+        .filter(articles::pending_for.is_null())
         .select(ArticleRow::as_select())
         .for_update()
         .first(conn)

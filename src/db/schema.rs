@@ -49,6 +49,8 @@ diesel::table! {
         body_html -> Nullable<Text>,
         trashed_at -> Nullable<Timestamptz>,
         trashed_by -> Nullable<Uuid>,
+        pending_for -> Nullable<Uuid>,
+        pending_publish_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -85,6 +87,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> Uuid,
         slug -> Text,
@@ -113,5 +123,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     citations,
     key_point_lists,
     key_points,
+    server_secrets,
     tags,
 );

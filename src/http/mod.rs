@@ -12,6 +12,7 @@ pub mod key_points;
 pub mod metrics;
 pub mod middleware;
 pub mod paths;
+pub mod pending;
 pub mod rate_limit;
 pub mod responses;
 pub mod revisions;
@@ -57,6 +58,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(articles::schedule_article)
                 .service(articles::unpublish_article)
                 .service(articles::archive_article)
+                .service(pending::get_pending)
+                .service(pending::save_pending)
+                .service(pending::discard_pending)
+                .service(pending::publish_pending)
+                .service(pending::schedule_pending)
+                .service(pending::create_preview_link)
+                .service(pending::open_preview)
                 .service(revisions::list_revisions)
                 .service(revisions::get_revision)
                 .service(revisions::diff_revisions)
@@ -117,6 +125,11 @@ pub fn with_next_link(
     }
     response
 }
+
+/// The base URL clients reach the service at (`CMS_PUBLIC_URL`), for absolute
+/// links.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
 
 /// Adds `Location` (the URL of a created resource).
 pub fn with_location(mut response: HttpResponse, location: &str) -> HttpResponse {

@@ -34,6 +34,8 @@ pub enum Shape {
     Id,
     /// A whole number (such as a version).
     Number,
+    /// An opaque token (base64url).
+    Token,
 }
 
 /// One kind of path segment.
@@ -96,6 +98,9 @@ impl<S: Segment> IntoParams for PathParam<S> {
                 .schema_type(Type::Integer)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
                 .minimum(Some(1)),
+            Shape::Token => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_-]+$")),
         };
         let not_found = ExtensionsBuilder::new()
             .add(NOT_FOUND_EXTENSION, S::NOT_FOUND)

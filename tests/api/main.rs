@@ -12,6 +12,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod openapi;
+mod pending;
 mod queries;
 mod resilience;
 mod revisions;

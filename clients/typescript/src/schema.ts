@@ -251,6 +251,103 @@ export interface paths {
         patch: operations["update_key_point"];
         trace?: never;
     };
+    "/api/v1/articles/{article}/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an article's pending changes
+         * @description The article as it will read once they are published, with their own version.
+         *     404 when it has none.
+         */
+        get: operations["get_pending"];
+        /**
+         * Save pending changes
+         * @description The whole article as it should read once they are published: its fields and
+         *     parts (parts left out are emptied; the slug and status change on the article
+         *     itself). The public keeps reading the article as it is. Only a published or
+         *     scheduled article takes them. Each save is a new version of the changes (send
+         *     their `ETag` as `If-Match`) and a revision of them.
+         */
+        put: operations["save_pending"];
+        post?: never;
+        /**
+         * Discard pending changes
+         * @description The article stays as it reads.
+         */
+        delete: operations["discard_pending"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/pending/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish pending changes
+         * @description The article becomes what they hold, at once: a new version and revision of the
+         *     article; the publishing check runs (422 changes nothing). The changes are gone.
+         */
+        post: operations["publish_pending"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/pending/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule pending changes
+         * @description Published onto the article at `published_at` (in the future) by the server,
+         *     within about a second of it. Saving them again keeps the schedule.
+         */
+        post: operations["schedule_pending"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/preview-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a preview link
+         * @description A signed URL through which anyone holding it reads the article as editors see
+         *     it, its pending changes applied, without a token, until it expires. Links
+         *     cannot be revoked one by one: keep them short-lived.
+         */
+        post: operations["create_preview_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/articles/{article}/publish": {
         parameters: {
             query?: never;
@@ -445,6 +542,30 @@ export interface paths {
          * @description Back to draft; its publication date is cleared.
          */
         post: operations["unpublish_article"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/previews/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open a preview link
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The article as editors see it, its pending changes applied; no token needed.
+         *     404 once the link has expired (or when it was never valid). Never cached, never
+         *     indexed.
+         */
+        get: operations["open_preview"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1417,6 +1538,14 @@ export interface components {
              */
             position?: number | null;
         };
+        /** @description How long a preview link lives. */
+        NewPreviewLink: {
+            /**
+             * Format: int32
+             * @description Seconds (60 to 604800, a week); default 3600.
+             */
+            expires_in?: number | null;
+        };
         /**
          * @description A request to create a tag.
          * @example {
@@ -1502,6 +1631,53 @@ export interface components {
             fields: components["schemas"]["FieldChange"][];
             /** @description For a key-point list: its points' changes. */
             points?: components["schemas"]["PartChange"][];
+        };
+        /** @description An article's pending changes. */
+        PendingChanges: {
+            /**
+             * @description The article as it will read once they are published (its id, slug, status,
+             *     dates and version are the live article's).
+             */
+            article: components["schemas"]["Article"];
+            /**
+             * Format: int32
+             * @description Their own version, bumped by each save; their `ETag` carries it.
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @description When they were last saved, and by which token.
+             */
+            saved_at: string;
+            /** Format: uuid */
+            saved_by?: string | null;
+            /**
+             * Format: date-time
+             * @description When they are to be published, if they are scheduled.
+             */
+            publish_at?: string | null;
+        };
+        /**
+         * @description Pending changes as written: the whole article as it should read, its fields
+         *     and parts; not its slug or status, which change on the article itself.
+         */
+        PendingInput: {
+            title: components["schemas"]["Line300"];
+            standfirst?: components["schemas"]["Text2000"] | null;
+            body?: components["schemas"]["Text500000"] | null;
+            key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
+            citations?: components["schemas"]["CitationInput"][] | null;
+            /** @description Tags by slug or name, in order; unknown names create the tag (at once). */
+            tags?: components["schemas"]["Line100"][] | null;
+        };
+        /** @description A preview link. */
+        PreviewLink: {
+            /** @description Opens the preview without a token, until `expires_at`. */
+            url: string;
+            /** @description The same, relative to the API's host. */
+            path: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /**
          * @description An RFC 9457 problem details object.
@@ -1980,7 +2156,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No token has this id or prefix */
+        /** @description The link is not valid, or it has expired */
         TokenNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -2052,7 +2228,7 @@ export interface components {
         RequestId: string;
         /** @description The tag's id or slug */
         TagKey: string;
-        /** @description The token's id or prefix */
+        /** @description The preview link's token, as given */
         TokenKey: string;
         /** @description The revision's version number */
         VersionKey: number;
@@ -3001,6 +3177,269 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    get_pending: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending changes */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingChanges"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    save_pending: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PendingInput"];
+            };
+        };
+        responses: {
+            /** @description The pending changes */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingChanges"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            /** @description The article is a draft or archived: edit it directly */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    discard_pending: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending changes are gone */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    publish_pending: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The article, changed */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            /** @description The publishing check failed */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    schedule_pending: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleInput"];
+            };
+        };
+        responses: {
+            /** @description The pending changes, scheduled */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingChanges"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create_preview_link: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPreviewLink"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewLink"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     publish_article: {
         parameters: {
             query?: never;
@@ -3506,6 +3945,42 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    open_preview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The preview link's token, as given */
+                token: components["parameters"]["TokenKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The article, as it will read */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TokenNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_tags: {
         parameters: {
             query?: {
@@ -3870,7 +4345,7 @@ export interface operations {
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
-                /** @description The token's id or prefix */
+                /** @description The preview link's token, as given */
                 token: components["parameters"]["TokenKey"];
             };
             cookie?: never;
@@ -3905,7 +4380,7 @@ export interface operations {
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
-                /** @description The token's id or prefix */
+                /** @description The preview link's token, as given */
                 token: components["parameters"]["TokenKey"];
             };
             cookie?: never;

@@ -4,6 +4,8 @@
 //! [`article_access`](crate::content::article_access), which both build on.
 
 mod input;
+pub mod pending;
+pub mod preview;
 mod read;
 pub mod revisions;
 pub mod trash;

@@ -290,40 +290,53 @@ pub(super) async fn restore_recorded(
     recorded: &Article,
     write: &Write,
 ) -> AppResult<Article> {
-    let body = recorded.body.clone().unwrap_or_default();
-    let body_html = markdown::render_off_thread(&body).await?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
             if current.id != recorded.id {
                 return Err(AppError::Internal("a revision of another article".into()));
             }
-            let slug = if recorded.slug == current.slug {
-                current.slug.clone()
-            } else {
-                claim_slug(conn, &recorded.slug, false, Some(current.id)).await?
-            };
-            diesel::update(articles::table.filter(articles::id.eq(current.id)))
-                .set((
-                    articles::slug.eq(&slug),
-                    articles::title.eq(&recorded.title),
-                    articles::standfirst.eq(&recorded.standfirst),
-                    articles::body.eq(&body),
-                    articles::body_html.eq(&body_html),
-                ))
-                .execute(conn)
-                .await?;
-            key_points::delete_all(conn, current.id).await?;
-            let lists = recorded.key_point_lists.as_deref().unwrap_or_default();
-            key_points::restore_lists(conn, current.id, lists).await?;
-            citations::delete_all(conn, current.id).await?;
-            let all = recorded.citations.as_deref().unwrap_or_default();
-            citations::restore_all(conn, current.id, all).await?;
-            let tag_ids = article_tags::resolve_recorded(conn, &recorded.tags, write.actor).await?;
-            article_tags::replace(conn, current.id, &tag_ids).await?;
-            touch(conn, current.id, write).await?;
+            apply_recorded(conn, &current, recorded, write).await?;
             Ok(current.id)
         })
         .await?;
     find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await
+}
+
+/// Inside a transaction that holds `current`, writes `recorded`'s content onto it
+/// (fields, parts with their ids, tags), then touches it. The parts' ids must be
+/// free: a revision's, once the article's own parts are gone, or those of a copy
+/// deleted first.
+pub(super) async fn apply_recorded(
+    conn: &mut AsyncPgConnection,
+    current: &ArticleRow,
+    recorded: &Article,
+    write: &Write,
+) -> AppResult<ArticleRow> {
+    let body = recorded.body.clone().unwrap_or_default();
+    let body_html = markdown::render_off_thread(&body).await?;
+    let slug = if recorded.slug == current.slug {
+        current.slug.clone()
+    } else {
+        claim_slug(conn, &recorded.slug, false, Some(current.id)).await?
+    };
+    diesel::update(articles::table.filter(articles::id.eq(current.id)))
+        .set((
+            articles::slug.eq(&slug),
+            articles::title.eq(&recorded.title),
+            articles::standfirst.eq(&recorded.standfirst),
+            articles::body.eq(&body),
+            articles::body_html.eq(&body_html),
+        ))
+        .execute(conn)
+        .await?;
+    key_points::delete_all(conn, current.id).await?;
+    let lists = recorded.key_point_lists.as_deref().unwrap_or_default();
+    key_points::restore_lists(conn, current.id, lists).await?;
+    citations::delete_all(conn, current.id).await?;
+    let all = recorded.citations.as_deref().unwrap_or_default();
+    citations::restore_all(conn, current.id, all).await?;
+    let tag_ids = article_tags::resolve_recorded(conn, &recorded.tags, write.actor).await?;
+    article_tags::replace(conn, current.id, &tag_ids).await?;
+    touch(conn, current.id, write).await
 }
