@@ -1329,10 +1329,10 @@ export interface components {
          */
         Problem: {
             /**
-             * @description A stable identifier of the kind of problem; clients branch on this. One of: `/problems/not-found` (Resource not found), `/problems/method-not-allowed` (Method not allowed), `/problems/malformed-body` (Malformed request body), `/problems/invalid-parameter` (Invalid request parameter), `/problems/unsupported-media-type` (Unsupported media type), `/problems/request-timeout` (The request body arrived too slowly), `/problems/payload-too-large` (Request body too large), `/problems/validation-error` (The request is not valid), `/problems/conflict` (Conflict with the current state), `/problems/precondition-failed` (The resource has changed since you read it), `/problems/unauthorized` (Authentication required), `/problems/forbidden` (Not allowed), `/problems/too-many-requests` (Too many requests), `/problems/service-unavailable` (Service temporarily unavailable), `/problems/timeout` (The request took too long), `/problems/internal-error` (Internal server error).
+             * @description A stable identifier of the kind of problem; clients branch on this. One of: `/problems/not-found` (Resource not found), `/problems/method-not-allowed` (Method not allowed), `/problems/malformed-body` (Malformed request body), `/problems/invalid-parameter` (Invalid request parameter), `/problems/unsupported-media-type` (Unsupported media type), `/problems/request-timeout` (The request body arrived too slowly), `/problems/payload-too-large` (Request body too large), `/problems/validation-error` (The request is not valid), `/problems/conflict` (Conflict with the current state), `/problems/precondition-failed` (The resource has changed since you read it), `/problems/unauthorized` (Authentication required), `/problems/forbidden` (Not allowed), `/problems/too-many-requests` (Too many requests), `/problems/service-unavailable` (Service temporarily unavailable), `/problems/timeout` (The request took too long), `/problems/idempotency-key-reused` (The idempotency key was used for another request), `/problems/idempotency-key-in-progress` (A request with this idempotency key is still in progress), `/problems/internal-error` (Internal server error).
              * @enum {string}
              */
-            type: "/problems/not-found" | "/problems/method-not-allowed" | "/problems/malformed-body" | "/problems/invalid-parameter" | "/problems/unsupported-media-type" | "/problems/request-timeout" | "/problems/payload-too-large" | "/problems/validation-error" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/too-many-requests" | "/problems/service-unavailable" | "/problems/timeout" | "/problems/internal-error";
+            type: "/problems/not-found" | "/problems/method-not-allowed" | "/problems/malformed-body" | "/problems/invalid-parameter" | "/problems/unsupported-media-type" | "/problems/request-timeout" | "/problems/payload-too-large" | "/problems/validation-error" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/too-many-requests" | "/problems/service-unavailable" | "/problems/timeout" | "/problems/idempotency-key-reused" | "/problems/idempotency-key-in-progress" | "/problems/internal-error";
             /** @description A short summary of the kind of problem; the same for every occurrence. */
             title: string;
             /**
@@ -1619,6 +1619,28 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A request with this `Idempotency-Key` is still in progress (`/problems/idempotency-key-in-progress`); retry after `Retry-After` seconds to get its response */
+        IdempotencyKeyInProgress: {
+            headers: {
+                /** @description Seconds to wait before retrying (currently 1) */
+                "Retry-After"?: number;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The `Idempotency-Key` was first used for another request (method, path, query or body): `/problems/idempotency-key-reused`; use a new key for a new request */
+        IdempotencyKeyReused: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A field is not valid (`errors` lists each one) */
         InvalidFields: {
             headers: {
@@ -1767,6 +1789,8 @@ export interface components {
         ArticleKey: string;
         /** @description The citation's id */
         CitationId: string;
+        /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+        IdempotencyKey: string;
         /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
         IfMatch: string;
         /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
@@ -1851,6 +1875,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -1942,6 +1968,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -1997,6 +2025,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2020,7 +2050,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2031,6 +2063,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2086,6 +2120,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2112,7 +2148,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2159,6 +2197,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2254,6 +2294,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2279,6 +2321,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["CitationNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             /** @description A published article would fail the publishing check */
             422: {
@@ -2300,6 +2343,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2402,6 +2447,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2497,6 +2544,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2522,7 +2571,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ListNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2533,6 +2584,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2566,6 +2619,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ListNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2580,6 +2634,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2639,6 +2695,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2666,7 +2724,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["PointNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2677,6 +2737,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2712,6 +2774,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["PointNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2726,6 +2789,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2752,6 +2817,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             /** @description The publishing check failed */
             422: {
@@ -2773,6 +2839,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2804,6 +2872,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2863,6 +2932,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2894,6 +2965,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2917,6 +2989,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2972,6 +3046,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3006,7 +3082,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3017,6 +3095,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3043,7 +3123,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3100,6 +3182,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3188,6 +3272,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3211,7 +3297,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TagNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3222,6 +3310,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still at this entity tag (the `ETag` you read, quoted, as given); `*` for any version */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3443,6 +3533,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3466,6 +3558,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TokenNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
