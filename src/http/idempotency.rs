@@ -49,6 +49,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::auth::bearer_token;
 use crate::http::extract::{read_body, BodyLimit};
 use crate::http::middleware::{Deadline, RequestTimeout, REQUEST_ID};
+use crate::http::RouteTable;
 
 /// The request header.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -104,6 +105,17 @@ pub fn covers(method: Method, path: &str) -> bool {
     write && in_api && !new_token
 }
 
+/// Whether a route takes the request: a path that does not exist (404) or does not
+/// take the method (405) is answered as without a key.
+fn routed(req: &ServiceRequest) -> bool {
+    req.app_data::<web::Data<RouteTable>>()
+        .is_none_or(|routes| {
+            routes
+                .allowed_methods(req.path())
+                .is_some_and(|methods| methods.contains(req.method()))
+        })
+}
+
 /// Performs a keyed write once; see the module documentation.
 pub async fn idempotency(
     mut req: ServiceRequest,
@@ -115,7 +127,10 @@ pub async fn idempotency(
     let (Some(settings), Some(pool), Some(token)) = (settings, pool, token) else {
         return pass(req, next).await;
     };
-    if !covers(req.method().clone(), req.path()) || !req.headers().contains_key(IDEMPOTENCY_KEY) {
+    if !covers(req.method().clone(), req.path())
+        || !req.headers().contains_key(IDEMPOTENCY_KEY)
+        || !routed(&req)
+    {
         return pass(req, next).await;
     }
     // A caller who may not write at all hears so (403) from the handler, with no

@@ -651,3 +651,24 @@ async fn a_request_cut_off_by_its_deadline_gives_its_key_back_at_once() {
     }
     assert_eq!(left, 0, "the key is released when the request is dropped");
 }
+
+#[tokio::test]
+async fn a_request_no_route_takes_is_answered_as_without_a_key() {
+    let app = TestApp::spawn().await;
+    let client = client(&app.token(&[Scope::ContentWrite]).await);
+    let url = app.url("/api/v1/articles");
+    let body = article("Routed");
+    let created = send(&client, Method::POST, &url, "k", Some(&body)).await;
+    assert_eq!(created.status, 201);
+
+    // 405 and 404 as ever, not 422 for a key used with another request.
+    let wrong_method = send(&client, Method::PUT, &url, "k", Some(&body)).await;
+    assert_eq!(wrong_method.status, 405, "{}", wrong_method.body);
+    let nowhere = app.url("/api/v1/nowhere");
+    let unknown = send(&client, Method::POST, &nowhere, "k", Some(&body)).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM idempotency_keys").await,
+        1
+    );
+}
