@@ -57,8 +57,9 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 pub const MAX_KEY_LENGTH: usize = 255;
 /// How often a request waiting for another with the same key looks again.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
-/// A waiting request answers 409 this long before its deadline at the latest.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+/// A waiting request answers 409 this long before its deadline (a quarter of the
+/// request timeout when that is shorter), so that the 409 beats the deadline's 503.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 /// Expired keys are deleted at most this often per process...
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// ... at most this many at a time.
