@@ -44,6 +44,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `CMS_BODY_TIMEOUT_MS`: the longest a client may take to send a request body.
     pub body_timeout: Duration,
+    /// `CMS_IDEMPOTENCY_TTL_SECS`: how long a write sent with an `Idempotency-Key`
+    /// is remembered (and replayed to a retry); after that the key is free again.
+    pub idempotency_ttl: Duration,
     /// `CMS_METRICS_BIND`: address of the Prometheus `/metrics` listener (off when
     /// unset).
     pub metrics_bind: Option<SocketAddr>,
@@ -75,6 +78,9 @@ pub struct Config {
     /// before it is purged for good (`None`, from 0 or unset: until an admin purges it).
     pub trash_purge_after: Option<Duration>,
 }
+
+/// The longest `CMS_IDEMPOTENCY_TTL_SECS`: 30 days.
+const MAX_IDEMPOTENCY_TTL_SECS: usize = 30 * 24 * 3600;
 
 /// Which cross-origin callers browsers may let read the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +123,10 @@ impl Config {
             lock_timeout: parse(&get, "CMS_DB_LOCK_TIMEOUT_MS", "2000", millis)?,
             request_timeout: parse(&get, "CMS_REQUEST_TIMEOUT_MS", "10000", millis)?,
             body_timeout: parse(&get, "CMS_BODY_TIMEOUT_MS", "8000", millis)?,
+            idempotency_ttl: parse(&get, "CMS_IDEMPOTENCY_TTL_SECS", "86400", |v| {
+                positive(v, 1, MAX_IDEMPOTENCY_TTL_SECS)
+                    .map(|secs| Duration::from_secs(secs as u64))
+            })?,
             metrics_bind: match get("CMS_METRICS_BIND") {
                 None => None,
                 Some(v) => Some(v.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
@@ -259,6 +269,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.revisions_keep, None, "every revision is kept");
         assert_eq!(c.trash_purge_after, None, "the trash is kept");
+        assert_eq!(c.idempotency_ttl, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -275,6 +286,10 @@ mod tests {
         assert_eq!(err.name, "CMS_TRASH_PURGE_AFTER_DAYS");
         let err = config(&[("CMS_REVISIONS_KEEP", "many")]).unwrap_err();
         assert_eq!(err.name, "CMS_REVISIONS_KEEP");
+        let err = config(&[("CMS_IDEMPOTENCY_TTL_SECS", "0")]).unwrap_err();
+        assert_eq!(err.name, "CMS_IDEMPOTENCY_TTL_SECS");
+        let err = config(&[("CMS_IDEMPOTENCY_TTL_SECS", "2592001")]).unwrap_err();
+        assert_eq!(err.name, "CMS_IDEMPOTENCY_TTL_SECS");
         let err = config(&[("CMS_LOG_FORMAT", "xml")]).unwrap_err();
         assert!(err.to_string().contains("CMS_LOG_FORMAT"));
     }

@@ -108,11 +108,19 @@ const SERVICE_UNAVAILABLE: ProblemType = problem_type(
     "Service temporarily unavailable",
 );
 const TIMEOUT: ProblemType = problem_type("/problems/timeout", "The request took too long");
+const IDEMPOTENCY_KEY_REUSED: ProblemType = problem_type(
+    "/problems/idempotency-key-reused",
+    "The idempotency key was used for another request",
+);
+const IDEMPOTENCY_KEY_IN_PROGRESS: ProblemType = problem_type(
+    "/problems/idempotency-key-in-progress",
+    "A request with this idempotency key is still in progress",
+);
 const INTERNAL_ERROR: ProblemType =
     problem_type("/problems/internal-error", "Internal server error");
 
 /// Every kind of problem the API answers, as the spec lists them.
-const PROBLEM_TYPES: [ProblemType; 16] = [
+const PROBLEM_TYPES: [ProblemType; 18] = [
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     MALFORMED_BODY,
@@ -128,6 +136,8 @@ const PROBLEM_TYPES: [ProblemType; 16] = [
     TOO_MANY_REQUESTS,
     SERVICE_UNAVAILABLE,
     TIMEOUT,
+    IDEMPOTENCY_KEY_REUSED,
+    IDEMPOTENCY_KEY_IN_PROGRESS,
     INTERNAL_ERROR,
 ];
 
@@ -207,6 +217,19 @@ pub enum AppError {
     /// shortly may succeed.
     #[error("{0}")]
     TimedOut(String),
+    /// An `Idempotency-Key` sent again with another request (method, path, query or
+    /// body) than the one it was first used for.
+    #[error(
+        "This Idempotency-Key was used for another request (method, path, query or body); \
+         use a new key for a new request."
+    )]
+    IdempotencyKeyReused,
+    /// The request that first used this `Idempotency-Key` has not finished yet.
+    #[error(
+        "A request with this Idempotency-Key is still in progress; retry after \
+         `Retry-After` seconds to get its response."
+    )]
+    IdempotencyKeyInProgress,
     /// A bug or an unexpected failure; the message is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -237,6 +260,8 @@ impl AppError {
             AppError::TooManyRequests { .. } => TOO_MANY_REQUESTS,
             AppError::Unavailable => SERVICE_UNAVAILABLE,
             AppError::TimedOut(_) => TIMEOUT,
+            AppError::IdempotencyKeyReused => IDEMPOTENCY_KEY_REUSED,
+            AppError::IdempotencyKeyInProgress => IDEMPOTENCY_KEY_IN_PROGRESS,
             AppError::Internal(_) => INTERNAL_ERROR,
         };
         (kind.uri, kind.title)
@@ -299,8 +324,12 @@ impl ResponseError for AppError {
             }
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) | AppError::FieldConflict { .. } => StatusCode::CONFLICT,
+            AppError::Validation(_) | AppError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Conflict(_)
+            | AppError::FieldConflict { .. }
+            | AppError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -320,7 +349,7 @@ impl ResponseError for AppError {
             AppError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
             }
-            AppError::TimedOut(_) => {
+            AppError::TimedOut(_) | AppError::IdempotencyKeyInProgress => {
                 response.insert_header((
                     header::RETRY_AFTER,
                     TIMED_OUT_RETRY_AFTER_SECONDS.to_string(),

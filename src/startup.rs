@@ -18,6 +18,7 @@ use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
 use crate::http::auth::AuthCache;
 use crate::http::extract::{path_error, query_error, BodyLimit};
+use crate::http::idempotency::Idempotency;
 use crate::http::metrics::{Metrics, MetricsAddress, METRICS_PATH};
 use crate::http::middleware::RequestTimeout;
 use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
@@ -68,6 +69,8 @@ pub struct HttpOptions {
     pub redis: Option<(String, String)>,
     /// The base URL the spec names as its server.
     pub public_url: String,
+    /// How long a write sent with an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
 }
 
 impl HttpOptions {
@@ -91,6 +94,7 @@ impl HttpOptions {
                 .clone()
                 .map(|url| (url, "cms:ratelimit:".to_string())),
             public_url: config.public_url.clone(),
+            idempotency_ttl: config.idempotency_ttl,
         }
     }
 }
@@ -170,6 +174,7 @@ pub fn start_server(
     let limiter = web::Data::new(RateLimiter::new(options.rate_limits, shared_counts));
     let auth_cache = web::Data::new(AuthCache::default());
     let public_url = web::Data::new(PublicUrl(options.public_url.clone()));
+    let idempotency = web::Data::new(Idempotency::new(options.idempotency_ttl));
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {
         Some(listener) => Some(web::Data::new(MetricsAddress(listener.local_addr()?))),
@@ -192,6 +197,7 @@ pub fn start_server(
             .app_data(public_url.clone())
             .app_data(metrics.clone())
             .app_data(write_slots.clone())
+            .app_data(idempotency.clone())
             .app_data(body_limit)
             .app_data(request_timeout)
             .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -201,6 +207,10 @@ pub fn start_server(
             .service(web::redirect(DOCS_PATH, format!("{DOCS_PATH}/")))
             .default_service(web::to(crate::http::fallback))
             .wrap(from_fn(middleware::head_as_get))
+            // Inside the rate limit and the caller's identification (a refused
+            // request claims no key), inside the deadline (which bounds the wait
+            // for a key another request holds).
+            .wrap(from_fn(crate::http::idempotency::idempotency))
             .wrap(from_fn(identify_and_limit))
             .wrap(from_fn(middleware::deadline))
             .wrap(from_fn(middleware::problem_details))

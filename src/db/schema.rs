@@ -69,6 +69,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Bytea,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        request_hash -> Bytea,
+        response_status -> Nullable<Int2>,
+        response_headers -> Nullable<Jsonb>,
+        response_body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        locked_until -> Timestamptz,
+    }
+}
+
+diesel::table! {
     key_point_lists (id) {
         id -> Uuid,
         article_id -> Uuid,
@@ -121,6 +136,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     articles,
     citations,
+    idempotency_keys,
     key_point_lists,
     key_points,
     server_secrets,

@@ -65,15 +65,18 @@ impl<T: DeserializeOwned> JsonBody<T> {
         if self.declared_length.is_some_and(|length| length > limit) {
             return Err(AppError::PayloadTooLarge { limit });
         }
-        let bytes = tokio::time::timeout(self.limit.timeout, read(self.payload, limit))
+        let bytes = tokio::time::timeout(self.limit.timeout, read_body(self.payload, limit))
             .await
             .map_err(|_| AppError::RequestTimeout(self.limit.timeout))??;
         parse_json_object(&bytes)
     }
 }
 
-/// Reads a payload up to `limit` bytes.
-async fn read(mut payload: Payload, limit: usize) -> Result<web::BytesMut, AppError> {
+/// Reads a payload up to `limit` bytes (413 past it).
+pub(crate) async fn read_body(
+    mut payload: Payload,
+    limit: usize,
+) -> Result<web::BytesMut, AppError> {
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk

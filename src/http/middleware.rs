@@ -8,7 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{ConnectionType, Method};
 use actix_web::middleware::Next;
-use actix_web::{web, Error, HttpResponse};
+use actix_web::{web, Error, HttpMessage, HttpResponse};
 use tracing::Instrument;
 
 use crate::error::{AppError, Problem, PROBLEM_JSON};
@@ -17,6 +17,11 @@ use crate::http::metrics::Metrics;
 /// The longest a request may take (`CMS_REQUEST_TIMEOUT_MS`).
 #[derive(Debug, Clone, Copy)]
 pub struct RequestTimeout(pub Duration);
+
+/// When the request's deadline passes, for work inside it that should answer before
+/// then (set by [`deadline`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
 
 /// Answers 503 when a request is not done within its deadline, and drops the work:
 /// a stalled database or a slow query cannot hold a request (and its connection)
@@ -33,6 +38,8 @@ pub async fn deadline(
     let Some(RequestTimeout(timeout)) = timeout else {
         return next.call(req).await;
     };
+    req.extensions_mut()
+        .insert(Deadline(Instant::now() + timeout));
     match tokio::time::timeout(timeout, next.call(req)).await {
         Ok(response) => response,
         Err(_) => {

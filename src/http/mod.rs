@@ -8,6 +8,7 @@ pub mod citations;
 pub mod conditional;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod key_points;
 pub mod metrics;
 pub mod middleware;

@@ -115,6 +115,23 @@ shared_responses! {
              database is away, {TIMED_OUT_RETRY_AFTER_SECONDS} after a timeout)"
         )),
     );
+    /// 422 for an `Idempotency-Key` sent again with another request.
+    IdempotencyKeyReused => problem(
+        "The `Idempotency-Key` was first used for another request (method, path, query \
+         or body): `/problems/idempotency-key-reused`; use a new key for a new request",
+    );
+    /// 409 while the request that first used an `Idempotency-Key` still runs.
+    IdempotencyKeyInProgress => problem(
+        "A request with this `Idempotency-Key` is still in progress \
+         (`/problems/idempotency-key-in-progress`); retry after `Retry-After` seconds \
+         to get its response",
+    )
+    .header(
+        "Retry-After",
+        integer_header(&format!(
+            "Seconds to wait before retrying (currently {TIMED_OUT_RETRY_AFTER_SECONDS})"
+        )),
+    );
     /// 304 for a current `If-None-Match`.
     NotModified => ResponseBuilder::new()
         .description("Not modified: the `If-None-Match` tag is current")

@@ -37,6 +37,10 @@ else they do not exist: 404); writes need `content:write`; tokens need `admin`. 
 with `Retry-After`, and `RateLimit-*` headers on every answer. A request must be done \
 within a deadline, its body sent within a shorter one (`503`/`408`); bodies are \
 accepted uncompressed only.\n\n\
+**Retries**: a write (`POST`, `PUT`, `PATCH`, `DELETE`) sent with an `Idempotency-Key` \
+is performed once per token and key; a retry with the same key and request gets the \
+first response again (`422` for the same key with another request, `409` while the \
+first still runs). Keys are kept 24 hours by default.\n\n\
 Every `GET` also answers `HEAD`. Every response carries an `X-Request-Id` (yours, if \
 you sent one).",
     ),

@@ -10,6 +10,7 @@ use utoipa::openapi::Components;
 use utoipa::openapi::{OpenApi as OpenApiDoc, Ref, RefOr, Required};
 use utoipa::ToResponse;
 
+use crate::http::idempotency;
 use crate::http::paths::NOT_FOUND_EXTENSION;
 use crate::http::responses;
 
@@ -72,6 +73,9 @@ pub(super) fn complete(api: &mut OpenApiDoc) {
             if in_api && method != Method::Get && addresses_resource {
                 add_if_match(operation);
             }
+            if in_api && method != Method::Get && idempotency::covers(method.as_http(), path) {
+                add_idempotency_key(operation);
+            }
             if operation.request_body.is_some() {
                 add_response::<responses::BadBody>(operation, "400");
                 add_response::<responses::PayloadTooLarge>(operation, "413");
@@ -93,13 +97,25 @@ pub(super) fn complete(api: &mut OpenApiDoc) {
     }
 }
 
-#[derive(PartialEq, Eq)]
+#[derive(PartialEq, Eq, Clone, Copy)]
 enum Method {
     Get,
     Post,
     Put,
     Patch,
     Delete,
+}
+
+impl Method {
+    fn as_http(self) -> actix_web::http::Method {
+        match self {
+            Method::Get => actix_web::http::Method::GET,
+            Method::Post => actix_web::http::Method::POST,
+            Method::Put => actix_web::http::Method::PUT,
+            Method::Patch => actix_web::http::Method::PATCH,
+            Method::Delete => actix_web::http::Method::DELETE,
+        }
+    }
 }
 
 /// A conditional-request header. Its value is `*` or quoted entity tags,
@@ -159,6 +175,15 @@ fn add_if_match(operation: &mut Operation) {
     add_response::<responses::PreconditionFailed>(operation, "412");
 }
 
+/// `Idempotency-Key` on each write it applies to, with its 422 (another request
+/// under the key) and 409 (the key's request still runs) unless the operation
+/// states its own.
+fn add_idempotency_key(operation: &mut Operation) {
+    add_parameter(operation, "IdempotencyKey");
+    add_response::<responses::IdempotencyKeyInProgress>(operation, "409");
+    add_response::<responses::IdempotencyKeyReused>(operation, "422");
+}
+
 fn add_parameter(operation: &mut Operation, name: &str) {
     operation
         .parameters
@@ -169,8 +194,9 @@ fn add_parameter(operation: &mut Operation, name: &str) {
 }
 
 /// The header parameters operations share, by component name.
-fn shared_parameters() -> [(&'static str, Parameter); 3] {
+fn shared_parameters() -> [(&'static str, Parameter); 4] {
     [
+        ("IdempotencyKey", idempotency_key_parameter()),
         (
             "IfNoneMatch",
             header_parameter(
@@ -199,6 +225,33 @@ fn shared_parameters() -> [(&'static str, Parameter); 3] {
             ),
         ),
     ]
+}
+
+/// `Idempotency-Key`: what it does, and its shape (as the service checks it).
+fn idempotency_key_parameter() -> Parameter {
+    let mut parameter = header_parameter(
+        "Idempotency-Key",
+        "Makes the write safe to retry: sent with a key of your choosing (a new UUID per \
+         intended write, say), it is performed once; a retry with the same key and the \
+         same request (method, path, query and body) answers the first response again \
+         (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, \
+         so a retry after one runs again). Keys are per token and kept for \
+         `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another \
+         request: 422 (`/problems/idempotency-key-reused`). While the first request still \
+         runs, a retry waits for its answer, or gets 409 \
+         (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not \
+         finish in time. Not 1 to 255 printable ASCII characters without spaces: 400.",
+    );
+    parameter.schema = Some(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(crate::http::idempotency::MAX_KEY_LENGTH))
+            .pattern(Some("^[!-~]+$"))
+            .build()
+            .into(),
+    );
+    parameter
 }
 
 /// The `ETag` of every JSON representation the API answers.

@@ -151,6 +151,8 @@ pub struct TestOptions {
     pub body_timeout: Duration,
     /// A Redis URL and key prefix to share rate-limit counts through.
     pub redis: Option<(String, String)>,
+    /// How long idempotency keys are remembered.
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for TestOptions {
@@ -167,6 +169,7 @@ impl Default for TestOptions {
             request_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(8),
             redis: None,
+            idempotency_ttl: Duration::from_secs(86_400),
         }
     }
 }
@@ -227,6 +230,7 @@ impl TestApp {
                 rate_limits: options.rate_limits,
                 redis: options.redis,
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
+                idempotency_ttl: options.idempotency_ttl,
             },
         )
         .expect("the server starts");
@@ -335,6 +339,35 @@ impl TestApp {
         let response = self.post_json("/api/v1/tags", &body).await;
         assert_eq!(response.status(), 201, "creating tag {body}");
         response.json().await.expect("a tag")
+    }
+
+    /// Starts another server on this test's database (a second replica), with the
+    /// default options; returns its base URL.
+    pub async fn spawn_replica(&self) -> String {
+        let options = TestOptions::default();
+        let pool = cms::db::build_pool(self.db_config.clone(), options.pool, None).expect("a pool");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("an address").port();
+        let server = start_server(
+            listener,
+            pool,
+            HttpOptions {
+                body_limit: options.body_limit,
+                body_timeout: options.body_timeout,
+                request_timeout: options.request_timeout,
+                metrics_listener: None,
+                cors_origins: options.cors_origins,
+                workers: Some(1),
+                shutdown_timeout: Duration::from_secs(10),
+                rate_limits: options.rate_limits,
+                redis: None,
+                public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
+                idempotency_ttl: options.idempotency_ttl,
+            },
+        )
+        .expect("the replica starts");
+        tokio::spawn(server);
+        format!("http://127.0.0.1:{port}")
     }
 
     /// A direct connection to this test's database, to check what was stored.

@@ -11,6 +11,7 @@ mod field_rules;
 mod hardening;
 mod health;
 mod helpers;
+mod idempotency;
 mod openapi;
 mod pending;
 mod queries;

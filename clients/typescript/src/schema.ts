@@ -1696,10 +1696,10 @@ export interface components {
          */
         Problem: {
             /**
-             * @description A stable identifier of the kind of problem; clients branch on this. One of: `/problems/not-found` (Resource not found), `/problems/method-not-allowed` (Method not allowed), `/problems/malformed-body` (Malformed request body), `/problems/invalid-parameter` (Invalid request parameter), `/problems/unsupported-media-type` (Unsupported media type), `/problems/request-timeout` (The request body arrived too slowly), `/problems/payload-too-large` (Request body too large), `/problems/validation-error` (The request is not valid), `/problems/conflict` (Conflict with the current state), `/problems/precondition-failed` (The resource has changed since you read it), `/problems/unauthorized` (Authentication required), `/problems/forbidden` (Not allowed), `/problems/too-many-requests` (Too many requests), `/problems/service-unavailable` (Service temporarily unavailable), `/problems/timeout` (The request took too long), `/problems/internal-error` (Internal server error).
+             * @description A stable identifier of the kind of problem; clients branch on this. One of: `/problems/not-found` (Resource not found), `/problems/method-not-allowed` (Method not allowed), `/problems/malformed-body` (Malformed request body), `/problems/invalid-parameter` (Invalid request parameter), `/problems/unsupported-media-type` (Unsupported media type), `/problems/request-timeout` (The request body arrived too slowly), `/problems/payload-too-large` (Request body too large), `/problems/validation-error` (The request is not valid), `/problems/conflict` (Conflict with the current state), `/problems/precondition-failed` (The resource has changed since you read it), `/problems/unauthorized` (Authentication required), `/problems/forbidden` (Not allowed), `/problems/too-many-requests` (Too many requests), `/problems/service-unavailable` (Service temporarily unavailable), `/problems/timeout` (The request took too long), `/problems/idempotency-key-reused` (The idempotency key was used for another request), `/problems/idempotency-key-in-progress` (A request with this idempotency key is still in progress), `/problems/internal-error` (Internal server error).
              * @enum {string}
              */
-            type: "/problems/not-found" | "/problems/method-not-allowed" | "/problems/malformed-body" | "/problems/invalid-parameter" | "/problems/unsupported-media-type" | "/problems/request-timeout" | "/problems/payload-too-large" | "/problems/validation-error" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/too-many-requests" | "/problems/service-unavailable" | "/problems/timeout" | "/problems/internal-error";
+            type: "/problems/not-found" | "/problems/method-not-allowed" | "/problems/malformed-body" | "/problems/invalid-parameter" | "/problems/unsupported-media-type" | "/problems/request-timeout" | "/problems/payload-too-large" | "/problems/validation-error" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/too-many-requests" | "/problems/service-unavailable" | "/problems/timeout" | "/problems/idempotency-key-reused" | "/problems/idempotency-key-in-progress" | "/problems/internal-error";
             /** @description A short summary of the kind of problem; the same for every occurrence. */
             title: string;
             /**
@@ -2058,6 +2058,28 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A request with this `Idempotency-Key` is still in progress (`/problems/idempotency-key-in-progress`); retry after `Retry-After` seconds to get its response */
+        IdempotencyKeyInProgress: {
+            headers: {
+                /** @description Seconds to wait before retrying (currently 1) */
+                "Retry-After"?: number;
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The `Idempotency-Key` was first used for another request (method, path, query or body): `/problems/idempotency-key-reused`; use a new key for a new request */
+        IdempotencyKeyReused: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A field is not valid (`errors` lists each one) */
         InvalidFields: {
             headers: {
@@ -2216,6 +2238,8 @@ export interface components {
         ArticleKey: string;
         /** @description The citation's id */
         CitationId: string;
+        /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+        IdempotencyKey: string;
         /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
         IfMatch: string;
         /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
@@ -2302,6 +2326,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2393,6 +2419,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2448,6 +2476,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2471,7 +2501,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2482,6 +2514,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2537,6 +2571,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2563,7 +2599,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2610,6 +2648,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2705,6 +2745,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2732,6 +2774,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["CitationNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             /** @description A published article would fail the publishing check */
             422: {
@@ -2753,6 +2796,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2855,6 +2900,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2950,6 +2997,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2977,7 +3026,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ListNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2988,6 +3039,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3021,6 +3074,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ListNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3035,6 +3089,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3094,6 +3150,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3123,7 +3181,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["PointNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3134,6 +3194,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3169,6 +3231,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["PointNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3220,6 +3283,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3275,6 +3340,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3298,7 +3365,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3309,6 +3378,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3335,6 +3406,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             /** @description The publishing check failed */
             422: {
@@ -3356,6 +3428,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3387,6 +3461,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3401,6 +3476,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3432,6 +3509,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3446,6 +3524,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3472,6 +3552,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             /** @description The publishing check failed */
             422: {
@@ -3618,6 +3699,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3668,6 +3751,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3699,6 +3784,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3758,6 +3844,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3789,6 +3877,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
             408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3812,6 +3901,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3867,6 +3958,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3903,7 +3996,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3914,6 +4009,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3940,7 +4037,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4033,6 +4132,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4121,6 +4222,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4144,7 +4247,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TagNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4155,6 +4260,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4376,6 +4483,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4399,6 +4508,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TokenNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4449,6 +4560,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4472,7 +4585,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4483,6 +4598,8 @@ export interface operations {
             header?: {
                 /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, so a retry after one runs again). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4509,7 +4626,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
