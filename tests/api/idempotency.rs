@@ -394,8 +394,9 @@ async fn a_refused_request_is_replayed_as_it_was_refused() {
         .unwrap();
     assert_eq!(answer(retry).await, malformed);
 
-    // 409: the slug is taken. Once it is free, a retry still answers 409: the
-    // request was answered, and is not performed again.
+    // 409: the slug is taken. Once it is free (the article deleted and purged from
+    // the trash), a retry still answers 409: the request was answered, and is not
+    // performed again.
     let taken = app.create_article(article("Taken")).await;
     let body = json!({"title": "Another", "slug": "taken", "body": "Text."});
     let conflict = send(&client, Method::POST, &url, "slug", Some(&body)).await;
@@ -403,6 +404,12 @@ async fn a_refused_request_is_replayed_as_it_was_refused() {
     let id = taken["id"].as_str().unwrap();
     assert_eq!(
         app.delete(&format!("/api/v1/articles/{id}")).await.status(),
+        204
+    );
+    assert_eq!(
+        app.delete(&format!("/api/v1/trash/articles/{id}"))
+            .await
+            .status(),
         204
     );
     assert_eq!(
