@@ -71,6 +71,9 @@ pub struct Config {
     /// `CMS_PUBLIC_URL`: the base URL clients reach the service at, which the spec
     /// names as its server.
     pub public_url: String,
+    /// `CMS_ARTICLE_URL`: where an article's page is, with `{slug}` for its slug
+    /// (feeds link there); unset: the API's own article URL.
+    pub article_url: Option<String>,
     /// `CMS_REVISIONS_KEEP`: how many revisions to keep per article, the newest
     /// (`None`, from 0 or unset: all of them).
     pub revisions_keep: Option<u32>,
@@ -147,6 +150,14 @@ impl Config {
                     _ => Err("expected an http(s) URL such as https://cms.example.com".into()),
                 },
             )?,
+            article_url: match get("CMS_ARTICLE_URL") {
+                None => None,
+                Some(v) => Some(article_url(v.trim()).map_err(|reason| ConfigError {
+                    name: "CMS_ARTICLE_URL",
+                    value: v.clone(),
+                    reason,
+                })?),
+            },
             cors_origins: parse(&get, "CMS_CORS_ORIGINS", "", parse_cors)?,
             body_limit: parse(&get, "CMS_BODY_LIMIT", "8388608", |v| {
                 positive(v, 1024, 1 << 30)
@@ -226,6 +237,18 @@ fn per_minute(value: &str) -> Result<u32, String> {
         .map_err(|_| "expected requests per minute, a whole number (0: no limit)".into())
 }
 
+fn article_url(value: &str) -> Result<String, String> {
+    let probe = value.replace("{slug}", "probe");
+    match url::Url::parse(&probe) {
+        Ok(url) if value.contains("{slug}") && matches!(url.scheme(), "http" | "https") => {
+            Ok(value.to_string())
+        }
+        _ => Err(
+            "expected an http(s) URL with {slug}, such as https://news.example.com/{slug}".into(),
+        ),
+    }
+}
+
 fn parse_cors(value: &str) -> Result<CorsOrigins, String> {
     if value.is_empty() {
         return Ok(CorsOrigins::None);
@@ -290,6 +313,8 @@ mod tests {
         assert_eq!(err.name, "CMS_IDEMPOTENCY_TTL_SECS");
         let err = config(&[("CMS_IDEMPOTENCY_TTL_SECS", "2592001")]).unwrap_err();
         assert_eq!(err.name, "CMS_IDEMPOTENCY_TTL_SECS");
+        let err = config(&[("CMS_ARTICLE_URL", "https://news.example.com/")]).unwrap_err();
+        assert_eq!(err.name, "CMS_ARTICLE_URL");
         let err = config(&[("CMS_LOG_FORMAT", "xml")]).unwrap_err();
         assert!(err.to_string().contains("CMS_LOG_FORMAT"));
     }

@@ -23,7 +23,7 @@ use crate::http::metrics::{Metrics, MetricsAddress, METRICS_PATH};
 use crate::http::middleware::RequestTimeout;
 use crate::http::rate_limit::{identify_and_limit, RateLimiter, RateLimits};
 use crate::http::shared_counts::SharedCounts;
-use crate::http::{middleware, PublicUrl, RouteTable, WriteSlots};
+use crate::http::{middleware, RouteTable, SiteLinks, WriteSlots};
 use crate::openapi::{DOCS_PATH, SPEC_PATH};
 
 /// Why a command of the binary could not run: the one error type at its edge.
@@ -69,6 +69,9 @@ pub struct HttpOptions {
     pub redis: Option<(String, String)>,
     /// The base URL the spec names as its server.
     pub public_url: String,
+    /// The template of an article page's URL, with `{slug}` (feeds link to it);
+    /// `None`: the API's own article URL.
+    pub article_url: Option<String>,
     /// How long a write sent with an `Idempotency-Key` is remembered.
     pub idempotency_ttl: Duration,
 }
@@ -94,6 +97,7 @@ impl HttpOptions {
                 .clone()
                 .map(|url| (url, "cms:ratelimit:".to_string())),
             public_url: config.public_url.clone(),
+            article_url: config.article_url.clone(),
             idempotency_ttl: config.idempotency_ttl,
         }
     }
@@ -173,7 +177,10 @@ pub fn start_server(
     };
     let limiter = web::Data::new(RateLimiter::new(options.rate_limits, shared_counts));
     let auth_cache = web::Data::new(AuthCache::default());
-    let public_url = web::Data::new(PublicUrl(options.public_url.clone()));
+    let links = web::Data::new(SiteLinks::new(
+        &options.public_url,
+        options.article_url.as_deref(),
+    ));
     let idempotency = web::Data::new(Idempotency::new(options.idempotency_ttl));
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {
@@ -194,7 +201,7 @@ pub fn start_server(
             .app_data(routes.clone())
             .app_data(limiter.clone())
             .app_data(auth_cache.clone())
-            .app_data(public_url.clone())
+            .app_data(links.clone())
             .app_data(metrics.clone())
             .app_data(write_slots.clone())
             .app_data(idempotency.clone())

@@ -4,6 +4,9 @@
 ALTER TABLE articles
     ADD COLUMN pending_for uuid REFERENCES articles (id) ON DELETE CASCADE,
     ADD COLUMN pending_publish_at timestamptz,
+    -- The live article's version the changes were saved against: publishing them
+    -- over a newer one would silently undo that edit, so it is refused.
+    ADD COLUMN pending_base_version integer,
     ADD CONSTRAINT articles_pending_for_key UNIQUE (pending_for),
     ADD CONSTRAINT articles_pending_publish_only_for_copies
         CHECK (pending_publish_at IS NULL OR pending_for IS NOT NULL);

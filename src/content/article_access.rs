@@ -48,6 +48,7 @@ impl ArticleRow {
             id: self.id,
             version: self.version,
             phase: self.status_at(Utc::now()).as_str(),
+            context: 0,
         }
     }
 }
@@ -182,12 +183,12 @@ pub(crate) async fn record_revisions(
     ids: &[Uuid],
     actor: Option<Uuid>,
 ) -> AppResult<()> {
-    // A version is recorded once per transaction; a second write to the same
-    // version inside it (none does today) would keep the last state.
+    // Each write records the version it made; a revision, once recorded, is never
+    // rewritten.
     diesel::sql_query(
         "INSERT INTO article_revisions (article_id, version, created_by, snapshot) \
          SELECT id, version, $2, article_snapshot(id) FROM articles WHERE id = ANY($1) \
-         ON CONFLICT (article_id, version) DO UPDATE SET snapshot = EXCLUDED.snapshot",
+         ON CONFLICT (article_id, version) DO NOTHING",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(actor)
@@ -234,5 +235,6 @@ pub async fn state(
         id,
         version,
         phase: status.seen_at(published_at, Utc::now()).as_str(),
+        context: 0,
     })
 }

@@ -15,6 +15,9 @@ pub struct EntityState {
     pub version: i32,
     /// The status as seen now (`""` for resources without one).
     pub phase: &'static str,
+    /// What else the representations show that has no version of its own (0 for
+    /// most resources; pending changes show their live article's version).
+    pub context: u64,
 }
 
 /// Changes every tag when the representations may have changed shape (a release).
@@ -40,8 +43,8 @@ impl EntityState {
     fn state_hash(&self, variant_hash: u32) -> u64 {
         xxhash_rust::xxh3::xxh3_64(
             format!(
-                "{}\n{}\n{}\n{variant_hash}",
-                self.id, self.version, self.phase
+                "{}\n{}\n{}\n{}\n{variant_hash}",
+                self.id, self.version, self.phase, self.context
             )
             .as_bytes(),
         )
@@ -53,7 +56,12 @@ impl EntityState {
         let Some(hashes) = tag
             .strip_prefix(&prefix)
             .and_then(|rest| rest.strip_suffix('"'))
-            .filter(|hashes| hashes.len() == 24 && hashes.is_ascii())
+            .filter(|hashes| {
+                hashes.len() == 24
+                    && hashes
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })
         else {
             return false;
         };
@@ -82,7 +90,9 @@ pub enum Precondition {
 
 impl Precondition {
     /// Checks the precondition against the stored state: the whole tag is compared,
-    /// so a tag made up with the right version number fails.
+    /// so a tag that was not given out for this state (one made up with the right
+    /// version number, or altered) fails. Not a secret: anyone who can read the
+    /// resource can have its tag; the point is that a stale one never passes.
     pub fn check(&self, current: &EntityState) -> Result<(), AppError> {
         match self {
             Precondition::Tags(tags) if !tags.iter().any(|tag| current.named_by(tag)) => {
@@ -116,6 +126,7 @@ mod tests {
             id: Uuid::nil(),
             version: 3,
             phase: "draft",
+            context: 0,
         };
         let tag = state.entity_tag("whole");
         let check = |tag: &str| Precondition::Tags(vec![tag.to_string()]).check(&state);
@@ -134,5 +145,11 @@ mod tests {
         };
         assert!(check(&other.entity_tag("whole")).is_err());
         assert!(check(&format!("{}0\"", &tag[..tag.len() - 1])).is_err());
+        assert!(check(&tag.to_uppercase().replace('V', "v")).is_err());
+        let in_another_context = EntityState {
+            context: 7,
+            ..state
+        };
+        assert!(check(&in_another_context.entity_tag("whole")).is_err());
     }
 }

@@ -50,6 +50,7 @@ impl Tag {
             id: self.id,
             version: self.version,
             phase: "",
+            context: 0,
         }
     }
 }
@@ -292,7 +293,7 @@ pub async fn list(
 }
 
 /// Locks the tag for the rest of the transaction and checks `If-Match`: for a
-/// change for a change (`FOR NO KEY UPDATE`, which lets article writes
+/// change (`FOR NO KEY UPDATE`, which lets article writes
 /// that attach it go on) or for its deletion (`FOR UPDATE`).
 async fn lock(
     conn: &mut AsyncPgConnection,

@@ -51,6 +51,7 @@ diesel::table! {
         trashed_by -> Nullable<Uuid>,
         pending_for -> Nullable<Uuid>,
         pending_publish_at -> Nullable<Timestamptz>,
+        pending_base_version -> Nullable<Int4>,
     }
 }
 

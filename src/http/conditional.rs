@@ -69,6 +69,18 @@ pub fn json_with_etag(
     value: &impl Serialize,
 ) -> AppResult<HttpResponse> {
     let body = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(with_etag(req, status, etag, "application/json", body))
+}
+
+/// Answers `body` (of `content_type`) with its `ETag` (`etag`, or a hash of the
+/// bytes), or `304 Not Modified` when the client's `If-None-Match` already names it.
+pub fn with_etag(
+    req: &HttpRequest,
+    status: StatusCode,
+    etag: Option<String>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> HttpResponse {
     let etag = etag.unwrap_or_else(|| content_tag(&body));
     let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
     if is_read && status == StatusCode::OK {
@@ -80,15 +92,15 @@ pub fn json_with_etag(
             Some(EntityTags::List(tags)) => tags.iter().any(|(_, tag)| *tag == etag),
         };
         if matches {
-            return Ok(HttpResponse::NotModified()
+            return HttpResponse::NotModified()
                 .insert_header((header::ETAG, etag))
-                .finish());
+                .finish();
         }
     }
-    Ok(HttpResponse::build(status)
+    HttpResponse::build(status)
         .insert_header((header::ETAG, etag))
-        .content_type("application/json")
-        .body(body))
+        .content_type(content_type)
+        .body(body)
 }
 
 /// Reads `If-Match` into the tags a write may apply to. A value that is not one of

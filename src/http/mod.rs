@@ -7,6 +7,7 @@ pub mod auth;
 pub mod citations;
 pub mod conditional;
 pub mod extract;
+pub mod feeds;
 pub mod health;
 pub mod idempotency;
 pub mod key_points;
@@ -47,6 +48,12 @@ pub const API_PREFIX: &str = "/api/v1";
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(feeds::latest_rss)
+        .service(feeds::latest_atom)
+        .service(feeds::latest_json)
+        .service(feeds::tag_rss)
+        .service(feeds::tag_atom)
+        .service(feeds::tag_json)
         .service(
             scope(API_PREFIX)
                 .service(articles::list_articles)
@@ -127,10 +134,33 @@ pub fn with_next_link(
     response
 }
 
-/// The base URL clients reach the service at (`CMS_PUBLIC_URL`), for absolute
-/// links.
+/// Where things are for clients, for absolute links: the API's base URL
+/// (`CMS_PUBLIC_URL`) and the template of an article's page (`CMS_ARTICLE_URL`).
 #[derive(Debug, Clone)]
-pub struct PublicUrl(pub String);
+pub struct SiteLinks {
+    pub public_url: String,
+    /// With `{slug}` where the article's slug goes.
+    pub article_url: String,
+}
+
+impl SiteLinks {
+    /// Links to the API's own article URLs unless a page template is set.
+    pub fn new(public_url: &str, article_url: Option<&str>) -> SiteLinks {
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let article_url = article_url
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{public_url}{API_PREFIX}/articles/{{slug}}"));
+        SiteLinks {
+            public_url,
+            article_url,
+        }
+    }
+
+    /// The absolute URL of an article's page.
+    pub fn article_url(&self, slug: &str) -> String {
+        self.article_url.replace("{slug}", slug)
+    }
+}
 
 /// Adds `Location` (the URL of a created resource).
 pub fn with_location(mut response: HttpResponse, location: &str) -> HttpResponse {

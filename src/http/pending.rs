@@ -23,7 +23,7 @@ use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::InvalidFields;
-use crate::http::{connection, write_connection, PublicUrl, API_PREFIX};
+use crate::http::{connection, write_connection, SiteLinks, API_PREFIX};
 
 fn pending_response(
     req: &HttpRequest,
@@ -219,7 +219,7 @@ pub async fn create_preview_link(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    public_url: web::Data<PublicUrl>,
+    links: web::Data<SiteLinks>,
     article: ArticlePath,
     body: JsonBody<NewPreviewLink>,
 ) -> AppResult<HttpResponse> {
@@ -240,7 +240,7 @@ pub async fn create_preview_link(
     let link = preview::create(&mut conn, &key, lifetime).await?;
     let path = format!("{API_PREFIX}/previews/{}", link.token);
     let body = PreviewLink {
-        url: format!("{}{path}", public_url.0),
+        url: format!("{}{path}", links.public_url),
         path,
         expires_at: link.expires_at,
     };

@@ -54,6 +54,7 @@ you sent one).",
         (name = "trash", description = "Deleted articles, kept whole until restored or purged (editors; purging: admins)"),
         (name = "tags", description = "Named topics shared by many articles"),
         (name = "tokens", description = "API tokens (admins only)"),
+        (name = "feeds", description = "The latest published articles as RSS, Atom and JSON Feed (public)"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
     components(schemas(

@@ -230,6 +230,7 @@ impl TestApp {
                 rate_limits: options.rate_limits,
                 redis: options.redis,
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
+                article_url: None,
                 idempotency_ttl: options.idempotency_ttl,
             },
         )
@@ -362,6 +363,7 @@ impl TestApp {
                 rate_limits: options.rate_limits,
                 redis: None,
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
+                article_url: None,
                 idempotency_ttl: options.idempotency_ttl,
             },
         )

@@ -7,6 +7,7 @@ mod article_parts;
 mod articles;
 mod cli;
 mod errors;
+mod feeds;
 mod field_rules;
 mod hardening;
 mod health;

@@ -327,3 +327,43 @@ async fn a_preview_link_to_a_draft_shows_the_draft() {
     assert_eq!(opened["title"], "Not yet");
     assert_eq!(opened["status"], "draft");
 }
+
+#[tokio::test]
+async fn pending_changes_never_undo_a_newer_edit_of_the_article() {
+    let app = TestApp::spawn().await;
+    live_article(&app).await;
+    let saved = app.put_json(PENDING, &changes()).await;
+    let etag = saved.headers()["etag"].clone();
+    // Another editor fixes the live article meanwhile.
+    app.patch_json(ARTICLE, &json!({"standfirst": "A fix."}))
+        .await
+        .expect::<Value>(200)
+        .await;
+    // What the pending changes show of the article moved on, so their tag did too.
+    let read = app
+        .client
+        .get(app.url(PENDING))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let body = problem(app.post(&format!("{PENDING}/publish")).await, 409).await;
+    assert!(body["detail"].as_str().unwrap().contains("changed since"));
+    let live: Value = app.get_as(ARTICLE, 200).await;
+    assert_eq!(live["standfirst"], "A fix.", "the fix stays");
+    // Saved again from the article as it is now, they publish.
+    let mut again = changes();
+    again["standfirst"] = json!("A fix.");
+    app.put_json(PENDING, &again)
+        .await
+        .expect::<Value>(200)
+        .await;
+    let published: Value = app
+        .post(&format!("{PENDING}/publish"))
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(published["title"], "Korea Week, updated");
+    assert_eq!(published["standfirst"], "A fix.");
+}

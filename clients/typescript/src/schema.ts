@@ -769,6 +769,141 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feeds/latest.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles (Atom)
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The 20 most recently published articles, newest first. No token needed.
+         */
+        get: operations["latest_atom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/latest.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles (JSON Feed 1.1)
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The 20 most recently published articles, newest first. No token needed.
+         */
+        get: operations["latest_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/latest.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles (RSS 2.0)
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The 20 most recently published articles, newest first. No token needed.
+         */
+        get: operations["latest_rss"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/tags/{tag}.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles of a tag (Atom)
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The most recently published articles carrying the tag, newest first. No token
+         *     needed.
+         */
+        get: operations["tag_atom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/tags/{tag}.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles of a tag (JSON Feed 1.1)
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The most recently published articles carrying the tag, newest first. No token
+         *     needed.
+         */
+        get: operations["tag_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/tags/{tag}.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles of a tag (RSS 2.0)
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The most recently published articles carrying the tag, newest first. No token
+         *     needed.
+         */
+        get: operations["tag_rss"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -4631,6 +4766,180 @@ export interface operations {
             422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    latest_atom: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    latest_json: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/feed+json": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    latest_rss: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/rss+xml": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    tag_atom: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The tag's id or slug */
+                tag: components["parameters"]["TagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TagNotFound"];
+        };
+    };
+    tag_json: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The tag's id or slug */
+                tag: components["parameters"]["TagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/feed+json": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TagNotFound"];
+        };
+    };
+    tag_rss: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The tag's id or slug */
+                tag: components["parameters"]["TagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/rss+xml": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TagNotFound"];
         };
     };
     healthz: {

@@ -25,7 +25,7 @@ use crate::content::precondition::{EntityState, Precondition, Write};
 use crate::content::slug::Key;
 use crate::content::tags::TagReference;
 use crate::db::schema::articles;
-use crate::error::{AppError, AppResult};
+use crate::error::{conflict_on, AppError, AppResult};
 
 /// An article's pending changes.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -44,31 +44,61 @@ pub struct PendingChanges {
 }
 
 impl PendingChanges {
-    /// The state their entity tags name.
+    /// The state their entity tags name: the copy's, in the context of what they
+    /// show of the live article (its version and status) and of their schedule.
     pub fn state(&self, copy_id: Uuid) -> EntityState {
         EntityState {
             id: copy_id,
             version: self.version,
             phase: "pending",
+            context: context(self.article.version, self.article.status, self.publish_at),
         }
     }
 }
 
-/// The copy holding an article's pending changes, with when it is to be published.
+fn context(live_version: i32, live_status: Status, publish_at: Option<DateTime<Utc>>) -> u64 {
+    let at = publish_at.map(|at| at.timestamp_micros());
+    xxhash_rust::xxh3::xxh3_64(
+        format!("{live_version}\n{}\n{at:?}", live_status.as_str()).as_bytes(),
+    )
+}
+
+/// The copy holding an article's pending changes, with when it is to be published
+/// and the live version it was saved against.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 struct PendingCopy {
     #[diesel(embed)]
     row: ArticleRow,
     pending_publish_at: Option<DateTime<Utc>>,
+    pending_base_version: Option<i32>,
 }
 
 impl PendingCopy {
-    fn state(&self) -> EntityState {
+    /// As [`PendingChanges::state`], from the rows.
+    fn state(&self, live: &ArticleRow) -> EntityState {
         EntityState {
             id: self.row.id,
             version: self.row.version,
             phase: "pending",
+            context: context(
+                live.version,
+                live.status_at(Utc::now()),
+                self.pending_publish_at,
+            ),
+        }
+    }
+
+    /// Refuses to publish over an article that changed since the changes were
+    /// saved: that edit would be undone without anyone seeing it.
+    fn check_base(&self, live: &ArticleRow) -> AppResult<()> {
+        match self.pending_base_version {
+            Some(base) if base != live.version => Err(AppError::Conflict(format!(
+                "The article changed since these pending changes were saved (version {base}, \
+                 now {}): save them again from the article as it is now, or discard them.",
+                live.version
+            ))),
+            _ => Ok(()),
         }
     }
 }
@@ -167,9 +197,13 @@ pub async fn save(
             let mut valid = valid;
             match copy_of(conn, live.id, true).await? {
                 Some(copy) => {
-                    write.precondition.check(&copy.state())?;
+                    write.precondition.check(&copy.state(&live))?;
                     valid.fields.slug = copy.row.slug.clone();
                     update_fields(conn, &copy.row, &valid).await?;
+                    diesel::update(articles::table.filter(articles::id.eq(copy.row.id)))
+                        .set(articles::pending_base_version.eq(live.version))
+                        .execute(conn)
+                        .await?;
                     write_parts(conn, copy.row.id, &valid, true, write).await?;
                     touch(conn, copy.row.id, write).await?;
                 }
@@ -182,10 +216,13 @@ pub async fn save(
                         ));
                     }
                     let fields = &valid.fields;
+                    // A copy's slug is never shown or looked up; a random one cannot
+                    // collide with an article's (and a clash would be a 409, not a 500).
                     let row = diesel::insert_into(articles::table)
                         .values((
                             articles::id.eq(Uuid::now_v7()),
-                            articles::slug.eq(format!("pending-{}", live.id.simple())),
+                            articles::slug.eq(format!("pending-{}", Uuid::new_v4().simple())),
+                            articles::pending_base_version.eq(live.version),
                             articles::title.eq(&fields.title),
                             articles::standfirst.eq(&fields.standfirst),
                             articles::body.eq(&fields.body),
@@ -197,7 +234,10 @@ pub async fn save(
                         ))
                         .returning(ArticleRow::as_returning())
                         .get_result(conn)
-                        .await?;
+                        .await
+                        .map_err(conflict_on("articles_slug_key", || {
+                            "Saving pending changes clashed with another write; retry.".into()
+                        }))?;
                     write_parts(conn, row.id, &valid, false, write).await?;
                     after_write(conn, &row, write).await?;
                 }
@@ -219,15 +259,19 @@ pub async fn get(
         .await?
         .ok_or_else(none_pending)?;
     let copy_id = copy.row.id;
-    Ok((present(conn, &live, copy).await?, copy_id))
+    Ok((present(conn, &live, copy, Include::WHOLE).await?, copy_id))
 }
 
 /// The article as it reads, or, when it has pending changes, as it will read once
 /// they are published (for previews).
 pub async fn preview(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Article> {
-    let live = find(conn, &Key::Id(id), Include::WHOLE, Audience::Editors).await?;
+    let with_html = Include {
+        body_html: true,
+        ..Include::WHOLE
+    };
+    let live = find(conn, &Key::Id(id), with_html, Audience::Editors).await?;
     match copy_of(conn, live.id, false).await? {
-        Some(copy) => Ok(present(conn, &live, copy).await?.article),
+        Some(copy) => Ok(present(conn, &live, copy, with_html).await?.article),
         None => Ok(live),
     }
 }
@@ -236,11 +280,12 @@ async fn present(
     conn: &mut AsyncPgConnection,
     live: &Article,
     copy: PendingCopy,
+    include: Include,
 ) -> AppResult<PendingChanges> {
     let saved_at = copy.row.updated_at;
     let saved_by = copy.row.updated_by;
     let version = copy.row.version;
-    let mut article = assemble(conn, vec![copy.row], Include::WHOLE)
+    let mut article = assemble(conn, vec![copy.row], include)
         .await?
         .pop()
         .ok_or_else(none_pending)?;
@@ -271,7 +316,7 @@ pub async fn discard(
         let copy = copy_of(conn, live.id, true)
             .await?
             .ok_or_else(none_pending)?;
-        write.precondition.check(&copy.state())?;
+        write.precondition.check(&copy.state(&live))?;
         diesel::delete(articles::table.filter(articles::id.eq(copy.row.id)))
             .execute(conn)
             .await?;
@@ -294,7 +339,8 @@ pub async fn publish(
             let copy = copy_of(conn, live.id, true)
                 .await?
                 .ok_or_else(none_pending)?;
-            write.precondition.check(&copy.state())?;
+            write.precondition.check(&copy.state(&live))?;
+            copy.check_base(&live)?;
             apply(conn, &live, &copy.row, write).await?;
             Ok(live.id)
         })
@@ -322,7 +368,8 @@ pub async fn schedule(
             let copy = copy_of(conn, live.id, true)
                 .await?
                 .ok_or_else(none_pending)?;
-            write.precondition.check(&copy.state())?;
+            write.precondition.check(&copy.state(&live))?;
+            copy.check_base(&live)?;
             diesel::update(articles::table.filter(articles::id.eq(copy.row.id)))
                 .set(articles::pending_publish_at.eq(at))
                 .execute(conn)
@@ -351,28 +398,43 @@ async fn apply(
         .map_err(|e| AppError::Internal(format!("pending changes do not read back: {e}")))?;
     held.id = live.id;
     held.slug = live.slug.clone();
+    // Rendered when the changes were saved; rendering again would hold the lock.
+    let stored_html: Option<String> = articles::table
+        .filter(articles::id.eq(copy.id))
+        .select(articles::body_html)
+        .first(conn)
+        .await?;
+    let body_html = match stored_html {
+        Some(html) => html,
+        None => markdown::render_off_thread(held.body.as_deref().unwrap_or_default()).await?,
+    };
     diesel::delete(articles::table.filter(articles::id.eq(copy.id)))
         .execute(conn)
         .await?;
-    apply_recorded(conn, live, &held, write).await
+    apply_recorded(conn, live, &held, body_html, write).await
 }
 
 /// Publishes the pending changes whose time has come, each once however many
 /// servers run this at once: the article is locked first (as every other write
-/// does, so none deadlocks with this), then the copy, skipped when another server
-/// holds it. Changes that can no longer be published (their article was trashed,
+/// does, so none deadlocks with this), then the copy; a server that got there
+/// second finds it gone. Changes that can no longer be published (their article was trashed,
 /// or they fail the publishing check) stay pending, unscheduled, for an editor to
 /// look at. How many were published.
 pub async fn publish_due(conn: &mut AsyncPgConnection) -> AppResult<usize> {
-    let due: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = articles::table
+    let due: Vec<(Uuid, Option<Uuid>, Option<Uuid>, Option<DateTime<Utc>>)> = articles::table
         .filter(articles::pending_publish_at.le(Utc::now()))
-        .select((articles::id, articles::pending_for, articles::updated_by))
+        .select((
+            articles::id,
+            articles::pending_for,
+            articles::updated_by,
+            articles::pending_publish_at,
+        ))
         .order(articles::pending_publish_at)
         .limit(100)
         .load(conn)
         .await?;
     let mut published = 0;
-    for (copy_id, live_id, actor) in due {
+    for (copy_id, live_id, actor, scheduled_at) in due {
         let write = Write {
             precondition: Precondition::None,
             actor,
@@ -381,17 +443,19 @@ pub async fn publish_due(conn: &mut AsyncPgConnection) -> AppResult<usize> {
             .transaction::<_, AppError, _>(async |conn| {
                 let live_id = live_id.ok_or_else(not_found)?;
                 let live = lock(conn, &Key::Id(live_id), &write).await?;
-                let copy: Option<ArticleRow> = articles::table
+                let copy: Option<PendingCopy> = articles::table
                     .filter(articles::id.eq(copy_id))
                     .filter(articles::pending_publish_at.le(Utc::now()))
-                    .select(ArticleRow::as_select())
+                    .select(PendingCopy::as_select())
                     .for_update()
-                    .skip_locked()
                     .first(conn)
                     .await
                     .optional()?;
                 match copy {
-                    Some(copy) => apply(conn, &live, &copy, &write).await.map(|_| true),
+                    Some(copy) => {
+                        copy.check_base(&live)?;
+                        apply(conn, &live, &copy.row, &write).await.map(|_| true)
+                    }
                     None => Ok(false),
                 }
             })
@@ -399,17 +463,33 @@ pub async fn publish_due(conn: &mut AsyncPgConnection) -> AppResult<usize> {
         match applied {
             Ok(true) => published += 1,
             Ok(false) => {}
-            Err(error) => {
+            // Lasting: the article is gone, changed since, or the changes fail the
+            // publishing check. They stay pending, unscheduled, for an editor (unless
+            // one scheduled them anew meanwhile).
+            Err(
+                error @ (AppError::NotFound(_)
+                | AppError::Conflict(_)
+                | AppError::Validation(_)
+                | AppError::FieldConflict { .. }),
+            ) => {
                 tracing::warn!(
                     copy = %copy_id,
                     %error,
-                    "scheduled pending changes could not be published; they stay pending, \
+                    "scheduled pending changes cannot be published; they stay pending, \
                      unscheduled"
                 );
-                diesel::update(articles::table.filter(articles::id.eq(copy_id)))
-                    .set(articles::pending_publish_at.eq(None::<DateTime<Utc>>))
-                    .execute(conn)
-                    .await?;
+                diesel::update(
+                    articles::table
+                        .filter(articles::id.eq(copy_id))
+                        .filter(articles::pending_publish_at.eq(scheduled_at)),
+                )
+                .set(articles::pending_publish_at.eq(None::<DateTime<Utc>>))
+                .execute(conn)
+                .await?;
+            }
+            // Passing (a lock held too long, a lost connection): the next round retries.
+            Err(error) => {
+                tracing::info!(copy = %copy_id, %error, "scheduled pending changes: retrying")
             }
         }
     }

@@ -15,6 +15,7 @@ use super::write::restore_recorded;
 use crate::content::article_access::{key_matches, not_found, visible_to, ArticleKey, Audience};
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
+use crate::content::slug::Key;
 use crate::db::schema::{article_revisions, articles};
 use crate::error::{AppError, AppResult};
 
@@ -180,7 +181,7 @@ pub async fn restore(
 ) -> AppResult<Article> {
     let id = article_id(conn, key).await?;
     let recorded = revision(conn, id, version).await?;
-    restore_recorded(conn, key, &recorded.article, write).await
+    restore_recorded(conn, &Key::Id(id), &recorded.article, write).await
 }
 
 /// Keeps the newest `keep` revisions of every article and removes older ones; how

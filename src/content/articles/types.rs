@@ -72,6 +72,7 @@ impl Article {
             id: self.id,
             version: self.version,
             phase: self.status.as_str(),
+            context: 0,
         }
     }
 }

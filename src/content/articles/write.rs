@@ -9,7 +9,9 @@ use uuid::Uuid;
 use super::input::*;
 use super::read::find;
 use super::types::*;
-use crate::content::article_access::{after_write, lock, touch, ArticleKey, ArticleRow, Audience};
+use crate::content::article_access::{
+    after_write, lock, not_found, touch, ArticleKey, ArticleRow, Audience,
+};
 use crate::content::article_status::StoredStatus;
 use crate::content::precondition::Write;
 use crate::content::slug::{Key, Slug};
@@ -290,13 +292,17 @@ pub(super) async fn restore_recorded(
     recorded: &Article,
     write: &Write,
 ) -> AppResult<Article> {
+    // Rendered before the article is locked: a long body must not hold its lock.
+    let body_html =
+        markdown::render_off_thread(recorded.body.as_deref().unwrap_or_default()).await?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
             if current.id != recorded.id {
-                return Err(AppError::Internal("a revision of another article".into()));
+                // The key now names another article (its slug moved meanwhile).
+                return Err(not_found());
             }
-            apply_recorded(conn, &current, recorded, write).await?;
+            apply_recorded(conn, &current, recorded, body_html, write).await?;
             Ok(current.id)
         })
         .await?;
@@ -304,17 +310,17 @@ pub(super) async fn restore_recorded(
 }
 
 /// Inside a transaction that holds `current`, writes `recorded`'s content onto it
-/// (fields, parts with their ids, tags), then touches it. The parts' ids must be
-/// free: a revision's, once the article's own parts are gone, or those of a copy
-/// deleted first.
+/// (fields, `body_html` rendered from its body, parts with their ids, tags), then
+/// touches it. The parts' ids must be free: a revision's, once the article's own
+/// parts are gone, or those of a copy deleted first.
 pub(super) async fn apply_recorded(
     conn: &mut AsyncPgConnection,
     current: &ArticleRow,
     recorded: &Article,
+    body_html: String,
     write: &Write,
 ) -> AppResult<ArticleRow> {
     let body = recorded.body.clone().unwrap_or_default();
-    let body_html = markdown::render_off_thread(&body).await?;
     let slug = if recorded.slug == current.slug {
         current.slug.clone()
     } else {

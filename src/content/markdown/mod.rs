@@ -119,6 +119,65 @@ pub fn render(body: &str) -> String {
         .to_string()
 }
 
+/// A teaser from the body: its first paragraph as plain text (citation
+/// references left out), cut to at most `max_chars` characters at a word boundary,
+/// with an ellipsis when cut. Empty when the body has no paragraph.
+pub fn excerpt(body: &str, max_chars: usize) -> String {
+    let mut callback = |link: BrokenLink<'_>| {
+        let n = citation_number(&link.reference)?;
+        Some((CowStr::from(format!("#citation-{n}")), CowStr::from("")))
+    };
+    let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
+    let mut text = String::new();
+    let (mut in_paragraph, mut in_reference) = (false, false);
+    for event in parser {
+        match event {
+            Event::Start(Tag::Paragraph) => in_paragraph = true,
+            Event::End(TagEnd::Paragraph) if in_paragraph => break,
+            Event::Start(Tag::Link {
+                link_type: LinkType::ShortcutUnknown,
+                dest_url,
+                ..
+            }) if dest_url.starts_with("#citation-") => in_reference = true,
+            Event::End(TagEnd::Link) if in_reference => in_reference = false,
+            Event::Text(t) | Event::Code(t) if in_paragraph && !in_reference => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak if in_paragraph => text.push(' '),
+            _ => {}
+        }
+        // Enough is known once the text is past the cut.
+        if text.len() > max_chars * 4 + 4 {
+            break;
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A reference at the end of a sentence leaves a space before its full stop.
+    let text = text.replace(" .", ".").replace(" ,", ",");
+    cut_at_word(&text, max_chars)
+}
+
+/// `text` cut to at most `max_chars` characters at a word boundary, with an
+/// ellipsis when cut.
+pub fn cut_at_word(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let room: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    let next_is_space = text
+        .chars()
+        .nth(room.chars().count())
+        .is_some_and(char::is_whitespace);
+    let kept = if next_is_space {
+        room.as_str()
+    } else {
+        // Back to the end of the last whole word; a single long word is cut.
+        room.rfind(char::is_whitespace)
+            .map(|at| &room[..at])
+            .unwrap_or(room.as_str())
+    };
+    let kept = kept.trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
+    format!("{kept}…")
+}
+
 /// [`render`] on a blocking thread, off the async workers (rendering is linear,
 /// but a body of 500,000 characters still takes tens of milliseconds).
 pub async fn render_off_thread(body: &str) -> AppResult<String> {
@@ -214,6 +273,23 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+
+    #[test]
+    fn an_excerpt_is_the_first_paragraph_cut_at_a_word() {
+        let body = "## Trade\n\nInvestment is *under* 10% [1], says the `envoy` [2].\n\nMore.";
+        assert_eq!(
+            excerpt(body, 200),
+            "Investment is under 10%, says the envoy."
+        );
+        assert_eq!(excerpt(body, 20), "Investment is under…");
+        assert_eq!(excerpt(body, 19), "Investment is…");
+        assert_eq!(excerpt("", 20), "");
+        assert_eq!(excerpt("# Only a heading", 20), "");
+        assert_eq!(cut_at_word("Supercalifragilistic", 6), "Super…");
+        assert_eq!(cut_at_word("Монгол улс, Солонгос", 12), "Монгол улс…");
+        let long = "word ".repeat(200_000);
+        assert_eq!(excerpt(&long, 10).chars().count(), 10);
+    }
 
     #[test]
     fn finds_citation_references_but_not_links_code_or_definitions() {
