@@ -421,7 +421,9 @@ async fn apply(
 /// or they fail the publishing check) stay pending, unscheduled, for an editor to
 /// look at. How many were published.
 pub async fn publish_due(conn: &mut AsyncPgConnection) -> AppResult<usize> {
-    let due: Vec<(Uuid, Option<Uuid>, Option<Uuid>, Option<DateTime<Utc>>)> = articles::table
+    // (copy, live article, who saved them, when they are due)
+    type Due = (Uuid, Option<Uuid>, Option<Uuid>, Option<DateTime<Utc>>);
+    let due: Vec<Due> = articles::table
         .filter(articles::pending_publish_at.le(Utc::now()))
         .select((
             articles::id,
