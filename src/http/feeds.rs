@@ -313,7 +313,6 @@ async fn summarize(articles: Vec<Article>, links: &SiteLinks) -> AppResult<Vec<E
 /// The 20 most recently published articles, newest first. No token needed.
 #[utoipa::path(
     tag = "feeds",
-    security(()),
     responses(
         (status = 200, description = "The feed", content_type = "application/rss+xml", body = String,
             headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
@@ -334,7 +333,6 @@ pub async fn latest_rss(
 /// needed.
 #[utoipa::path(
     tag = "feeds",
-    security(()),
     params(TagPath),
     responses(
         (status = 200, description = "The feed", content_type = "application/rss+xml", body = String,
@@ -356,7 +354,6 @@ pub async fn tag_rss(
 /// The 20 most recently published articles, newest first. No token needed.
 #[utoipa::path(
     tag = "feeds",
-    security(()),
     responses(
         (status = 200, description = "The feed", content_type = "application/atom+xml", body = String,
             headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
@@ -377,7 +374,6 @@ pub async fn latest_atom(
 /// needed.
 #[utoipa::path(
     tag = "feeds",
-    security(()),
     params(TagPath),
     responses(
         (status = 200, description = "The feed", content_type = "application/atom+xml", body = String,
@@ -399,7 +395,6 @@ pub async fn tag_atom(
 /// The 20 most recently published articles, newest first. No token needed.
 #[utoipa::path(
     tag = "feeds",
-    security(()),
     responses(
         (status = 200, description = "The feed", content_type = "application/feed+json", body = String,
             headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
@@ -420,7 +415,6 @@ pub async fn latest_json(
 /// needed.
 #[utoipa::path(
     tag = "feeds",
-    security(()),
     params(TagPath),
     responses(
         (status = 200, description = "The feed", content_type = "application/feed+json", body = String,

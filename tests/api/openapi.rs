@@ -92,7 +92,8 @@ async fn every_documented_path_is_routed() {
                 .await
                 .unwrap();
             assert_ne!(response.status(), 405, "{method} {concrete} is routed");
-            let body: Value = response.json().await.unwrap();
+            // Feeds answer XML; any answer but the fallback's problem will do.
+            let body: Value = response.json().await.unwrap_or(Value::Null);
             assert_ne!(
                 body["detail"], "No resource exists at this path.",
                 "{method} {concrete} reaches a handler, not the fallback"

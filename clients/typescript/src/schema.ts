@@ -778,9 +778,7 @@ export interface paths {
         };
         /**
          * The latest articles (Atom)
-         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
-         *
-         *     The 20 most recently published articles, newest first. No token needed.
+         * @description The 20 most recently published articles, newest first. No token needed.
          */
         get: operations["latest_atom"];
         put?: never;
@@ -800,9 +798,7 @@ export interface paths {
         };
         /**
          * The latest articles (JSON Feed 1.1)
-         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
-         *
-         *     The 20 most recently published articles, newest first. No token needed.
+         * @description The 20 most recently published articles, newest first. No token needed.
          */
         get: operations["latest_json"];
         put?: never;
@@ -822,9 +818,7 @@ export interface paths {
         };
         /**
          * The latest articles (RSS 2.0)
-         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
-         *
-         *     The 20 most recently published articles, newest first. No token needed.
+         * @description The 20 most recently published articles, newest first. No token needed.
          */
         get: operations["latest_rss"];
         put?: never;
@@ -844,9 +838,7 @@ export interface paths {
         };
         /**
          * The latest articles of a tag (Atom)
-         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
-         *
-         *     The most recently published articles carrying the tag, newest first. No token
+         * @description The most recently published articles carrying the tag, newest first. No token
          *     needed.
          */
         get: operations["tag_atom"];
@@ -867,9 +859,7 @@ export interface paths {
         };
         /**
          * The latest articles of a tag (JSON Feed 1.1)
-         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
-         *
-         *     The most recently published articles carrying the tag, newest first. No token
+         * @description The most recently published articles carrying the tag, newest first. No token
          *     needed.
          */
         get: operations["tag_json"];
@@ -890,9 +880,7 @@ export interface paths {
         };
         /**
          * The latest articles of a tag (RSS 2.0)
-         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
-         *
-         *     The most recently published articles carrying the tag, newest first. No token
+         * @description The most recently published articles carrying the tag, newest first. No token
          *     needed.
          */
         get: operations["tag_rss"];
@@ -4792,7 +4780,6 @@ export interface operations {
                     "application/atom+xml": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
         };
     };
     latest_json: {
@@ -4819,7 +4806,6 @@ export interface operations {
                     "application/feed+json": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
         };
     };
     latest_rss: {
@@ -4846,7 +4832,6 @@ export interface operations {
                     "application/rss+xml": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
         };
     };
     tag_atom: {
@@ -4876,7 +4861,6 @@ export interface operations {
                     "application/atom+xml": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
             404: components["responses"]["TagNotFound"];
         };
     };
@@ -4907,7 +4891,6 @@ export interface operations {
                     "application/feed+json": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
             404: components["responses"]["TagNotFound"];
         };
     };
@@ -4938,7 +4921,6 @@ export interface operations {
                     "application/rss+xml": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
             404: components["responses"]["TagNotFound"];
         };
     };
