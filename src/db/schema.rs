@@ -80,6 +80,7 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         created_at -> Timestamptz,
         locked_until -> Timestamptz,
+        outcome_unknown -> Bool,
     }
 }
 
