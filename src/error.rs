@@ -116,11 +116,15 @@ const IDEMPOTENCY_KEY_IN_PROGRESS: ProblemType = problem_type(
     "/problems/idempotency-key-in-progress",
     "A request with this idempotency key is still in progress",
 );
+const IDEMPOTENCY_OUTCOME_UNKNOWN: ProblemType = problem_type(
+    "/problems/idempotency-outcome-unknown",
+    "The outcome of the request with this idempotency key is unknown",
+);
 const INTERNAL_ERROR: ProblemType =
     problem_type("/problems/internal-error", "Internal server error");
 
 /// Every kind of problem the API answers, as the spec lists them.
-const PROBLEM_TYPES: [ProblemType; 18] = [
+const PROBLEM_TYPES: [ProblemType; 19] = [
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     MALFORMED_BODY,
@@ -138,6 +142,7 @@ const PROBLEM_TYPES: [ProblemType; 18] = [
     TIMEOUT,
     IDEMPOTENCY_KEY_REUSED,
     IDEMPOTENCY_KEY_IN_PROGRESS,
+    IDEMPOTENCY_OUTCOME_UNKNOWN,
     INTERNAL_ERROR,
 ];
 
@@ -230,6 +235,16 @@ pub enum AppError {
          `Retry-After` seconds to get its response."
     )]
     IdempotencyKeyInProgress,
+    /// The request that first used this `Idempotency-Key` started, but how it ended
+    /// is not known (cut off by its deadline or a disconnect, a server error, or its
+    /// answer could not be kept): it may have taken effect, so it is not run again.
+    #[error(
+        "The request first sent with this Idempotency-Key was started, but its outcome \
+         is unknown (it was cut off, or failed with a server error): it may or may not \
+         have taken effect. Check the resource, then, if the write is still needed, \
+         send it with a new key."
+    )]
+    IdempotencyOutcomeUnknown,
     /// A bug or an unexpected failure; the message is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -262,6 +277,7 @@ impl AppError {
             AppError::TimedOut(_) => TIMEOUT,
             AppError::IdempotencyKeyReused => IDEMPOTENCY_KEY_REUSED,
             AppError::IdempotencyKeyInProgress => IDEMPOTENCY_KEY_IN_PROGRESS,
+            AppError::IdempotencyOutcomeUnknown => IDEMPOTENCY_OUTCOME_UNKNOWN,
             AppError::Internal(_) => INTERNAL_ERROR,
         };
         (kind.uri, kind.title)
@@ -329,7 +345,8 @@ impl ResponseError for AppError {
             }
             AppError::Conflict(_)
             | AppError::FieldConflict { .. }
-            | AppError::IdempotencyKeyInProgress => StatusCode::CONFLICT,
+            | AppError::IdempotencyKeyInProgress
+            | AppError::IdempotencyOutcomeUnknown => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,

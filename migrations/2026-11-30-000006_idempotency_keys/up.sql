@@ -2,6 +2,9 @@
 -- and key; a retry replays the stored response. The row is the coordination point
 -- between concurrent requests (and replicas): the first to insert it runs the
 -- request under a lease (`locked_until`), the others wait for its response.
+-- A request whose handler started but whose outcome is not known (cut off by its
+-- deadline or a disconnect, a 5xx, a response that could not be stored) is marked
+-- `outcome_unknown`: a retry gets 409 rather than running the write again.
 CREATE TABLE idempotency_keys (
     -- SHA-256 of the bearer token: keys are per token.
     scope            bytea NOT NULL CHECK (octet_length(scope) = 32),
@@ -16,8 +19,14 @@ CREATE TABLE idempotency_keys (
     response_headers jsonb,
     response_body    bytea,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    -- The lease of the request that runs: past it, a retry may take the key over.
+    -- The lease of the request that runs: past it with no response stored, the
+    -- request's outcome counts as unknown (its process may have died after its
+    -- write committed).
     locked_until     timestamptz NOT NULL,
+    -- The request ran (or may have) but left no response to replay: a retry gets
+    -- 409 until the key expires.
+    outcome_unknown  boolean NOT NULL DEFAULT false,
+    CHECK (NOT (outcome_unknown AND response_status IS NOT NULL)),
     PRIMARY KEY (scope, key)
 );
 

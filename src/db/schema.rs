@@ -81,6 +81,7 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         created_at -> Timestamptz,
         locked_until -> Timestamptz,
+        outcome_unknown -> Bool,
     }
 }
 

@@ -9,16 +9,25 @@
 //!
 //! * the request that inserts the row (`INSERT ... ON CONFLICT`) holds a lease
 //!   (`locked_until`, the request deadline and a second) and runs the handler; its
-//!   response is stored in the row, fenced by the lease (a request whose lease was
-//!   taken over stores nothing). A 5xx, 401, 408 or 429 is not stored: the row is
-//!   deleted, so that a retry runs again (and made-up tokens leave nothing behind);
-//! * a request that finds the row completed replays it; one that finds it in
-//!   progress polls (a connection per look, none held between them) until it is
-//!   completed, or its lease passed (then it takes the key over and runs), or the
-//!   request's own deadline nears (409, retry later);
-//! * a row older than `CMS_IDEMPOTENCY_TTL_SECS` counts as absent (the next request
-//!   with the key takes it over), and expired rows are deleted in bounded batches,
-//!   at most once a minute per process.
+//!   response is stored in the row, fenced by the lease;
+//! * once the handler has started, the key is never given back: what it did may
+//!   have committed. When its outcome is not known (a 5xx, the request cut off by
+//!   its deadline or a disconnect, a response that could not be read or stored) the
+//!   row is marked `outcome_unknown` (in the background when the request's future
+//!   is dropped), and a retry gets 409 `/problems/idempotency-outcome-unknown`: it
+//!   must check the resource and use a new key, nothing runs twice. A row whose
+//!   lease passed with no response stored (its process died, or the marker could
+//!   not be written) counts as outcome unknown too. Only a refusal that did nothing
+//!   (401, 408, 429) deletes the row, so that a retry runs (and made-up tokens
+//!   leave nothing behind);
+//! * a request that finds the row completed replays it, one whose outcome is
+//!   unknown answers 409; one that finds it in progress polls (a connection per
+//!   look, none held between them) until it is completed or its outcome unknown, or
+//!   the request's own deadline nears (409, retry later);
+//! * a finished row (completed, or outcome unknown) older than
+//!   `CMS_IDEMPOTENCY_TTL_SECS` counts as absent (the next request with the key
+//!   takes it over), and expired rows are deleted in bounded batches, at most once
+//!   a minute per process.
 //!
 //! It runs after the caller is identified and counted against the rate limit
 //! (refused tokens, 429s and callers without `content:write` claim no key, and their
@@ -174,18 +183,24 @@ pub async fn idempotency(
         Err(error) => return Ok(req.error_response(error)),
     };
 
+    // From here on the handler runs: dropped (the deadline passed, the client went
+    // away) before it settles, the claim marks the key's outcome unknown.
     let mut claim = Claim {
         pool: pool.clone(),
         scope: request.scope.clone(),
         key: request.key.clone(),
         lease,
         settled: false,
+        releasing: false,
     };
     req.set_payload(Payload::from(request.body.clone()));
     let response = match next.call(req).await {
         Ok(response) => response,
         Err(error) => {
-            claim.release().await;
+            match outcome(error.as_response_error().status_code()) {
+                Outcome::Release => claim.release().await,
+                Outcome::Store | Outcome::Unknown => claim.mark_unknown().await,
+            }
             return Err(error);
         }
     };
@@ -195,21 +210,34 @@ pub async fn idempotency(
     let body = match to_bytes(body).await {
         Ok(body) => body,
         Err(error) => {
-            claim.release().await;
+            claim.mark_unknown().await;
             let error: Box<dyn std::error::Error> = error.into();
             let error = AppError::Internal(format!("reading a response body failed: {error}"));
             return Ok(ServiceResponse::new(http_request, error.error_response()));
         }
     };
-    let stored = Stored::capture(status, head.headers(), body.clone());
-    match stored.filter(|_| storable(status)) {
+    let stored = match outcome(status) {
+        Outcome::Store => Stored::capture(status, head.headers(), body.clone()),
+        Outcome::Release => {
+            claim.release().await;
+            None
+        }
+        Outcome::Unknown => {
+            claim.mark_unknown().await;
+            None
+        }
+    };
+    match stored {
         Some(stored) => {
             claim.store(&stored).await;
             let response = stored.response().unwrap_or_else(|e| e.error_response());
             Ok(ServiceResponse::new(http_request, response))
         }
         None => {
-            claim.release().await;
+            if !claim.settled {
+                // A response that cannot be stored (a header that is not text).
+                claim.mark_unknown().await;
+            }
             Ok(ServiceResponse::new(
                 http_request,
                 head.set_body(BoxBody::new(body)),
@@ -225,13 +253,31 @@ async fn pass(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-/// Whether a response is kept for replay: not a failure a retry may cure (5xx,
-/// 408, 429), nor a refused token (401: made-up tokens must leave nothing behind).
-fn storable(status: StatusCode) -> bool {
-    !(status.is_server_error()
-        || status == StatusCode::UNAUTHORIZED
+/// What becomes of a key once its handler answered.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The response is kept for replay.
+    Store,
+    /// A refusal that did nothing and that a retry may cure (408, 429), or a
+    /// refused token (401: made-up tokens must leave nothing behind): the key is
+    /// given back.
+    Release,
+    /// A 5xx: the handler may have committed before it failed, so the key is
+    /// marked outcome unknown (a retry gets 409, never a second run).
+    Unknown,
+}
+
+fn outcome(status: StatusCode) -> Outcome {
+    if status.is_server_error() {
+        Outcome::Unknown
+    } else if status == StatusCode::UNAUTHORIZED
         || status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS)
+        || status == StatusCode::TOO_MANY_REQUESTS
+    {
+        Outcome::Release
+    } else {
+        Outcome::Store
+    }
 }
 
 /// A keyed request, its body read.
@@ -402,9 +448,10 @@ impl Stored {
     }
 }
 
-/// Inserts the key's row for this request, or takes over one whose lease passed
-/// unfinished or that is older than the TTL; returns the new lease, or nothing when
-/// another request holds the key.
+/// Inserts the key's row for this request, or takes over a finished one (its
+/// response stored, its outcome unknown, or its lease passed with neither) that is
+/// older than the TTL; returns the new lease, or nothing when the key is another
+/// request's.
 const CLAIM: &str = "\
 INSERT INTO idempotency_keys AS k (scope, key, method, path, request_hash, locked_until)
 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
@@ -415,10 +462,11 @@ ON CONFLICT (scope, key) DO UPDATE SET
     response_status = NULL,
     response_headers = NULL,
     response_body = NULL,
+    outcome_unknown = false,
     created_at = now(),
     locked_until = excluded.locked_until
-WHERE (k.response_status IS NULL AND k.locked_until < now())
-   OR (k.response_status IS NOT NULL AND k.created_at < now() - make_interval(secs => $7))
+WHERE (k.response_status IS NOT NULL OR k.outcome_unknown OR k.locked_until < now())
+  AND k.created_at < now() - make_interval(secs => $7)
 RETURNING locked_until";
 
 #[derive(QueryableByName)]
@@ -427,15 +475,19 @@ struct Lease {
     locked_until: DateTime<Utc>,
 }
 
+/// The request hash, the stored response, and whether the outcome is unknown
+/// (marked so, or the lease passed with no response stored).
 type KeyRow = (
     Vec<u8>,
     Option<i16>,
     Option<serde_json::Value>,
     Option<Vec<u8>>,
+    bool,
 );
 
 /// Claims the key, or replays its response, or waits for the request that holds it
-/// (until `wait_until`: 409 then); 422 when the key belongs to another request.
+/// (until `wait_until`: 409 then); 422 when the key belongs to another request, 409
+/// when its request's outcome is unknown.
 async fn claim(
     pool: &DbPool,
     request: &Keyed,
@@ -467,6 +519,8 @@ async fn claim(
                     idempotency_keys::response_status,
                     idempotency_keys::response_headers,
                     idempotency_keys::response_body,
+                    idempotency_keys::outcome_unknown
+                        .or(idempotency_keys::locked_until.lt(diesel::dsl::now)),
                 ))
                 .first(&mut conn)
                 .await
@@ -477,9 +531,10 @@ async fn claim(
                 Some((hash, ..)) if hash != request.hash => {
                     return Err(AppError::IdempotencyKeyReused)
                 }
-                Some((_, Some(status), Some(headers), Some(body))) => {
+                Some((_, Some(status), Some(headers), Some(body), _)) => {
                     return Stored::from_row(status, headers, body).map(Claimed::Replay)
                 }
+                Some((.., true)) => return Err(AppError::IdempotencyOutcomeUnknown),
                 // In progress elsewhere.
                 Some(_) => {}
             }
@@ -491,15 +546,19 @@ async fn claim(
     }
 }
 
-/// The key this request holds, until its response is stored or the key released.
-/// Dropped unsettled (the deadline passed, the client went away), it releases the
-/// key in the background, so that a retry need not wait for the lease.
+/// The key this request holds while its handler runs, until its response is
+/// stored, its outcome marked unknown or the key released. Dropped unsettled (the
+/// deadline passed, the client went away), it marks the outcome unknown in the
+/// background (or, cut off while releasing, finishes releasing), so that a retry
+/// hears 409 at once rather than waiting for the lease, and never runs again.
 struct Claim {
     pool: web::Data<DbPool>,
     scope: Vec<u8>,
     key: String,
     lease: DateTime<Utc>,
     settled: bool,
+    /// The key is being given back (a refusal that did nothing).
+    releasing: bool,
 }
 
 impl Claim {
@@ -511,7 +570,8 @@ impl Claim {
                 idempotency_keys::table
                     .find((self.scope.as_slice(), self.key.as_str()))
                     .filter(idempotency_keys::locked_until.eq(self.lease))
-                    .filter(idempotency_keys::response_status.is_null()),
+                    .filter(idempotency_keys::response_status.is_null())
+                    .filter(idempotency_keys::outcome_unknown.eq(false)),
             )
             .set((
                 idempotency_keys::response_status.eq(stored.status as i16),
@@ -523,26 +583,47 @@ impl Claim {
             Ok::<usize, AppError>(stored_rows)
         }
         .await;
-        // Cut off before this point, the key is released on drop (which deletes
-        // nothing once the response is stored). A failure to store keeps the key
-        // until its lease passes: what ran is not run again at once.
-        self.settled = true;
+        // Cut off before this point, the outcome is marked unknown on drop (which
+        // changes nothing once the response is stored).
         match result {
-            Ok(1) => {}
-            Ok(_) => tracing::warn!(
-                key = %self.key,
-                "the idempotency key was taken over before its response was stored"
-            ),
-            Err(error) => tracing::warn!(
-                key = %self.key,
-                %error,
-                "the response of a keyed request could not be stored"
-            ),
+            Ok(1) => self.settled = true,
+            Ok(_) => {
+                self.settled = true;
+                tracing::warn!(
+                    key = %self.key,
+                    "the idempotency key was taken over before its response was stored"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(
+                    key = %self.key,
+                    %error,
+                    "the response of a keyed request could not be stored"
+                );
+                self.mark_unknown().await;
+            }
         }
     }
 
-    /// Gives the key up, so that a retry runs again.
+    /// Notes that the request ran (or may have) with no response to replay, so that
+    /// a retry gets 409 instead of running again. Should this fail too, the lease
+    /// passing has the same effect.
+    async fn mark_unknown(&mut self) {
+        let result = mark_unknown(&self.pool, &self.scope, &self.key, self.lease).await;
+        self.settled = true;
+        if let Err(error) = result {
+            tracing::warn!(
+                key = %self.key,
+                %error,
+                "an idempotency key could not be marked outcome unknown"
+            );
+        }
+    }
+
+    /// Gives the key up, so that a retry runs again: only for a refusal that did
+    /// nothing.
     async fn release(&mut self) {
+        self.releasing = true;
         let result = release(&self.pool, &self.scope, &self.key, self.lease).await;
         self.settled = true;
         if let Err(error) = result {
@@ -557,20 +638,49 @@ impl Drop for Claim {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to write with: the lease passing marks the outcome unknown.
             return;
         };
-        let (pool, scope, key, lease) = (
+        let (pool, scope, key, lease, releasing) = (
             self.pool.clone(),
             std::mem::take(&mut self.scope),
             std::mem::take(&mut self.key),
             self.lease,
+            self.releasing,
         );
         runtime.spawn(async move {
-            if let Err(error) = release(&pool, &scope, &key, lease).await {
-                tracing::warn!(%key, %error, "an idempotency key could not be released");
+            if releasing {
+                if let Err(error) = release(&pool, &scope, &key, lease).await {
+                    tracing::warn!(%key, %error, "an idempotency key could not be released");
+                }
+            } else if let Err(error) = mark_unknown(&pool, &scope, &key, lease).await {
+                tracing::warn!(
+                    %key,
+                    %error,
+                    "an idempotency key could not be marked outcome unknown"
+                );
             }
         });
     }
+}
+
+async fn mark_unknown(
+    pool: &DbPool,
+    scope: &[u8],
+    key: &str,
+    lease: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut conn = crate::http::connection(pool).await?;
+    diesel::update(
+        idempotency_keys::table
+            .find((scope, key))
+            .filter(idempotency_keys::locked_until.eq(lease))
+            .filter(idempotency_keys::response_status.is_null()),
+    )
+    .set(idempotency_keys::outcome_unknown.eq(true))
+    .execute(&mut conn)
+    .await?;
+    Ok(())
 }
 
 async fn release(pool: &DbPool, scope: &[u8], key: &str, lease: DateTime<Utc>) -> AppResult<()> {
@@ -593,7 +703,7 @@ DELETE FROM idempotency_keys
 WHERE (scope, key) IN (
     SELECT scope, key FROM idempotency_keys
     WHERE created_at < now() - make_interval(secs => $1)
-      AND (response_status IS NOT NULL OR locked_until < now())
+      AND (response_status IS NOT NULL OR outcome_unknown OR locked_until < now())
     ORDER BY created_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -637,6 +747,21 @@ mod tests {
         assert!(key(&headers(&[""])).is_err());
         assert!(key(&headers(&["a b"])).is_err());
         assert!(key(&headers(&["a", "b"])).is_err());
+    }
+
+    #[test]
+    fn only_a_refusal_that_did_nothing_gives_the_key_back() {
+        assert_eq!(outcome(StatusCode::CREATED), Outcome::Store);
+        assert_eq!(outcome(StatusCode::CONFLICT), Outcome::Store);
+        assert_eq!(outcome(StatusCode::BAD_REQUEST), Outcome::Store);
+        for status in [401, 408, 429] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(outcome(status), Outcome::Release, "{status}");
+        }
+        for status in [500, 502, 503, 504] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(outcome(status), Outcome::Unknown, "{status}");
+        }
     }
 
     #[test]

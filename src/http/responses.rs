@@ -120,16 +120,22 @@ shared_responses! {
         "The `Idempotency-Key` was first used for another request (method, path, query \
          or body): `/problems/idempotency-key-reused`; use a new key for a new request",
     );
-    /// 409 while the request that first used an `Idempotency-Key` still runs.
+    /// 409 while the request that first used an `Idempotency-Key` still runs, or
+    /// when its outcome is unknown.
     IdempotencyKeyInProgress => problem(
         "A request with this `Idempotency-Key` is still in progress \
          (`/problems/idempotency-key-in-progress`); retry after `Retry-After` seconds \
-         to get its response",
+         to get its response. Or the request first sent with the key started but its \
+         outcome is unknown (`/problems/idempotency-outcome-unknown`: it was cut off by \
+         its deadline or a disconnect, or failed with a 5xx, and may have taken \
+         effect); it is not run again: check the resource, and send the write with a \
+         new key if it is still needed",
     )
     .header(
         "Retry-After",
         integer_header(&format!(
-            "Seconds to wait before retrying (currently {TIMED_OUT_RETRY_AFTER_SECONDS})"
+            "Seconds to wait before retrying (currently {TIMED_OUT_RETRY_AFTER_SECONDS}); \
+             only while the first request is in progress"
         )),
     );
     /// 304 for a current `If-None-Match`.

@@ -40,7 +40,8 @@ accepted uncompressed only.\n\n\
 **Retries**: a write (`POST`, `PUT`, `PATCH`, `DELETE`) sent with an `Idempotency-Key` \
 is performed once per token and key; a retry with the same key and request gets the \
 first response again (`422` for the same key with another request, `409` while the \
-first still runs). Keys are kept 24 hours by default.\n\n\
+first still runs, or when its outcome is unknown: a 5xx, or cut off, so it is not run \
+again). Keys are kept 24 hours by default.\n\n\
 Every `GET` also answers `HEAD`. Every response carries an `X-Request-Id` (yours, if \
 you sent one).",
     ),

@@ -176,8 +176,8 @@ fn add_if_match(operation: &mut Operation) {
 }
 
 /// `Idempotency-Key` on each write it applies to, with its 422 (another request
-/// under the key) and 409 (the key's request still runs) unless the operation
-/// states its own.
+/// under the key) and 409 (the key's request still runs, or its outcome is
+/// unknown) unless the operation states its own.
 fn add_idempotency_key(operation: &mut Operation) {
     add_parameter(operation, "IdempotencyKey");
     add_response::<responses::IdempotencyKeyInProgress>(operation, "409");
@@ -234,13 +234,17 @@ fn idempotency_key_parameter() -> Parameter {
         "Makes the write safe to retry: sent with a key of your choosing (a new UUID per \
          intended write, say), it is performed once; a retry with the same key and the \
          same request (method, path, query and body) answers the first response again \
-         (status, headers and body, a refusal such as a 4xx included; a 5xx is not kept, \
-         so a retry after one runs again). Keys are per token and kept for \
-         `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another \
-         request: 422 (`/problems/idempotency-key-reused`). While the first request still \
-         runs, a retry waits for its answer, or gets 409 \
+         (status, headers and body, a refusal such as a 4xx included). Keys are per \
+         token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same \
+         key with another request: 422 (`/problems/idempotency-key-reused`). While the \
+         first request still runs, a retry waits for its answer, or gets 409 \
          (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not \
-         finish in time. Not 1 to 255 printable ASCII characters without spaces: 400.",
+         finish in time. When the first request's outcome is unknown (it answered a \
+         5xx, or was cut off by its deadline or a disconnect, so it may have taken \
+         effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and \
+         nothing runs again: check the resource, and send the write with a new key if \
+         it is still needed. Not 1 to 255 printable ASCII characters without spaces: \
+         400.",
     );
     parameter.schema = Some(
         ObjectBuilder::new()

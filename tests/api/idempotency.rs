@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cms::auth::Scope;
+use cms::db::PoolOptions;
 use cms::http::idempotency::{request_hash, scope};
+use cms::http::rate_limit::RateLimits;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -510,23 +512,64 @@ async fn a_request_waits_for_one_in_progress_then_answers_409() {
     assert_eq!(other.status, 422);
 }
 
+/// Asserts that `answer` is the 409 for a key whose request's outcome is unknown.
+fn assert_outcome_unknown(answer: &Answer) {
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+    let problem = answer.json();
+    assert_eq!(problem["type"], "/problems/idempotency-outcome-unknown");
+    assert!(problem["detail"].as_str().unwrap().contains("new key"));
+    assert_eq!(
+        answer.header("retry-after"),
+        None,
+        "retrying with this key cannot help"
+    );
+}
+
+/// Waits (up to 5 s) until the only key's row is marked outcome unknown, which a
+/// request cut off does in the background.
+async fn marked_unknown(app: &TestApp) -> bool {
+    for _ in 0..200 {
+        let marked = count(
+            app,
+            "SELECT count(*) FROM idempotency_keys WHERE outcome_unknown",
+        )
+        .await;
+        if marked == 1 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
 #[tokio::test]
-async fn a_key_whose_lease_passed_unfinished_is_taken_over() {
+async fn a_key_whose_lease_passed_unfinished_counts_as_outcome_unknown() {
     let app = TestApp::spawn().await;
     let token = app.token(&[Scope::ContentWrite]).await;
     let client = client(&token);
-    let body = article("Taken over");
-    // Its request died: it never stored an answer, and its lease is past.
+    let body = article("Died");
+    // Its request died (its process stopped): it never stored an answer, nor marked
+    // its outcome unknown, and its lease is past. It may have committed.
     running(&app, &token, "abandoned", &body, -1_000).await;
 
     let url = app.url("/api/v1/articles");
     let answer = send(&client, Method::POST, &url, "abandoned", Some(&body)).await;
-    assert_eq!(answer.status, 201, "{}", answer.body);
-    assert_eq!(articles(&app).await, 1);
-    assert_eq!(
-        send(&client, Method::POST, &url, "abandoned", Some(&body)).await,
-        answer
-    );
+    assert_outcome_unknown(&answer);
+    assert_eq!(articles(&app).await, 0, "nothing ran again");
+    // Another request under the key is still refused as such.
+    let other = send(
+        &client,
+        Method::POST,
+        &url,
+        "abandoned",
+        Some(&article("Other")),
+    )
+    .await;
+    assert_eq!(other.status, 422);
 }
 
 #[tokio::test]
@@ -604,13 +647,14 @@ async fn on_article_insert(app: &TestApp, body: &str) {
 }
 
 #[tokio::test]
-async fn a_5xx_is_not_kept_and_a_retry_runs_again() {
+async fn a_5xx_leaves_the_outcome_unknown_and_a_retry_answers_409() {
     let app = TestApp::spawn().await;
     let token = app.token(&[Scope::ContentWrite]).await;
     let client = client(&token);
     let url = app.url("/api/v1/articles");
     let body = article("Fails once");
-    // The service answers 503 to a statement timeout.
+    // The service answers 503 to a statement timeout. (A 5xx may follow a commit:
+    // it is never taken as "nothing happened".)
     on_article_insert(
         &app,
         "RAISE EXCEPTION 'canceling statement due to statement timeout'",
@@ -620,8 +664,19 @@ async fn a_5xx_is_not_kept_and_a_retry_runs_again() {
     let failed = send(&client, Method::POST, &url, "retry-me", Some(&body)).await;
     assert_eq!(failed.status, 503, "{}", failed.body);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM idempotency_keys").await,
-        0
+        failed.json()["type"],
+        "/problems/timeout",
+        "the request itself gets its own answer"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM idempotency_keys \
+             WHERE outcome_unknown AND response_status IS NULL"
+        )
+        .await,
+        1,
+        "the key is kept, marked outcome unknown"
     );
 
     app.db()
@@ -630,12 +685,108 @@ async fn a_5xx_is_not_kept_and_a_retry_runs_again() {
         .await
         .unwrap();
     let retried = send(&client, Method::POST, &url, "retry-me", Some(&body)).await;
-    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_outcome_unknown(&retried);
+    assert_eq!(articles(&app).await, 0, "the retry ran nothing");
+    // Another request under the key: 422 as ever. A new key runs.
+    let other = send(
+        &client,
+        Method::POST,
+        &url,
+        "retry-me",
+        Some(&article("Else")),
+    )
+    .await;
+    assert_eq!(other.status, 422);
+    let fresh = send(&client, Method::POST, &url, "retry-me-2", Some(&body)).await;
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
     assert_eq!(articles(&app).await, 1);
 }
 
 #[tokio::test]
-async fn a_request_cut_off_by_its_deadline_gives_its_key_back_at_once() {
+async fn a_request_cut_off_by_its_deadline_after_its_write_committed_is_not_run_again() {
+    // The write commits, then the deadline passes while the response is being
+    // stored (this test holds the key's row locked meanwhile, as a slow database
+    // would, then kills the storing connection): the request answers 503, and the
+    // key must not be given back.
+    let app = TestApp::spawn_with(TestOptions {
+        request_timeout: Duration::from_secs(2),
+        pool: PoolOptions {
+            max_size: 4,
+            lock_timeout: Duration::from_secs(20),
+            ..PoolOptions::default()
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    let token = app.token(&[Scope::ContentWrite]).await;
+    let client = client(&token);
+    // Room for this test to lock the key's row after the request claimed it and
+    // before its write commits.
+    on_article_insert(&app, "PERFORM pg_sleep(0.5)").await;
+    let url = app.url("/api/v1/articles");
+    let body = article("Committed");
+
+    let locker = app.db().await;
+    let lock_the_key = async {
+        for _ in 0..400 {
+            if count(&app, "SELECT count(*) FROM idempotency_keys").await == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        locker
+            .batch_execute("BEGIN; SELECT 1 FROM idempotency_keys FOR UPDATE")
+            .await
+            .unwrap();
+        assert_eq!(
+            articles(&app).await,
+            0,
+            "the row was locked before the write committed"
+        );
+    };
+    let (cut, ()) = tokio::join!(
+        send(&client, Method::POST, &url, "cut", Some(&body)),
+        lock_the_key
+    );
+    assert_eq!(cut.status, 503, "{}", cut.body);
+    assert_eq!(cut.json()["type"], "/problems/timeout");
+    assert_eq!(
+        articles(&app).await,
+        1,
+        "the write committed before the deadline"
+    );
+    // The response never gets stored: its statement, sent before the deadline,
+    // is cancelled (as when the database fails it).
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM (SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND wait_event_type = 'Lock' \
+             AND query LIKE '%SET \"response_status\"%') AS t"
+        )
+        .await,
+        1,
+        "the response was being stored when the deadline passed"
+    );
+    locker.batch_execute("ROLLBACK").await.unwrap();
+
+    // The retry, whenever it comes, hears that the outcome is unknown.
+    let retried = send(&client, Method::POST, &url, "cut", Some(&body)).await;
+    assert_outcome_unknown(&retried);
+    assert!(
+        marked_unknown(&app).await,
+        "the key is marked outcome unknown"
+    );
+    let again = send(&client, Method::POST, &url, "cut", Some(&body)).await;
+    assert_outcome_unknown(&again);
+    assert_eq!(articles(&app).await, 1, "no second article");
+}
+
+#[tokio::test]
+async fn a_request_cut_off_by_its_deadline_while_its_handler_runs_is_not_run_again() {
+    // Cut off mid-write, it is not known whether the write committed (here it did
+    // not, but the service cannot tell): the retry is told so rather than run.
     let app = TestApp::spawn_with(TestOptions {
         request_timeout: Duration::from_secs(1),
         ..TestOptions::default()
@@ -646,19 +797,84 @@ async fn a_request_cut_off_by_its_deadline_gives_its_key_back_at_once() {
     on_article_insert(&app, "PERFORM pg_sleep(3)").await;
 
     let url = app.url("/api/v1/articles");
-    let cut = send(&client, Method::POST, &url, "slow", Some(&article("Slow"))).await;
+    let body = article("Slow");
+    let cut = send(&client, Method::POST, &url, "slow", Some(&body)).await;
     assert_eq!(cut.status, 503, "{}", cut.body);
-    // Only releasing deletes the row (a passed lease leaves it, for a retry to take
-    // over; the sweep takes rows older than a day).
-    let mut left = 1;
-    for _ in 0..100 {
-        left = count(&app, "SELECT count(*) FROM idempotency_keys").await;
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(left, 0, "the key is released when the request is dropped");
+    assert!(
+        marked_unknown(&app).await,
+        "the key is marked outcome unknown when the request is dropped"
+    );
+    let retried = send(&client, Method::POST, &url, "slow", Some(&body)).await;
+    assert_outcome_unknown(&retried);
+    assert_eq!(articles(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_key_whose_outcome_is_unknown_expires_with_the_ttl() {
+    let app = TestApp::spawn_with(TestOptions {
+        idempotency_ttl: Duration::from_secs(1),
+        ..TestOptions::default()
+    })
+    .await;
+    let token = app.token(&[Scope::ContentWrite]).await;
+    let client = client(&token);
+    let url = app.url("/api/v1/articles");
+    let body = article("Expires unknown");
+    on_article_insert(&app, "RAISE EXCEPTION 'boom'").await;
+    let failed = send(&client, Method::POST, &url, "u", Some(&body)).await;
+    assert_eq!(failed.status, 500, "{}", failed.body);
+    app.db()
+        .await
+        .batch_execute("DROP TRIGGER on_insert ON articles")
+        .await
+        .unwrap();
+    assert_outcome_unknown(&send(&client, Method::POST, &url, "u", Some(&body)).await);
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = send(&client, Method::POST, &url, "u", Some(&body)).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(articles(&app).await, 1);
+    assert_eq!(
+        send(&client, Method::POST, &url, "u", Some(&body)).await,
+        again
+    );
+}
+
+#[tokio::test]
+async fn a_request_refused_before_its_handler_ran_leaves_its_key_free() {
+    // One write a second per token: the second is refused (429) before any key is
+    // claimed, and the key stays free for the retry.
+    let app = TestApp::spawn_with(TestOptions {
+        rate_limits: RateLimits {
+            anonymous_per_minute: 100,
+            token_per_minute: 1,
+            trust_forwarded: false,
+            window: Duration::from_secs(1),
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    let token = app.token(&[Scope::ContentWrite]).await;
+    let client = client(&token);
+    let url = app.url("/api/v1/articles");
+    let first = send(&client, Method::POST, &url, "a", Some(&article("A"))).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let body = article("B");
+    let refused = send(&client, Method::POST, &url, "b", Some(&body)).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM idempotency_keys WHERE key = 'b'"
+        )
+        .await,
+        0
+    );
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let retried = send(&client, Method::POST, &url, "b", Some(&body)).await;
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(articles(&app).await, 2);
 }
 
 #[tokio::test]
