@@ -71,6 +71,8 @@ pub struct HttpOptions {
     pub public_url: String,
     /// How long a write sent with an `Idempotency-Key` is remembered.
     pub idempotency_ttl: Duration,
+    /// The language of an article created without one.
+    pub default_language: String,
 }
 
 impl HttpOptions {
@@ -95,6 +97,7 @@ impl HttpOptions {
                 .map(|url| (url, "cms:ratelimit:".to_string())),
             public_url: config.public_url.clone(),
             idempotency_ttl: config.idempotency_ttl,
+            default_language: config.default_language.clone(),
         }
     }
 }
@@ -174,6 +177,9 @@ pub fn start_server(
     let limiter = web::Data::new(RateLimiter::new(options.rate_limits, shared_counts));
     let auth_cache = web::Data::new(AuthCache::default());
     let public_url = web::Data::new(PublicUrl(options.public_url.clone()));
+    let default_language = web::Data::new(crate::http::articles::DefaultLanguage(
+        options.default_language.clone(),
+    ));
     let idempotency = web::Data::new(Idempotency::new(options.idempotency_ttl));
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {
@@ -195,6 +201,7 @@ pub fn start_server(
             .app_data(limiter.clone())
             .app_data(auth_cache.clone())
             .app_data(public_url.clone())
+            .app_data(default_language.clone())
             .app_data(metrics.clone())
             .app_data(write_slots.clone())
             .app_data(idempotency.clone())

@@ -231,6 +231,7 @@ impl TestApp {
                 redis: options.redis,
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
                 idempotency_ttl: options.idempotency_ttl,
+                default_language: "en".into(),
             },
         )
         .expect("the server starts");
@@ -363,6 +364,7 @@ impl TestApp {
                 redis: None,
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
                 idempotency_ttl: options.idempotency_ttl,
+                default_language: "en".into(),
             },
         )
         .expect("the replica starts");

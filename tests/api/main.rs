@@ -17,6 +17,7 @@ mod pending;
 mod queries;
 mod resilience;
 mod revisions;
+mod search;
 mod seed;
 mod tags;
 mod trash;
