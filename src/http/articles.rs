@@ -118,7 +118,6 @@ pub(crate) async fn list_response(
     let language = params
         .language
         .as_deref()
-        .filter(|l| !l.is_empty())
         .map(|l| {
             canonical(l)
                 .map_err(|message| AppError::InvalidParameter(format!("language {message}")))
