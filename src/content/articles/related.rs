@@ -30,18 +30,18 @@ struct RelatedId {
 /// - for each shared tag, 1 / ln(1 + n), n the published articles carrying it (a
 ///   tag on two articles adds 0.91, one on a hundred 0.22);
 /// - plus `ts_rank` (weights as in search) of its search document against the
-///   article's title words, OR-ed, parsed in the article's language.
+///   article's title words, OR-ed, parsed in the article's language (ranked among
+///   the newest 1,000 articles sharing a title word, so that a common word costs
+///   a bounded amount).
 ///
 /// Best first, then newest, then by id: the same data gives the same list.
 const RELATED_SQL: &str = "\
-WITH live AS (
-    SELECT a.id, a.published_at, a.search_document FROM articles a
-    WHERE a.trashed_at IS NULL AND a.pending_for IS NULL
-      AND a.status = 'published' AND a.published_at <= now()),
-tag_weight AS (
+WITH tag_weight AS (
     SELECT t.tag_id, 1.0 / ln(1 + count(*)) AS weight
-    FROM article_tags t JOIN live ON live.id = t.article_id
+    FROM article_tags t JOIN articles a ON a.id = t.article_id
     WHERE t.tag_id IN (SELECT tag_id FROM article_tags WHERE article_id = $1)
+      AND a.trashed_at IS NULL AND a.pending_for IS NULL
+      AND a.status = 'published' AND a.published_at <= now()
     GROUP BY t.tag_id),
 by_tags AS (
     SELECT t.article_id AS id, sum(w.weight) AS score
@@ -53,18 +53,27 @@ title_words AS (
         plainto_tsquery(article_search_config(a.language), a.title)::text,
         ' & ', ' | '), ' <-> ', ' | ')::tsquery AS query
     FROM articles a WHERE a.id = $1),
-by_title AS (
-    SELECT a.id, ts_rank('{0.1, 0.2, 0.4, 1.0}', a.search_document, w.query) AS score
+title_matches AS (
+    SELECT a.id, a.search_document
     FROM articles a CROSS JOIN title_words w
-    WHERE a.search_document @@ w.query AND a.id <> $1),
-scored AS (
-    SELECT live.id, live.published_at,
-           coalesce(t.score, 0) + coalesce(x.score, 0) AS score
-    FROM live
-    LEFT JOIN by_tags t ON t.id = live.id
-    LEFT JOIN by_title x ON x.id = live.id
-    WHERE live.id <> $1 AND (t.id IS NOT NULL OR x.id IS NOT NULL))
-SELECT id FROM scored ORDER BY score DESC, published_at DESC, id DESC LIMIT $2";
+    WHERE a.search_document @@ w.query AND a.id <> $1
+      AND a.trashed_at IS NULL AND a.pending_for IS NULL
+      AND a.status = 'published' AND a.published_at <= now()
+    ORDER BY a.published_at DESC, a.id DESC
+    LIMIT 1000),
+by_title AS (
+    SELECT m.id, ts_rank('{0.1, 0.2, 0.4, 1.0}', m.search_document, w.query) AS score
+    FROM title_matches m CROSS JOIN title_words w),
+candidates AS (SELECT id FROM by_tags UNION SELECT id FROM by_title)
+SELECT a.id
+FROM candidates c
+JOIN articles a ON a.id = c.id
+LEFT JOIN by_tags t ON t.id = a.id
+LEFT JOIN by_title x ON x.id = a.id
+WHERE a.trashed_at IS NULL AND a.pending_for IS NULL
+  AND a.status = 'published' AND a.published_at <= now()
+ORDER BY coalesce(t.score, 0) + coalesce(x.score, 0) DESC, a.published_at DESC, a.id DESC
+LIMIT $2";
 
 /// The published articles related to the one `key` names (which `audience`
 /// must be able to see), best first; at most `limit`, summaries with their tags.
