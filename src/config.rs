@@ -80,6 +80,9 @@ pub struct Config {
     /// `CMS_TRASH_PURGE_AFTER_DAYS`: how long a deleted article stays in the trash
     /// before it is purged for good (`None`, from 0 or unset: until an admin purges it).
     pub trash_purge_after: Option<Duration>,
+    /// `CMS_DEFAULT_LANGUAGE`: the language (BCP 47) of an article created without
+    /// one.
+    pub default_language: String,
 }
 
 /// The longest `CMS_IDEMPOTENCY_TTL_SECS`: 30 days.
@@ -194,6 +197,10 @@ impl Config {
                     _ => Err("expected a whole number of days up to 36500 (0: never)".into()),
                 }
             })?,
+            default_language: parse(&get, "CMS_DEFAULT_LANGUAGE", "en", |v| {
+                crate::content::language::canonical(v.trim())
+                    .map_err(|_| "expected a BCP 47 language tag such as en, ru or mn".into())
+            })?,
             workers: match get("CMS_WORKERS") {
                 None => None,
                 Some(v) => Some(positive(&v, 1, 512).map_err(|reason| ConfigError {
@@ -292,6 +299,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.revisions_keep, None, "every revision is kept");
         assert_eq!(c.trash_purge_after, None, "the trash is kept");
+        assert_eq!(c.default_language, "en");
         assert_eq!(c.idempotency_ttl, Duration::from_secs(86_400));
     }
 

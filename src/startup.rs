@@ -74,6 +74,8 @@ pub struct HttpOptions {
     pub article_url: Option<String>,
     /// How long a write sent with an `Idempotency-Key` is remembered.
     pub idempotency_ttl: Duration,
+    /// The language of an article created without one.
+    pub default_language: String,
 }
 
 impl HttpOptions {
@@ -99,6 +101,7 @@ impl HttpOptions {
             public_url: config.public_url.clone(),
             article_url: config.article_url.clone(),
             idempotency_ttl: config.idempotency_ttl,
+            default_language: config.default_language.clone(),
         }
     }
 }
@@ -181,6 +184,9 @@ pub fn start_server(
         &options.public_url,
         options.article_url.as_deref(),
     ));
+    let default_language = web::Data::new(crate::http::articles::DefaultLanguage(
+        options.default_language.clone(),
+    ));
     let idempotency = web::Data::new(Idempotency::new(options.idempotency_ttl));
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {
@@ -202,6 +208,7 @@ pub fn start_server(
             .app_data(limiter.clone())
             .app_data(auth_cache.clone())
             .app_data(links.clone())
+            .app_data(default_language.clone())
             .app_data(metrics.clone())
             .app_data(write_slots.clone())
             .app_data(idempotency.clone())

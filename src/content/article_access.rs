@@ -34,6 +34,7 @@ pub struct ArticleRow {
     pub updated_at: DateTime<Utc>,
     pub created_by: Option<Uuid>,
     pub updated_by: Option<Uuid>,
+    pub language: String,
 }
 
 impl ArticleRow {
@@ -174,19 +175,25 @@ pub(crate) async fn after_write(
 }
 
 /// Keeps each of these articles, as it is now in this transaction, as the revision
-/// of its current version: one statement, whatever their number. The snapshot is
-/// built by the database (`article_snapshot`, the `Article` schema as a read serves
-/// it), so that writes that change many articles at once (a tag rename) stay
-/// set-based.
+/// of its current version, and rebuilds its search document (`article_search_document`:
+/// title, standfirst and key points, citation titles, body): one statement, whatever
+/// their number. The snapshot is built by the database (`article_snapshot`, the
+/// `Article` schema as a read serves it), so that writes that change many articles
+/// at once (a tag rename) stay set-based.
 pub(crate) async fn record_revisions(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
     actor: Option<Uuid>,
 ) -> AppResult<()> {
     // Each write records the version it made; a revision, once recorded, is never
-    // rewritten.
+    // rewritten. The search
+    // document is not part of the snapshot, so that the snapshot (which sees the
+    // rows as they were before this statement) is the same either way.
     diesel::sql_query(
-        "INSERT INTO article_revisions (article_id, version, created_by, snapshot) \
+        "WITH indexed AS (\
+           UPDATE articles SET search_document = article_search_document(id) \
+           WHERE id = ANY($1) RETURNING id) \
+         INSERT INTO article_revisions (article_id, version, created_by, snapshot) \
          SELECT id, version, $2, article_snapshot(id) FROM articles WHERE id = ANY($1) \
          ON CONFLICT (article_id, version) DO NOTHING",
     )

@@ -8,6 +8,7 @@ pub mod articles;
 pub mod citations;
 pub mod housekeeping;
 pub mod key_points;
+pub mod language;
 pub mod markdown;
 pub mod pagination;
 pub mod positions;

@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     api_tokens (id) {
         id -> Uuid,
@@ -33,6 +39,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     articles (id) {
         id -> Uuid,
         slug -> Text,
@@ -52,6 +61,8 @@ diesel::table! {
         pending_for -> Nullable<Uuid>,
         pending_publish_at -> Nullable<Timestamptz>,
         pending_base_version -> Nullable<Int4>,
+        language -> Text,
+        search_document -> Nullable<Tsvector>,
     }
 }
 

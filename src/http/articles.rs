@@ -12,12 +12,13 @@ use crate::auth::Caller;
 use crate::content::article_access::{self, ArticleKey};
 use crate::content::articles::{
     self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, IncludePart, ScheduleInput,
-    Sort, Status, Transition, WholeArticle,
+    Sort, Status, Transition, WholeArticle, DEFAULT_RELATED, MAX_RELATED,
 };
+use crate::content::language::{canonical, LanguageInput};
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::{EntityState, Write};
 use crate::db::{DbConn, DbPool};
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::paths::{PathParam, Segment, Shape};
@@ -38,7 +39,18 @@ pub struct ListArticlesParams {
     pub published_after: Option<DateTime<Utc>>,
     /// Only articles published before this moment (RFC 3339).
     pub published_before: Option<DateTime<Utc>>,
-    /// Sort order; default `published_at` (newest first).
+    /// A search in web-search syntax: words (all of them), `"an exact phrase"`,
+    /// `-excluded`, `or` between alternatives; at most 200 characters. Only the
+    /// articles found are listed, each with a `snippet`, best match first unless
+    /// `sort` says otherwise. Each article is searched in its own language (as it
+    /// was indexed); queries of only common words (`the`, `and`) find nothing.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Only articles in this language (a BCP 47 tag; `pt` also lists `pt-BR`).
+    #[param(value_type = Option<LanguageInput>)]
+    pub language: Option<String>,
+    /// Sort order; default `relevance` with `q` (which it needs), else
+    /// `published_at` (newest first).
     pub sort: Option<Sort>,
     /// Parts to add to each summary (comma-separated). Tags are always there.
     #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false, min_items = 1)]
@@ -58,6 +70,25 @@ pub struct ArticleParams {
     /// `body_html` adds the rendered body (the rest is always there).
     #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false, min_items = 1)]
     pub include: Option<String>,
+}
+
+/// The language of an article created without one (`CMS_DEFAULT_LANGUAGE`).
+#[derive(Debug, Clone)]
+pub struct DefaultLanguage(pub String);
+
+/// How many related articles.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RelatedParams {
+    /// How many at most.
+    #[param(minimum = 1, maximum = 20, default = 5)]
+    pub limit: Option<i64>,
+}
+
+/// Articles related to one, best first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RelatedArticles {
+    pub items: Vec<Article>,
 }
 
 /// One page of articles.
@@ -83,7 +114,25 @@ pub(crate) async fn list_response(
         params.published_after,
         params.published_before,
     )?;
-    let sort = params.sort.unwrap_or_default();
+    let search = articles::parse_query(params.q.as_deref())?;
+    let language = params
+        .language
+        .as_deref()
+        .map(|l| {
+            canonical(l)
+                .map_err(|message| AppError::InvalidParameter(format!("language {message}")))
+        })
+        .transpose()?;
+    let sort = params.sort.unwrap_or(if search.is_some() {
+        Sort::Relevance
+    } else {
+        Sort::PublishedAt
+    });
+    let filter = ArticleFilter {
+        search,
+        language,
+        ..filter
+    };
     let (items, next_cursor) = articles::list(conn, &filter, sort, include, &page).await?;
     let response = json_with_etag(
         req,
@@ -193,11 +242,12 @@ pub async fn create_article(
     req: HttpRequest,
     write: Write,
     pool: web::Data<DbPool>,
+    language: web::Data<DefaultLanguage>,
     body: JsonBody<ArticleInput>,
 ) -> AppResult<HttpResponse> {
     let input = body.parse().await?;
     let mut conn = write_connection(&req, &pool).await?;
-    let article = articles::create(&mut conn, &input, &write).await?;
+    let article = articles::create(&mut conn, &input, &language.0, &write).await?;
     created(&req, &article)
 }
 
@@ -449,6 +499,41 @@ pub async fn archive_article(
     article: ArticlePath,
 ) -> AppResult<HttpResponse> {
     transition(&req, write, &pool, &article, Transition::Archive).await
+}
+
+/// Related articles ("Read also")
+///
+/// Other published articles that share the article's tags (a rare tag counts more
+/// than a common one) or the words of its title, best first, then newest. Never
+/// the article itself, nor an unpublished, scheduled or deleted one, whoever asks.
+/// Articles with nothing in common with it are not listed.
+#[utoipa::path(
+    tag = "articles",
+    security((), ("bearer" = ["content:read"])),
+    params(ArticlePath, RelatedParams),
+    responses(
+        (status = 200, description = "The related articles, summaries with their tags", body = RelatedArticles),
+        (status = 400, response = BadParameter),
+    )
+)]
+#[get("/articles/{article}/related")]
+pub async fn related_articles(
+    req: HttpRequest,
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    article: ArticlePath,
+    params: web::Query<RelatedParams>,
+) -> AppResult<HttpResponse> {
+    let limit = params.limit.unwrap_or(DEFAULT_RELATED);
+    if !(1..=MAX_RELATED).contains(&limit) {
+        return Err(AppError::InvalidParameter(format!(
+            "limit must be between 1 and {MAX_RELATED}"
+        )));
+    }
+    let key = article.key()?;
+    let mut conn = connection(&pool).await?;
+    let items = articles::related(&mut conn, &key, caller.audience(), limit).await?;
+    json_with_etag(&req, StatusCode::OK, None, &RelatedArticles { items })
 }
 
 /// `{article}`: an article's id or slug.

@@ -66,6 +66,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(articles::schedule_article)
                 .service(articles::unpublish_article)
                 .service(articles::archive_article)
+                .service(articles::related_articles)
                 .service(pending::get_pending)
                 .service(pending::save_pending)
                 .service(pending::discard_pending)

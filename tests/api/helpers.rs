@@ -232,6 +232,7 @@ impl TestApp {
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
                 article_url: None,
                 idempotency_ttl: options.idempotency_ttl,
+                default_language: "en".into(),
             },
         )
         .expect("the server starts");
@@ -365,6 +366,7 @@ impl TestApp {
                 public_url: cms::openapi::DEFAULT_PUBLIC_URL.into(),
                 article_url: None,
                 idempotency_ttl: options.idempotency_ttl,
+                default_language: "en".into(),
             },
         )
         .expect("the replica starts");

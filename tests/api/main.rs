@@ -18,6 +18,7 @@ mod pending;
 mod queries;
 mod resilience;
 mod revisions;
+mod search;
 mod seed;
 mod tags;
 mod trash;

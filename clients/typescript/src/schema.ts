@@ -370,6 +370,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/articles/{article}/related": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Related articles ("Read also")
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     Other published articles that share the article's tags (a rare tag counts more
+         *     than a common one) or the words of its title, best first, then newest. Never
+         *     the article itself, nor an unpublished, scheduled or deleted one, whoever asks.
+         *     Articles with nothing in common with it are not listed.
+         */
+        get: operations["related_articles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/articles/{article}/revisions": {
         parameters: {
             query?: never;
@@ -1095,6 +1120,12 @@ export interface components {
             title: string;
             /** @description The summary under the headline. */
             standfirst?: string | null;
+            /**
+             * @description A BCP 47 language tag; it picks how the article is indexed for search.
+             *     (Revisions recorded before articles had one leave it empty.)
+             * @example en
+             */
+            language?: string;
             /** @description Markdown; citation n is referred to as `[n]`. */
             body: string;
             /**
@@ -1131,6 +1162,11 @@ export interface components {
             key_point_lists: components["schemas"]["KeyPointList"][];
             /** @description Ordered by number. */
             citations: components["schemas"]["Citation"][];
+            /**
+             * @description Only on search hits (`q=`): where the article matches, as HTML-escaped text
+             *     whose only markup is `<mark>` around the words found.
+             */
+            snippet?: string | null;
         };
         /**
          * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
@@ -1188,6 +1224,7 @@ export interface components {
             slug?: components["schemas"]["Slug"] | null;
             standfirst?: components["schemas"]["Text2000"] | null;
             body?: components["schemas"]["Text500000"] | null;
+            language?: components["schemas"]["Language"] | null;
             status?: components["schemas"]["StatusInput"] | null;
             /**
              * Format: date-time
@@ -1271,6 +1308,7 @@ export interface components {
             slug?: components["schemas"]["Slug"] | null;
             standfirst?: components["schemas"]["Text2000"] | null;
             body?: components["schemas"]["Text500000"] | null;
+            language?: components["schemas"]["Language"] | null;
             key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
             citations?: components["schemas"]["CitationInput"][] | null;
             tags?: components["schemas"]["Line100"][] | null;
@@ -1327,6 +1365,12 @@ export interface components {
             title: string;
             /** @description The summary under the headline. */
             standfirst?: string | null;
+            /**
+             * @description A BCP 47 language tag; it picks how the article is indexed for search.
+             *     (Revisions recorded before articles had one leave it empty.)
+             * @example en
+             */
+            language?: string;
             /** @description Markdown. Left out of lists unless `include=body`. */
             body?: string | null;
             /**
@@ -1362,6 +1406,11 @@ export interface components {
             key_point_lists?: components["schemas"]["KeyPointList"][] | null;
             /** @description Ordered by number. */
             citations?: components["schemas"]["Citation"][] | null;
+            /**
+             * @description Only on search hits (`q=`): where the article matches, as HTML-escaped text
+             *     whose only markup is `<mark>` around the words found.
+             */
+            snippet?: string | null;
         };
         /**
          * @description The whole, ordered set of an article's tags.
@@ -1615,6 +1664,11 @@ export interface components {
              */
             position?: number | null;
         };
+        /**
+         * @description A BCP 47 language tag (`en`, `ru`, `mn`, `ko`, `pt-BR`). It picks how the article is indexed for search: PostgreSQL's stemmer for the language when it has one (English, Russian, German, French, Spanish and 24 more), else whole words with accents folded.
+         * @example en
+         */
+        Language: string;
         /** @description One line of 1 to 100 characters (trimmed): no control characters, at least one visible character */
         Line100: string;
         /** @description One line of 1 to 1000 characters (trimmed): no control characters, at least one visible character */
@@ -1788,6 +1842,7 @@ export interface components {
             title: components["schemas"]["Line300"];
             standfirst?: components["schemas"]["Text2000"] | null;
             body?: components["schemas"]["Text500000"] | null;
+            language?: components["schemas"]["Language"] | null;
             key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
             citations?: components["schemas"]["CitationInput"][] | null;
             /** @description Tags by slug or name, in order; unknown names create the tag (at once). */
@@ -1837,6 +1892,10 @@ export interface components {
              *     clashes with existing data (a 409 such as a taken slug).
              */
             errors?: components["schemas"]["FieldError"][];
+        };
+        /** @description Articles related to one, best first. */
+        RelatedArticles: {
+            items: components["schemas"]["ArticleSummary"][];
         };
         /** @description One revision: the whole article as the change made at `version` left it. */
         Revision: {
@@ -1918,7 +1977,7 @@ export interface components {
          * @description How article lists are sorted.
          * @enum {string}
          */
-        Sort: "published_at" | "updated_at" | "title";
+        Sort: "published_at" | "updated_at" | "title" | "relevance";
         /**
          * Format: uri
          * @description An absolute http(s) URL of at most 2000 characters
@@ -2405,7 +2464,20 @@ export interface operations {
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
                 published_before?: string;
-                /** @description Sort order; default `published_at` (newest first). */
+                /**
+                 * @description A search in web-search syntax: words (all of them), `"an exact phrase"`,
+                 *     `-excluded`, `or` between alternatives; at most 200 characters. Only the
+                 *     articles found are listed, each with a `snippet`, best match first unless
+                 *     `sort` says otherwise. Each article is searched in its own language (as it
+                 *     was indexed); queries of only common words (`the`, `and`) find nothing.
+                 */
+                q?: string;
+                /** @description Only articles in this language (a BCP 47 tag; `pt` also lists `pt-BR`). */
+                language?: components["schemas"]["Language"];
+                /**
+                 * @description Sort order; default `relevance` with `q` (which it needs), else
+                 *     `published_at` (newest first).
+                 */
                 sort?: components["schemas"]["Sort"];
                 /** @description Parts to add to each summary (comma-separated). Tags are always there. */
                 include?: components["schemas"]["IncludePart"][];
@@ -3691,6 +3763,45 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    related_articles: {
+        parameters: {
+            query?: {
+                /** @description How many at most. */
+                limit?: number;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The related articles, summaries with their tags */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelatedArticles"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_revisions: {
         parameters: {
             query?: {
@@ -4448,7 +4559,20 @@ export interface operations {
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
                 published_before?: string;
-                /** @description Sort order; default `published_at` (newest first). */
+                /**
+                 * @description A search in web-search syntax: words (all of them), `"an exact phrase"`,
+                 *     `-excluded`, `or` between alternatives; at most 200 characters. Only the
+                 *     articles found are listed, each with a `snippet`, best match first unless
+                 *     `sort` says otherwise. Each article is searched in its own language (as it
+                 *     was indexed); queries of only common words (`the`, `and`) find nothing.
+                 */
+                q?: string;
+                /** @description Only articles in this language (a BCP 47 tag; `pt` also lists `pt-BR`). */
+                language?: components["schemas"]["Language"];
+                /**
+                 * @description Sort order; default `relevance` with `q` (which it needs), else
+                 *     `published_at` (newest first).
+                 */
                 sort?: components["schemas"]["Sort"];
                 /** @description Parts to add to each summary (comma-separated). Tags are always there. */
                 include?: components["schemas"]["IncludePart"][];

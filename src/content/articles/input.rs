@@ -20,6 +20,9 @@ pub(super) struct ArticleFields {
     pub(super) body: String,
     /// The body rendered, when the body is new; `None` keeps the stored rendering.
     pub(super) body_html: Option<String>,
+    /// The language tag, canonical; `None` keeps the stored one (or, creating,
+    /// takes the default).
+    pub(super) language: Option<String>,
 }
 
 /// Everything a whole-article write carries, validated.
@@ -83,6 +86,10 @@ impl ArticleInput {
             .as_ref()
             .map(|body| body.check_verbatim("body", &mut errors))
             .unwrap_or_default();
+        let language = self
+            .language
+            .as_ref()
+            .map(|language| language.check(&mut errors));
         let status = match self.status {
             Some(status) => Some(stored_status(status, self.published_at, now, &mut errors)),
             None if self.published_at.is_some() => {
@@ -115,6 +122,7 @@ impl ArticleInput {
                     standfirst,
                     body,
                     body_html: None,
+                    language,
                 },
                 status,
                 key_point_lists,
@@ -132,6 +140,7 @@ pub(super) struct ValidPatch {
     pub(super) slug: Option<String>,
     pub(super) standfirst: Option<Option<String>>,
     pub(super) body: Option<String>,
+    pub(super) language: Option<String>,
     pub(super) key_point_lists: Option<Vec<key_points::ValidList>>,
     pub(super) citations: Option<Vec<citations::ValidCitation>>,
     pub(super) tags: Option<Vec<String>>,
@@ -156,6 +165,10 @@ impl ArticlePatch {
                 .body
                 .as_ref()
                 .map(|body| body.check_verbatim("body", &mut errors)),
+            language: self
+                .language
+                .as_ref()
+                .map(|language| language.check(&mut errors)),
             key_point_lists: self
                 .key_point_lists
                 .as_deref()
@@ -179,6 +192,7 @@ impl ValidPatch {
             && self.slug.is_none()
             && self.standfirst.is_none()
             && self.body.is_none()
+            && self.language.is_none()
             && self.key_point_lists.is_none()
             && self.citations.is_none()
             && self.tags.is_none()
@@ -196,6 +210,7 @@ impl ValidPatch {
                     .unwrap_or_else(|| current.standfirst.clone()),
                 body: self.body.unwrap_or_else(|| current.body.clone()),
                 body_html: None,
+                language: self.language,
             },
             status: None,
             key_point_lists: self.key_point_lists,

@@ -7,7 +7,9 @@ mod input;
 pub mod pending;
 pub mod preview;
 mod read;
+mod related;
 pub mod revisions;
+mod search;
 pub mod trash;
 mod types;
 mod workflow;
@@ -15,6 +17,8 @@ mod write;
 
 pub use crate::content::article_access::{parse_key, ArticleKey, Audience};
 pub use read::{find, list};
+pub use related::{related, DEFAULT_RELATED, MAX_RELATED};
+pub use search::{parse_query, MAX_QUERY_CHARS};
 pub use types::*;
 pub use workflow::{transition, Transition};
 pub use write::{create, delete, replace, update};

@@ -20,6 +20,7 @@ use crate::content::article_access::{
 use crate::content::article_status::StoredStatus;
 use crate::content::citations::CitationInput;
 use crate::content::key_points::KeyPointListInput;
+use crate::content::language::LanguageInput;
 use crate::content::markdown;
 use crate::content::precondition::{EntityState, Precondition, Write};
 use crate::content::slug::Key;
@@ -147,6 +148,9 @@ pub struct PendingInput {
     /// Markdown; refer to citation n as `[n]`.
     #[serde(default)]
     pub body: Option<Body>,
+    /// BCP 47; the article's unless given.
+    #[serde(default)]
+    pub language: Option<LanguageInput>,
     #[serde(default)]
     #[schema(max_items = 20)]
     pub key_point_lists: Option<Vec<KeyPointListInput>>,
@@ -173,6 +177,7 @@ pub async fn save(
         slug: None,
         standfirst: pending.standfirst,
         body: pending.body,
+        language: pending.language,
         status: None,
         published_at: None,
         key_point_lists: pending.key_point_lists,
@@ -227,6 +232,8 @@ pub async fn save(
                             articles::standfirst.eq(&fields.standfirst),
                             articles::body.eq(&fields.body),
                             articles::body_html.eq(&fields.body_html),
+                            articles::language
+                                .eq(fields.language.as_deref().unwrap_or(&live.language)),
                             articles::status.eq(StoredStatus::Draft),
                             articles::pending_for.eq(live.id),
                             articles::created_by.eq(write.actor),

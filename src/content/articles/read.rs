@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::search;
 use super::types::*;
 use crate::content::article_access::{
     key_matches, not_found, visible_to, ArticleKey, ArticleRow, Audience,
@@ -72,6 +73,7 @@ pub(super) async fn assemble(
             slug: row.slug,
             title: row.title,
             standfirst: row.standfirst,
+            language: row.language,
             published_at: row.published_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -85,6 +87,7 @@ pub(super) async fn assemble(
             citations: include
                 .citations
                 .then(|| cites.remove(&row.id).unwrap_or_default()),
+            snippet: None,
         })
         .collect())
 }
@@ -130,7 +133,9 @@ pub(super) async fn bodies_html(
     Ok(html)
 }
 
-/// One page of articles.
+/// One page of articles. With a search (`filter.search`), only the articles it
+/// finds, each with its snippet, by relevance unless `sort` says otherwise; the
+/// page is still one query (plus the tags').
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &ArticleFilter,
@@ -139,11 +144,26 @@ pub async fn list(
     page: &PageRequest<ArticleCursor>,
 ) -> AppResult<(Vec<Article>, Option<String>)> {
     let now = Utc::now();
+    let search = filter.search.as_deref();
+    let (rank, snippet) = match search {
+        Some(q) => (search::rank(q), search::snippet(q)),
+        None => (search::no_rank(), search::no_snippet()),
+    };
     let mut query = articles::table
-        .select(ArticleRow::as_select())
+        .select((ArticleRow::as_select(), rank, snippet))
         .filter(visible_to(filter.audience))
         .limit(page.limit + 1)
         .into_boxed();
+    if let Some(q) = search {
+        query = query.filter(search::matches(q));
+    }
+    if let Some(language) = &filter.language {
+        query = query.filter(
+            articles::language
+                .eq(language.clone())
+                .or(articles::language.like(format!("{language}-%"))),
+        );
+    }
     query = match filter.status {
         None => query,
         Some(Status::Draft) => query.filter(articles::status.eq(StoredStatus::Draft)),
@@ -214,12 +234,40 @@ pub async fn list(
                 Some(_) => return Err(mismatch()),
             }
         }
+        Sort::Relevance => {
+            let Some(q) = search else {
+                return Err(AppError::InvalidParameter(
+                    "sort=relevance needs a search: give q".into(),
+                ));
+            };
+            let query = query.order((search::rank_order(q), articles::id.desc()));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::R(rank, id)) => query.filter(search::after(q, *rank, *id)),
+                Some(_) => return Err(mismatch()),
+            }
+        }
     };
-    let rows = query.load(conn).await?;
-    let (rows, next) = into_page(rows, page.limit, |row: &ArticleRow| match sort {
+    let rows: Vec<(ArticleRow, Option<f32>, Option<String>)> = query.load(conn).await?;
+    let (rows, next) = into_page(rows, page.limit, |(row, rank, _)| match sort {
         Sort::PublishedAt => ArticleCursor::P(row.published_at, row.id),
         Sort::UpdatedAt => ArticleCursor::U(row.updated_at, row.id),
         Sort::Title => ArticleCursor::T(row.title.clone(), row.id),
+        Sort::Relevance => ArticleCursor::R(rank.unwrap_or_default(), row.id),
     });
-    Ok((assemble(conn, rows, include).await?, next))
+    let mut snippets = HashMap::with_capacity(rows.len());
+    let rows = rows
+        .into_iter()
+        .map(|(row, _, snippet)| {
+            if let Some(snippet) = snippet {
+                snippets.insert(row.id, search::marked_up(&snippet));
+            }
+            row
+        })
+        .collect();
+    let mut articles = assemble(conn, rows, include).await?;
+    for article in &mut articles {
+        article.snippet = snippets.remove(&article.id);
+    }
+    Ok((articles, next))
 }

@@ -14,6 +14,7 @@ use crate::content::article_access::Audience;
 pub use crate::content::article_status::Status;
 use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
+use crate::content::language::LanguageInput;
 use crate::content::precondition::EntityState;
 use crate::content::slug::{Slug, SlugInput};
 use crate::content::tags::{TagRef, TagReference};
@@ -38,6 +39,11 @@ pub struct Article {
     pub title: String,
     /// The summary under the headline.
     pub standfirst: Option<String>,
+    /// A BCP 47 language tag; it picks how the article is indexed for search.
+    /// (Revisions recorded before articles had one leave it empty.)
+    #[serde(default)]
+    #[schema(example = "en")]
+    pub language: String,
     /// Markdown. Left out of lists unless `include=body`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -63,6 +69,10 @@ pub struct Article {
     /// Ordered by number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citations: Option<Vec<Citation>>,
+    /// Only on search hits (`q=`): where the article matches, as HTML-escaped text
+    /// whose only markup is `<mark>` around the words found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
 }
 
 impl Article {
@@ -254,6 +264,10 @@ pub struct ArticleInput {
     /// Markdown; refer to citation n as `[n]`.
     #[serde(default)]
     pub body: Option<Body>,
+    /// BCP 47; when creating, default the service's (`CMS_DEFAULT_LANGUAGE`); when
+    /// replacing, unchanged unless given.
+    #[serde(default)]
+    pub language: Option<LanguageInput>,
     /// `draft` when creating; unchanged when replacing. `published` and `scheduled`
     /// run the publishing check.
     #[serde(default)]
@@ -289,6 +303,8 @@ pub struct ArticlePatch {
     #[serde(default)]
     pub body: Option<Body>,
     #[serde(default)]
+    pub language: Option<LanguageInput>,
+    #[serde(default)]
     #[schema(max_items = 20)]
     pub key_point_lists: Option<Vec<KeyPointListInput>>,
     #[serde(default)]
@@ -318,6 +334,8 @@ pub enum Sort {
     UpdatedAt,
     /// A to Z.
     Title,
+    /// Best match first (only with `q`, where it is the default).
+    Relevance,
 }
 
 /// The sort key of the last row of a page, tagged with its sort.
@@ -326,6 +344,8 @@ pub enum ArticleCursor {
     P(Option<DateTime<Utc>>, Uuid),
     U(DateTime<Utc>, Uuid),
     T(String, Uuid),
+    /// Relevance, as the database computes it (a `real`, exact in JSON).
+    R(f32, Uuid),
 }
 
 /// The filters of an article list.
@@ -339,6 +359,10 @@ pub struct ArticleFilter {
     pub tag_groups: Vec<Vec<String>>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
+    /// Only articles in this language (its tag, canonical case).
+    pub language: Option<String>,
+    /// A web-search query (`q`): only the articles it finds.
+    pub search: Option<String>,
 }
 
 impl ArticleFilter {
@@ -388,6 +412,8 @@ impl ArticleFilter {
             tag_groups: Vec::new(),
             published_after: None,
             published_before: None,
+            language: None,
+            search: None,
         }
     }
 }

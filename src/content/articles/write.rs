@@ -20,9 +20,11 @@ use crate::db::schema::articles;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
 /// Creates a whole article with its parts, in one transaction.
+/// `default_language` is the language of an article that names none.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     input: &ArticleInput,
+    default_language: &str,
     write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
@@ -40,6 +42,7 @@ pub async fn create(
                     articles::standfirst.eq(&fields.standfirst),
                     articles::body.eq(&fields.body),
                     articles::body_html.eq(&fields.body_html),
+                    articles::language.eq(fields.language.as_deref().unwrap_or(default_language)),
                     articles::status.eq(&status),
                     articles::published_at.eq(published_at),
                     articles::created_by.eq(write.actor),
@@ -212,6 +215,12 @@ pub(super) async fn update_fields(
         .map_err(conflict_on("articles_slug_key", || {
             format!("An article with the slug `{slug}` already exists.")
         }))?;
+    if let Some(language) = &fields.language {
+        diesel::update(target)
+            .set(articles::language.eq(language))
+            .execute(conn)
+            .await?;
+    }
     if let Some(body_html) = &fields.body_html {
         diesel::update(target)
             .set(articles::body_html.eq(body_html))
@@ -336,6 +345,13 @@ pub(super) async fn apply_recorded(
         ))
         .execute(conn)
         .await?;
+    // Revisions recorded before articles had a language keep the current one.
+    if !recorded.language.is_empty() {
+        diesel::update(articles::table.filter(articles::id.eq(current.id)))
+            .set(articles::language.eq(&recorded.language))
+            .execute(conn)
+            .await?;
+    }
     key_points::delete_all(conn, current.id).await?;
     let lists = recorded.key_point_lists.as_deref().unwrap_or_default();
     key_points::restore_lists(conn, current.id, lists).await?;
