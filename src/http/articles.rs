@@ -151,6 +151,16 @@ pub(crate) fn article_tag(article: &Article, include: Include) -> Option<String>
     Some(article.state().entity_tag(&include.variant()))
 }
 
+/// Answers an article read whole (every write's answer) with its `ETag`.
+pub(crate) fn whole_article(req: &HttpRequest, article: &Article) -> AppResult<HttpResponse> {
+    json_with_etag(
+        req,
+        StatusCode::OK,
+        article_tag(article, Include::WHOLE),
+        article,
+    )
+}
+
 /// The `ETag` that a GET of the whole article answers in `state`, for the answer to
 /// a write to one of its parts (a list, a point, a citation, its tags), so that a
 /// client can chain writes (`If-Match`) and conditional reads (`If-None-Match`) on
@@ -312,12 +322,7 @@ pub async fn replace_article(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::replace(&mut conn, &key, &input, &write).await?;
-    json_with_etag(
-        &req,
-        StatusCode::OK,
-        article_tag(&article, Include::WHOLE),
-        &article,
-    )
+    whole_article(&req, &article)
 }
 
 /// Update an article
@@ -348,12 +353,7 @@ pub async fn update_article(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = articles::update(&mut conn, &key, &input, &write).await?;
-    json_with_etag(
-        &req,
-        StatusCode::OK,
-        article_tag(&article, Include::WHOLE),
-        &article,
-    )
+    whole_article(&req, &article)
 }
 
 /// Delete an article
@@ -392,12 +392,7 @@ async fn transition(
     let key = article.key()?;
     let mut conn = write_connection(req, pool).await?;
     let article = articles::transition(&mut conn, &key, transition, &write).await?;
-    json_with_etag(
-        req,
-        StatusCode::OK,
-        article_tag(&article, Include::WHOLE),
-        &article,
-    )
+    whole_article(req, &article)
 }
 
 /// Publish an article

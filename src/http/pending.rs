@@ -14,11 +14,11 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Scope};
 use crate::content::articles::pending::{self, PendingChanges, PendingInput};
 use crate::content::articles::preview;
-use crate::content::articles::{Include, ScheduleInput, WholeArticle};
+use crate::content::articles::{ScheduleInput, WholeArticle};
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, Problem};
-use crate::http::articles::{article_tag, ArticlePath};
+use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
 use crate::http::paths::{PathParam, Segment, Shape};
@@ -139,12 +139,7 @@ pub async fn publish_pending(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = pending::publish(&mut conn, &key, &write).await?;
-    json_with_etag(
-        &req,
-        StatusCode::OK,
-        article_tag(&article, Include::WHOLE),
-        &article,
-    )
+    whole_article(&req, &article)
 }
 
 /// Schedule pending changes

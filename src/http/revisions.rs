@@ -8,12 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Scope};
 use crate::content::articles::revisions::{self, Revision, RevisionDiff, RevisionSummary};
-use crate::content::articles::{Include, WholeArticle};
+use crate::content::articles::WholeArticle;
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
-use crate::http::articles::{article_tag, ArticlePath};
+use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::json_with_etag;
 use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, SlugTaken};
@@ -183,12 +183,7 @@ pub async fn restore_revision(
     let version = version.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = revisions::restore(&mut conn, &key, version, &write).await?;
-    json_with_etag(
-        &req,
-        StatusCode::OK,
-        article_tag(&article, Include::WHOLE),
-        &article,
-    )
+    whole_article(&req, &article)
 }
 
 /// `{version}`: a revision's version number.

@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Scope};
 use crate::content::articles::trash::{self, TrashedArticle};
-use crate::content::articles::{Include, WholeArticle};
+use crate::content::articles::WholeArticle;
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::http::articles::{article_tag, ArticlePath};
+use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::{json_with_etag, precondition};
 use crate::http::responses::BadParameter;
 use crate::http::revisions::RevisionListParams as PageParams;
@@ -88,12 +88,7 @@ pub async fn restore_article(
     let key = article.key()?;
     let mut conn = write_connection(&req, &pool).await?;
     let article = trash::restore(&mut conn, &key, &write).await?;
-    json_with_etag(
-        &req,
-        StatusCode::OK,
-        article_tag(&article, Include::WHOLE),
-        &article,
-    )
+    whole_article(&req, &article)
 }
 
 /// Purge a deleted article
