@@ -396,7 +396,8 @@ pub async fn tag_atom(
 #[utoipa::path(
     tag = "feeds",
     responses(
-        (status = 200, description = "The feed", content_type = "application/feed+json", body = String,
+        (status = 200, description = "The feed", content_type = "application/feed+json",
+            body = serde_json::Value,
             headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
     )
 )]
@@ -417,7 +418,8 @@ pub async fn latest_json(
     tag = "feeds",
     params(TagPath),
     responses(
-        (status = 200, description = "The feed", content_type = "application/feed+json", body = String,
+        (status = 200, description = "The feed", content_type = "application/feed+json",
+            body = serde_json::Value,
             headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
     )
 )]
