@@ -28,6 +28,7 @@ use crate::http::{connection, with_location, with_next_link, write_connection, A
 /// Filters, sort and paging of article lists.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListArticlesParams {
     /// Only articles in this status (as readers see it now).
     pub status: Option<Status>,
@@ -66,6 +67,7 @@ pub struct ListArticlesParams {
 /// Parts to add to an article.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ArticleParams {
     /// `body_html` adds the rendered body (the rest is always there).
     #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false, min_items = 1)]
@@ -79,6 +81,7 @@ pub struct DefaultLanguage(pub String);
 /// How many related articles.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RelatedParams {
     /// How many at most.
     #[param(minimum = 1, maximum = 20, default = 5)]

@@ -22,6 +22,7 @@ use crate::http::{connection, with_next_link, write_connection};
 /// Paging of a revision list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RevisionListParams {
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -43,6 +44,7 @@ pub struct RevisionPage {
 /// What to compare a revision with.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DiffParams {
     /// The older revision's version (default: the revision before this one).
     #[param(minimum = 1)]

@@ -23,6 +23,7 @@ use crate::http::{connection, with_location, with_next_link, write_connection, A
 /// Paging parameters of the tag list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListTagsParams {
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -225,6 +225,29 @@ async fn a_bad_query_parameter_is_400() {
 }
 
 #[tokio::test]
+async fn an_unknown_query_parameter_is_400_naming_it() {
+    let app = TestApp::spawn().await;
+    app.create_article(json!({"title": "Korea Week", "status": "published"}))
+        .await;
+    for (path, unknown) in [
+        ("/api/v1/articles?search=korea", "search"),
+        ("/api/v1/articles?populate=*", "populate"),
+        ("/api/v1/articles/korea-week?fields=title", "fields"),
+        ("/api/v1/tags?sort=name", "sort"),
+        ("/api/v1/tags/korea/articles?q=x&searchTerm=y", "searchTerm"),
+        ("/api/v1/articles/korea-week/related?count=3", "count"),
+        ("/api/v1/trash/articles?page=2", "page"),
+    ] {
+        let body = problem(app.get(path).await, 400).await;
+        assert_eq!(body["type"], "/problems/invalid-parameter", "{path}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("`{unknown}`")), "{path}: {detail}");
+    }
+    // The public is told the same.
+    problem(app.public_get("/api/v1/articles?search=korea").await, 400).await;
+}
+
+#[tokio::test]
 async fn errors_never_leak_sql_or_internal_names() {
     let app = TestApp::spawn().await;
     let responses = [
