@@ -3,8 +3,6 @@
 //! links (`/articles/{article}/preview-links`, `/previews/{token}`) through which a
 //! frontend shows them without a token.
 
-use std::time::Duration;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -17,7 +15,7 @@ use crate::content::articles::preview;
 use crate::content::articles::{ScheduleInput, WholeArticle};
 use crate::content::precondition::Write;
 use crate::db::DbPool;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::JsonBody;
@@ -220,16 +218,7 @@ pub async fn create_preview_link(
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::ContentRead)?;
     let input = body.parse().await?;
-    let lifetime = match input.expires_in {
-        None => preview::DEFAULT_LIFETIME,
-        Some(seconds) => u64::try_from(seconds)
-            .ok()
-            .map(Duration::from_secs)
-            .filter(|d| (preview::MIN_LIFETIME..=preview::MAX_LIFETIME).contains(d))
-            .ok_or_else(|| {
-                AppError::validation("expires_in", "must be from 60 to 604800 seconds")
-            })?,
-    };
+    let lifetime = preview::lifetime(input.expires_in)?;
     let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let link = preview::create(&mut conn, &key, lifetime).await?;

@@ -19,11 +19,11 @@ use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, SlugTaken};
 use crate::http::{connection, with_next_link, write_connection};
 
-/// Paging of a revision list.
+/// Paging of a list that has no filters (revisions, the trash).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct RevisionListParams {
+pub struct PageParams {
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -58,7 +58,7 @@ pub struct DiffParams {
 #[utoipa::path(
     tag = "revisions",
     security(("bearer" = ["content:read"])),
-    params(ArticlePath, RevisionListParams),
+    params(ArticlePath, PageParams),
     responses(
         (status = 200, description = "A page of revisions", body = RevisionPage, headers(
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
@@ -72,7 +72,7 @@ pub async fn list_revisions(
     caller: Caller,
     pool: web::Data<DbPool>,
     article: ArticlePath,
-    params: web::Query<RevisionListParams>,
+    params: web::Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::ContentRead)?;
     let key = article.key()?;

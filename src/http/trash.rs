@@ -16,7 +16,7 @@ use crate::error::AppResult;
 use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::{json_with_etag, precondition};
 use crate::http::responses::BadParameter;
-use crate::http::revisions::RevisionListParams as PageParams;
+use crate::http::revisions::PageParams;
 use crate::http::{connection, with_next_link, write_connection};
 
 /// One page of the trash.

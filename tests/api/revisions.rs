@@ -360,3 +360,38 @@ async fn retention_keeps_the_newest_revisions_it_is_set_to() {
     let removed = Retention::default().apply(&mut conn).await.unwrap();
     assert_eq!(removed.revisions, 0);
 }
+
+#[tokio::test]
+async fn revisions_page_with_cursors_and_refuse_what_names_no_revision() {
+    let app = TestApp::spawn().await;
+    ten_versions(&app).await;
+    let mut versions = Vec::new();
+    let mut path = format!("{ARTICLE}/revisions?limit=4");
+    loop {
+        let page: Value = app.get_as(&path, 200).await;
+        versions.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["version"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{ARTICLE}/revisions?limit=4&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        versions,
+        (1..=10).rev().collect::<Vec<_>>(),
+        "each once, in order"
+    );
+    for bad in ["limit=0", "limit=101", "cursor=bm90LWEtY3Vyc29y"] {
+        problem(app.get(&format!("{ARTICLE}/revisions?{bad}")).await, 400).await;
+    }
+    problem(
+        app.get(&format!("{ARTICLE}/revisions/5/diff?from=0")).await,
+        400,
+    )
+    .await;
+}

@@ -230,3 +230,32 @@ async fn the_trash_can_purge_itself_after_a_set_age() {
         .collect();
     assert_eq!(slugs, ["recent"]);
 }
+
+#[tokio::test]
+async fn the_trash_pages_with_cursors() {
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        let title = format!("Article {n}");
+        let article = app.create_article(json!({"title": title})).await;
+        app.delete(&format!(
+            "/api/v1/articles/{}",
+            article["id"].as_str().unwrap()
+        ))
+        .await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/trash/articles?limit=2".to_string();
+    loop {
+        let page: Value = app.get_as(&path, 200).await;
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/trash/articles?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(seen.len(), 5);
+    assert_eq!(unique.len(), 5, "no article twice");
+}

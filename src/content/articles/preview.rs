@@ -38,6 +38,28 @@ pub struct PreviewToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The lifetime a link is asked for, in seconds: [`DEFAULT_LIFETIME`] when none,
+/// else within [`MIN_LIFETIME`] and [`MAX_LIFETIME`] (422 otherwise).
+pub fn lifetime(seconds: Option<i32>) -> AppResult<Duration> {
+    let Some(seconds) = seconds else {
+        return Ok(DEFAULT_LIFETIME);
+    };
+    u64::try_from(seconds)
+        .ok()
+        .map(Duration::from_secs)
+        .filter(|d| (MIN_LIFETIME..=MAX_LIFETIME).contains(d))
+        .ok_or_else(|| {
+            AppError::validation(
+                "expires_in",
+                format!(
+                    "must be from {} to {} seconds",
+                    MIN_LIFETIME.as_secs(),
+                    MAX_LIFETIME.as_secs()
+                ),
+            )
+        })
+}
+
 fn expired_or_forged() -> AppError {
     AppError::NotFound("This preview link is not valid, or it has expired.".into())
 }
