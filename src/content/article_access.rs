@@ -35,6 +35,11 @@ pub struct ArticleRow {
     pub created_by: Option<Uuid>,
     pub updated_by: Option<Uuid>,
     pub language: String,
+    /// The body's first paragraph as plain text; `None` for rows written before
+    /// it was kept.
+    pub lead_text: Option<String>,
+    /// `None` for rows written before it was kept.
+    pub word_count: Option<i32>,
 }
 
 impl ArticleRow {

@@ -1,7 +1,9 @@
 //! Tags: named topics shared by many articles. Types, validation and all tag SQL.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -105,8 +107,39 @@ pub fn parse_key(value: &str) -> AppResult<TagKey> {
     Key::parse(value).ok_or_else(not_found)
 }
 
-/// Sort key of the tag list: name, then id to break ties.
-type TagCursor = (String, Uuid);
+/// The sort key of the last tag of a page. (Untagged: cursors of the name order
+/// given out before counts existed stay valid.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TagCursor {
+    /// By name, then id.
+    Name(String, Uuid),
+    /// By published articles (most first), then name, then id.
+    Count(i64, String, Uuid),
+}
+
+/// How the tag list is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+pub enum TagSort {
+    /// A to Z (then by id).
+    #[default]
+    #[serde(rename = "name")]
+    Name,
+    /// Most published articles first (then A to Z); implies `include=article_count`.
+    #[serde(rename = "-article_count")]
+    ArticleCountDescending,
+}
+
+/// A tag in the tag list: with, when asked for, how many articles carry it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListedTag {
+    #[serde(flatten)]
+    pub tag: Tag,
+    /// How many published articles carry the tag (only with
+    /// `include=article_count` or `sort=-article_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_count: Option<i64>,
+}
 
 #[derive(Insertable)]
 #[diesel(table_name = tags)]
@@ -267,29 +300,92 @@ pub async fn find(
         .ok_or_else(not_found)
 }
 
-/// One page of the tags `audience` may see, sorted by name.
+/// How many published articles carry each tag: a subquery per tag, on the
+/// `(tag_id, article_id)` index.
+fn published_articles() -> Box<dyn BoxableExpression<tags::table, Pg, SqlType = BigInt>> {
+    Box::new(
+        article_tags::table
+            .inner_join(articles::table)
+            .filter(article_tags::tag_id.eq(tags::id))
+            .filter(articles::trashed_at.is_null())
+            .filter(articles::pending_for.is_null())
+            .filter(articles::status.eq(StoredStatus::Published))
+            .filter(articles::published_at.le(Utc::now()))
+            .count()
+            .single_value()
+            .assume_not_null(),
+    )
+}
+
+/// One page of the tags `audience` may see, in `sort` order, each with its count
+/// of published articles when `with_counts` (or when sorted by it).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     page: &PageRequest<TagCursor>,
     audience: Audience,
-) -> AppResult<(Vec<Tag>, Option<String>)> {
+    sort: TagSort,
+    with_counts: bool,
+) -> AppResult<(Vec<ListedTag>, Option<String>)> {
+    let with_counts = with_counts || sort == TagSort::ArticleCountDescending;
+    let count: Box<dyn BoxableExpression<tags::table, Pg, SqlType = Nullable<BigInt>>> =
+        if with_counts {
+            Box::new(published_articles().nullable())
+        } else {
+            Box::new(diesel::dsl::sql::<Nullable<BigInt>>("NULL::bigint"))
+        };
     let mut query = tags::table
-        .select(Tag::as_select())
+        .select((Tag::as_select(), count))
         .filter(visible_to(audience))
-        .order((tags::name.asc(), tags::id.asc()))
         .limit(page.limit + 1)
         .into_boxed();
-    if let Some((name, id)) = &page.after {
-        query = query.filter(
-            tags::name
-                .gt(name)
-                .or(tags::name.eq(name).and(tags::id.gt(id))),
-        );
-    }
-    let rows = query.load(conn).await?;
-    Ok(into_page(rows, page.limit, |tag| {
-        (tag.name.clone(), tag.id)
-    }))
+    let mismatch =
+        || AppError::InvalidParameter("cursor belongs to a list with another sort".into());
+    query = match sort {
+        TagSort::Name => {
+            let query = query.order((tags::name.asc(), tags::id.asc()));
+            match &page.after {
+                None => query,
+                Some(TagCursor::Name(name, id)) => query.filter(
+                    tags::name
+                        .gt(name.clone())
+                        .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
+                ),
+                Some(TagCursor::Count(..)) => return Err(mismatch()),
+            }
+        }
+        TagSort::ArticleCountDescending => {
+            let query = query.order((
+                published_articles().desc(),
+                tags::name.asc(),
+                tags::id.asc(),
+            ));
+            match &page.after {
+                None => query,
+                Some(TagCursor::Count(count, name, id)) => query.filter(
+                    published_articles()
+                        .lt(*count)
+                        .or(published_articles().eq(*count).and(
+                            tags::name
+                                .gt(name.clone())
+                                .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
+                        )),
+                ),
+                Some(TagCursor::Name(..)) => return Err(mismatch()),
+            }
+        }
+    };
+    let rows: Vec<(Tag, Option<i64>)> = query.load(conn).await?;
+    let (rows, next) = into_page(rows, page.limit, |(tag, count)| match sort {
+        TagSort::Name => TagCursor::Name(tag.name.clone(), tag.id),
+        TagSort::ArticleCountDescending => {
+            TagCursor::Count(count.unwrap_or_default(), tag.name.clone(), tag.id)
+        }
+    });
+    let tags = rows
+        .into_iter()
+        .map(|(tag, article_count)| ListedTag { tag, article_count })
+        .collect();
+    Ok((tags, next))
 }
 
 /// Locks the tag for the rest of the transaction and checks `If-Match`: for a

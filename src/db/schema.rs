@@ -63,6 +63,8 @@ diesel::table! {
         pending_base_version -> Nullable<Int4>,
         language -> Text,
         search_document -> Nullable<Tsvector>,
+        lead_text -> Nullable<Text>,
+        word_count -> Nullable<Int4>,
     }
 }
 

@@ -12,17 +12,19 @@ use crate::auth::Caller;
 use crate::content::article_access::{self, ArticleKey};
 use crate::content::articles::{
     self, Article, ArticleFilter, ArticleInput, ArticlePatch, Include, IncludePart, ScheduleInput,
-    Sort, Status, Transition, WholeArticle, DEFAULT_RELATED, MAX_RELATED,
+    Sort, Status, Transition, WholeArticle, DEFAULT_RELATED, MAX_EXCERPT_CHARS, MAX_RELATED,
 };
 use crate::content::language::{canonical, LanguageInput};
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::{EntityState, Write};
+use crate::content::slug::Slug;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::conditional::json_with_etag;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{JsonBody, Query};
 use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, SlugTaken};
+use crate::http::sparse::{ArticleField, ArticleFields, ListedArticle};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
@@ -36,6 +38,15 @@ pub struct ListArticlesParams {
     /// filter).
     #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
     pub tag: Option<String>,
+    /// Only articles carrying every one of these tags: slugs, comma-separated.
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
+    pub tag_all: Option<String>,
+    /// Only articles carrying none of these tags: slugs, comma-separated.
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
+    pub tag_none: Option<String>,
+    /// Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
+    /// article being read, under its "Latest").
+    pub exclude: Option<String>,
     /// Only articles published after this moment (RFC 3339).
     pub published_after: Option<DateTime<Utc>>,
     /// Only articles published before this moment (RFC 3339).
@@ -56,6 +67,17 @@ pub struct ListArticlesParams {
     /// Parts to add to each summary (comma-separated). Tags are always there.
     #[param(value_type = Option<Vec<IncludePart>>, style = Form, explode = false, min_items = 1)]
     pub include: Option<String>,
+    /// Only these fields of each article (comma-separated; `id` is always there).
+    /// Naming a part (`body`, `body_html`, `key_point_lists`, `citations`) includes
+    /// it.
+    #[param(value_type = Option<Vec<ArticleField>>, style = Form, explode = false, min_items = 1)]
+    pub fields: Option<String>,
+    /// The longest `excerpt`, in characters.
+    #[param(minimum = 1, maximum = 1000, default = 200)]
+    pub excerpt_length: Option<u16>,
+    /// `exact` adds `total`: how many articles match the filters (over all pages).
+    /// It costs a count, so it is never computed unless asked for.
+    pub count: Option<CountMode>,
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -63,6 +85,17 @@ pub struct ListArticlesParams {
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
+
+/// Whether a list counts its matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CountMode {
+    /// Count every match.
+    Exact,
+}
+
+/// The most articles `exclude` may name.
+const MAX_EXCLUDED: usize = 50;
 
 /// Parts to add to an article.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -97,9 +130,15 @@ pub struct RelatedArticles {
 /// One page of articles.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ArticlePage {
-    pub items: Vec<Article>,
+    /// Summaries; with `fields`, only the fields named (and `id`).
+    #[schema(value_type = Vec<ListedArticle>)]
+    pub items: Vec<serde_json::Value>,
     /// Cursor of the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// How many articles match the filters, over all pages: only with
+    /// `count=exact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// Answers a list of articles: shared by `/articles` and `/tags/{tag}/articles`.
@@ -110,15 +149,35 @@ pub(crate) async fn list_response(
     params: &ListArticlesParams,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
-    let include = Include::parse(Include::default(), params.include.as_deref())?;
-    let filter = filter.narrowed(
+    let fields = ArticleFields::parse(params.fields.as_deref())?;
+    let mut include = fields.include(Include::parse(
+        Include::default(),
+        params.include.as_deref(),
+    )?);
+    if let Some(chars) = params.excerpt_length {
+        if !(1..=MAX_EXCERPT_CHARS).contains(&chars) {
+            return Err(AppError::InvalidParameter(format!(
+                "excerpt_length must be between 1 and {MAX_EXCERPT_CHARS}"
+            )));
+        }
+        include.excerpt_chars = chars;
+    }
+    let mut filter = filter.narrowed(
         params.status,
-        params.tag.as_deref(),
         params.published_after,
         params.published_before,
     )?;
-    let search = articles::parse_query(params.q.as_deref())?;
-    let language = params
+    let any_of = tag_slugs("tag", params.tag.as_deref())?;
+    if !any_of.is_empty() {
+        filter.tag_groups.push(any_of);
+    }
+    for slug in tag_slugs("tag_all", params.tag_all.as_deref())? {
+        filter.tag_groups.push(vec![slug]);
+    }
+    filter.tags_none = tag_slugs("tag_none", params.tag_none.as_deref())?;
+    filter.exclude = excluded(params.exclude.as_deref())?;
+    filter.search = articles::parse_query(params.q.as_deref())?;
+    filter.language = params
         .language
         .as_deref()
         .map(|l| {
@@ -126,27 +185,62 @@ pub(crate) async fn list_response(
                 .map_err(|message| AppError::InvalidParameter(format!("language {message}")))
         })
         .transpose()?;
-    let sort = params.sort.unwrap_or(if search.is_some() {
-        Sort::Relevance
+    let sort = params.sort.unwrap_or(if filter.search.is_some() {
+        Sort::RELEVANCE
     } else {
-        Sort::PublishedAt
+        Sort::NEWEST
     });
-    let filter = ArticleFilter {
-        search,
-        language,
-        ..filter
-    };
     let (items, next_cursor) = articles::list(conn, &filter, sort, include, &page).await?;
+    let total = match params.count {
+        Some(CountMode::Exact) => Some(articles::count(conn, &filter).await?),
+        None => None,
+    };
     let response = json_with_etag(
         req,
         StatusCode::OK,
         None,
         &ArticlePage {
-            items,
+            items: fields.apply(&items)?,
             next_cursor: next_cursor.clone(),
+            total,
         },
     )?;
     Ok(with_next_link(req, response, next_cursor.as_deref()))
+}
+
+/// Tag slugs given as `name=a,b` (empty: none).
+fn tag_slugs(name: &str, value: Option<&str>) -> AppResult<Vec<String>> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            Slug::parse(t)
+                .map(Slug::into_string)
+                .map_err(|_| AppError::InvalidParameter(format!("{name}: `{t}` is not a tag slug")))
+        })
+        .collect()
+}
+
+/// The articles `exclude=` names: ids or slugs, comma-separated.
+fn excluded(value: Option<&str>) -> AppResult<Vec<ArticleKey>> {
+    let keys = value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            ArticleKey::parse(k).ok_or_else(|| {
+                AppError::InvalidParameter(format!("exclude: `{k}` is neither an id nor a slug"))
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    if keys.len() > MAX_EXCLUDED {
+        return Err(AppError::InvalidParameter(format!(
+            "exclude: at most {MAX_EXCLUDED} articles"
+        )));
+    }
+    Ok(keys)
 }
 
 /// The `ETag` of an article sent with the parts `include` names.
@@ -211,7 +305,7 @@ pub async fn list_articles(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    params: web::Query<ListArticlesParams>,
+    params: Query<ListArticlesParams>,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
     let filter = ArticleFilter::for_audience(caller.audience());
@@ -283,7 +377,7 @@ pub async fn get_article(
     caller: Caller,
     pool: web::Data<DbPool>,
     article: ArticlePath,
-    params: web::Query<ArticleParams>,
+    params: Query<ArticleParams>,
 ) -> AppResult<HttpResponse> {
     let include = Include::parse(Include::WHOLE, params.include.as_deref())?;
     let key = article.key()?;
@@ -520,7 +614,7 @@ pub async fn related_articles(
     caller: Caller,
     pool: web::Data<DbPool>,
     article: ArticlePath,
-    params: web::Query<RelatedParams>,
+    params: Query<RelatedParams>,
 ) -> AppResult<HttpResponse> {
     let limit = params.limit.unwrap_or(DEFAULT_RELATED);
     if !(1..=MAX_RELATED).contains(&limit) {

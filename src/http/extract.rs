@@ -244,6 +244,41 @@ fn field_error(path: &str, error: &serde_json::Error) -> FieldError {
     FieldError::new(field, message)
 }
 
+/// The query string, deserialized as `T`; a parameter that is unknown or holds a
+/// value `T` does not take is a 400 that names it (`web::Query` names neither).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Query<T>, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        let deserializer = serde_urlencoded::Deserializer::new(pairs);
+        std::future::ready(
+            serde_path_to_error::deserialize::<_, T>(deserializer)
+                .map(Query)
+                .map_err(|error| {
+                    let parameter = error.path().to_string();
+                    let message = error.into_inner().to_string();
+                    AppError::InvalidParameter(if parameter == "." {
+                        format!("The query string is not valid: {message}.")
+                    } else {
+                        format!("{parameter}: {message}")
+                    })
+                }),
+        )
+    }
+}
+
 /// Maps `web::Query` failures to problem details.
 pub fn query_error(
     error: actix_web::error::QueryPayloadError,

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::content::articles::{self, Article, ArticleFilter, Audience, Include, Sort};
-use crate::content::markdown;
 use crate::content::pagination::PageRequest;
 use crate::content::tags;
 use crate::db::DbPool;
@@ -20,7 +19,7 @@ use crate::http::{connection, SiteLinks};
 /// How many articles a feed carries.
 pub const FEED_LENGTH: i64 = 20;
 /// How long a teaser in a feed is, at most, in characters.
-const SUMMARY_LENGTH: usize = 300;
+const SUMMARY_LENGTH: u16 = 300;
 
 /// The three formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,18 +252,17 @@ async fn feed(
         }
     };
     let include = Include {
-        body: true,
         body_html: true,
+        excerpt_chars: SUMMARY_LENGTH,
         ..Include::default()
     };
     let page = PageRequest {
         limit: FEED_LENGTH,
         after: None,
     };
-    let (articles, _) =
-        articles::list(&mut conn, &filter, Sort::PublishedAt, include, &page).await?;
+    let (articles, _) = articles::list(&mut conn, &filter, Sort::NEWEST, include, &page).await?;
     drop(conn);
-    let entries = summarize(articles, links).await?;
+    let entries = entries(articles, links);
     let feed = Feed {
         title,
         self_url: format!("{}{path}.{}", links.public_url, format.extension()),
@@ -280,32 +278,16 @@ async fn feed(
     Ok(response)
 }
 
-/// Each article with its URL and teaser (its standfirst, else its body's first
-/// paragraph), worked out on a blocking thread: bodies can be long.
-async fn summarize(articles: Vec<Article>, links: &SiteLinks) -> AppResult<Vec<Entry>> {
-    let links = links.clone();
-    tokio::task::spawn_blocking(move || {
-        articles
-            .into_iter()
-            .map(|mut article| {
-                let summary = match &article.standfirst {
-                    Some(standfirst) => markdown::cut_at_word(standfirst, SUMMARY_LENGTH),
-                    None => markdown::excerpt(
-                        article.body.as_deref().unwrap_or_default(),
-                        SUMMARY_LENGTH,
-                    ),
-                };
-                article.body = None;
-                Entry {
-                    url: links.article_url(&article.slug),
-                    summary,
-                    article,
-                }
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("summarizing feed entries failed: {e}")))
+/// Feed entries: each article with its link; its excerpt is its summary.
+fn entries(articles: Vec<Article>, links: &SiteLinks) -> Vec<Entry> {
+    articles
+        .into_iter()
+        .map(|article| Entry {
+            url: links.article_url(&article.slug),
+            summary: article.excerpt.clone(),
+            article,
+        })
+        .collect()
 }
 
 /// The latest articles (RSS 2.0)

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod responses;
 pub mod revisions;
 pub mod shared_counts;
+pub mod sparse;
 pub mod tags;
 pub mod tokens;
 pub mod trash;

@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::json_with_etag;
+use crate::http::extract::Query;
 use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, SlugTaken};
 use crate::http::{connection, with_next_link, write_connection};
@@ -72,7 +73,7 @@ pub async fn list_revisions(
     caller: Caller,
     pool: web::Data<DbPool>,
     article: ArticlePath,
-    params: web::Query<PageParams>,
+    params: Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::ContentRead)?;
     let key = article.key()?;
@@ -140,7 +141,7 @@ pub async fn diff_revisions(
     pool: web::Data<DbPool>,
     article: ArticlePath,
     version: VersionPath,
-    params: web::Query<DiffParams>,
+    params: Query<DiffParams>,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::ContentRead)?;
     let key = article.key()?;

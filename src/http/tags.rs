@@ -10,21 +10,26 @@ use crate::content::articles::ArticleFilter;
 use crate::content::pagination::PageRequest;
 use crate::content::precondition::Write;
 use crate::content::tags::TagKey;
-use crate::content::tags::{self, NewTag, Tag, TagPatch};
+use crate::content::tags::{self, ListedTag, NewTag, Tag, TagPatch, TagSort};
 use crate::db::DbPool;
 use crate::error::{AppResult, Problem};
 use crate::http::articles::{list_response, ListArticlesParams};
 use crate::http::conditional::json_with_etag;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{JsonBody, Query};
 use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, InvalidFields};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
-/// Paging parameters of the tag list.
+/// Sort, counts and paging of the tag list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListTagsParams {
+    /// `name` (A to Z, the default) or `-article_count` (most published articles
+    /// first, then A to Z).
+    pub sort: Option<TagSort>,
+    /// `article_count` adds to each tag how many published articles carry it.
+    pub include: Option<TagInclude>,
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -33,17 +38,26 @@ pub struct ListTagsParams {
     pub cursor: Option<String>,
 }
 
-/// One page of tags, sorted by name.
+/// What the tag list can add to each tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TagInclude {
+    /// How many published articles carry the tag.
+    ArticleCount,
+}
+
+/// One page of tags.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TagPage {
-    pub items: Vec<Tag>,
+    pub items: Vec<ListedTag>,
     /// Cursor of the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
 /// List tags
 ///
-/// Tags sorted by name (then id), a page at a time. Follow `next_cursor` (or the
+/// Tags sorted by name (then id), or by how many published articles carry them
+/// (`sort=-article_count`), a page at a time. Follow `next_cursor` (or the
 /// `Link: rel="next"` header) until it is `null`. Without a token, only tags that
 /// a published article carries are listed.
 #[utoipa::path(
@@ -54,8 +68,7 @@ pub struct TagPage {
         (status = 200, description = "A page of tags", body = TagPage, headers(
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
         )),
-        (status = 400, description = "`limit` or `cursor` is not valid", body = Problem,
-            content_type = "application/problem+json"),
+        (status = 400, response = BadParameter),
     )
 )]
 #[get("/tags")]
@@ -63,11 +76,18 @@ pub async fn list_tags(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    params: web::Query<ListTagsParams>,
+    params: Query<ListTagsParams>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     let mut conn = connection(&pool).await?;
-    let (items, next_cursor) = tags::list(&mut conn, &page, caller.audience()).await?;
+    let (items, next_cursor) = tags::list(
+        &mut conn,
+        &page,
+        caller.audience(),
+        params.sort.unwrap_or_default(),
+        params.include == Some(TagInclude::ArticleCount),
+    )
+    .await?;
     let page_body = TagPage {
         items,
         next_cursor: next_cursor.clone(),
@@ -224,7 +244,7 @@ pub async fn list_tag_articles(
     caller: Caller,
     pool: web::Data<DbPool>,
     tag: TagPath,
-    params: web::Query<ListArticlesParams>,
+    params: Query<ListArticlesParams>,
 ) -> AppResult<HttpResponse> {
     let key = tag.key()?;
     let mut conn = connection(&pool).await?;

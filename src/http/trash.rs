@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::http::articles::{whole_article, ArticlePath};
 use crate::http::conditional::{json_with_etag, precondition};
+use crate::http::extract::Query;
 use crate::http::responses::BadParameter;
 use crate::http::revisions::PageParams;
 use crate::http::{connection, with_next_link, write_connection};
@@ -48,7 +49,7 @@ pub async fn list_trash(
     req: HttpRequest,
     caller: Caller,
     pool: web::Data<DbPool>,
-    params: web::Query<PageParams>,
+    params: Query<PageParams>,
 ) -> AppResult<HttpResponse> {
     caller.require(Scope::ContentRead)?;
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;

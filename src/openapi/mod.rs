@@ -64,6 +64,10 @@ you sent one).",
         crate::content::articles::Sort,
         crate::content::articles::Status,
         crate::content::articles::IncludePart,
+        crate::http::sparse::ArticleField,
+        crate::http::articles::CountMode,
+        crate::content::tags::TagSort,
+        crate::http::tags::TagInclude,
     ))
 )]
 struct ApiDoc;

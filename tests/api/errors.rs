@@ -233,7 +233,7 @@ async fn an_unknown_query_parameter_is_400_naming_it() {
         ("/api/v1/articles?search=korea", "search"),
         ("/api/v1/articles?populate=*", "populate"),
         ("/api/v1/articles/korea-week?fields=title", "fields"),
-        ("/api/v1/tags?sort=name", "sort"),
+        ("/api/v1/tags?order=name", "order"),
         ("/api/v1/tags/korea/articles?q=x&searchTerm=y", "searchTerm"),
         ("/api/v1/articles/korea-week/related?count=3", "count"),
         ("/api/v1/trash/articles?page=2", "page"),

@@ -4,6 +4,9 @@
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
+use cms::content::articles::{self, ArticleFilter, Audience, Sort};
+use cms::content::pagination::PageRequest;
+
 use crate::helpers::{problem, TestApp};
 
 fn encode(q: &str) -> String {
@@ -663,4 +666,53 @@ async fn related_articles_rank_rare_shared_tags_and_title_words_newest_first_on_
             .status(),
         404
     );
+}
+
+/// At 100,000 articles a selective search runs on the GIN index, not on a scan of
+/// every article (the plan of the very query the list runs, binds and all).
+#[tokio::test]
+async fn at_100000_articles_a_search_runs_on_its_index() {
+    let app = TestApp::spawn().await;
+    app.db()
+        .await
+        .batch_execute(
+            "INSERT INTO articles (id, slug, title, body, status, published_at, language, \
+                                   search_document) \
+             SELECT gen_random_uuid(), 'bulk-' || i, t, 'Body ' || i, 'published', \
+                    now() - i * interval '1 minute', 'en', \
+                    setweight(to_tsvector('english', t), 'A') \
+             FROM generate_series(1, 100000) i \
+             CROSS JOIN LATERAL (SELECT 'Report ' || i || ' on ' || CASE WHEN i % 1000 = 0 \
+                 THEN 'the airport' ELSE (ARRAY['harbour', 'mining', 'coal'])[i % 3 + 1] END \
+                 AS t) title; \
+             ANALYZE articles;",
+        )
+        .await
+        .unwrap();
+    let pool =
+        cms::db::build_pool(app.db_config.clone(), cms::db::PoolOptions::default(), None).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let mut filter = ArticleFilter::for_audience(Audience::Public);
+    filter.search = Some("airport".into());
+    let page = PageRequest {
+        limit: 20,
+        after: None,
+    };
+    let plan = articles::explain_list(&mut conn, &filter, Sort::RELEVANCE, &page)
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(
+        plan.contains("Bitmap Index Scan on articles_search_document_idx"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Seq Scan on articles"), "{plan}");
+    // And the list finds every one of them.
+    let page: Value = app
+        .public_get("/api/v1/articles?q=airport&count=exact&limit=5")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 100, "{page}");
 }

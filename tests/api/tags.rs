@@ -557,3 +557,96 @@ async fn renaming_or_deleting_a_tag_changes_the_version_and_etag_of_exactly_its_
     assert_eq!(article["tags"].as_array().unwrap().len(), 1);
     assert_eq!(read(untagged_id).await.0, u1);
 }
+
+/// The tag list can say how many published articles carry each tag, and sort by
+/// it; drafts, future and trashed articles do not count.
+#[tokio::test]
+async fn the_tag_list_counts_published_articles_and_sorts_by_them() {
+    let app = TestApp::spawn().await;
+    let past = chrono::Utc::now() - chrono::Duration::days(1);
+    let future = chrono::Utc::now() + chrono::Duration::days(1);
+    for tags in [
+        vec!["Korea", "Mongolia"],
+        vec!["Korea"],
+        vec!["Korea", "Energy"],
+    ] {
+        app.create_article(json!({"title": "Published", "status": "published",
+            "published_at": past, "tags": tags}))
+            .await;
+    }
+    app.create_article(json!({"title": "Draft", "tags": ["Mongolia", "Energy"]}))
+        .await;
+    app.create_article(json!({"title": "Later", "status": "scheduled",
+        "published_at": future, "tags": ["Energy"]}))
+        .await;
+    let gone = app
+        .create_article(json!({"title": "Gone", "status": "published", "tags": ["Energy"]}))
+        .await;
+    let gone_id = gone["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("/api/v1/articles/{gone_id}"))
+            .await
+            .status(),
+        204
+    );
+    app.create_tag(json!({"name": "Unused"})).await;
+
+    let counts = |page: &Value| -> Vec<(String, Value)> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["slug"].as_str().unwrap().to_string(),
+                    t["article_count"].clone(),
+                )
+            })
+            .collect()
+    };
+    let page: Value = app.get_as("/api/v1/tags", 200).await;
+    assert!(page["items"][0].get("article_count").is_none(), "{page}");
+    let page: Value = app.get_as("/api/v1/tags?include=article_count", 200).await;
+    assert_eq!(
+        counts(&page),
+        [
+            ("energy".to_string(), json!(1)),
+            ("korea".to_string(), json!(3)),
+            ("mongolia".to_string(), json!(1)),
+            ("unused".to_string(), json!(0)),
+        ]
+    );
+    let page: Value = app.get_as("/api/v1/tags?sort=-article_count", 200).await;
+    let order: Vec<String> = counts(&page).into_iter().map(|(slug, _)| slug).collect();
+    assert_eq!(order, ["korea", "energy", "mongolia", "unused"]);
+    // Paged one at a time, the order holds.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/tags?sort=-article_count&limit=1".to_string();
+    loop {
+        let page: Value = app.get_as(&path, 200).await;
+        seen.extend(counts(&page).into_iter().map(|(slug, _)| slug));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/tags?sort=-article_count&limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, order);
+    // The public sees only tags with a published article, with the same counts.
+    let page: Value = app
+        .public_get("/api/v1/tags?sort=-article_count")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(&page),
+        [
+            ("korea".to_string(), json!(3)),
+            ("energy".to_string(), json!(1)),
+            ("mongolia".to_string(), json!(1)),
+        ]
+    );
+    for bad in ["sort=article_count", "include=articles"] {
+        problem(app.get(&format!("/api/v1/tags?{bad}")).await, 400).await;
+    }
+}

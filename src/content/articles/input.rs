@@ -6,7 +6,7 @@ use super::types::*;
 use crate::content::article_access::ArticleRow;
 use crate::content::article_status::StoredStatus;
 use crate::content::slug::Slug;
-use crate::content::{article_tags, citations, key_points, text};
+use crate::content::{article_tags, citations, key_points, markdown, text};
 use crate::error::{AppResult, FieldError};
 
 /// The article's own fields, validated.
@@ -19,7 +19,7 @@ pub(super) struct ArticleFields {
     pub(super) standfirst: Option<String>,
     pub(super) body: String,
     /// The body rendered, when the body is new; `None` keeps the stored rendering.
-    pub(super) body_html: Option<String>,
+    pub(super) rendered: Option<markdown::RenderedBody>,
     /// The language tag, canonical; `None` keeps the stored one (or, creating,
     /// takes the default).
     pub(super) language: Option<String>,
@@ -121,7 +121,7 @@ impl ArticleInput {
                     title,
                     standfirst,
                     body,
-                    body_html: None,
+                    rendered: None,
                     language,
                 },
                 status,
@@ -209,7 +209,7 @@ impl ValidPatch {
                     .standfirst
                     .unwrap_or_else(|| current.standfirst.clone()),
                 body: self.body.unwrap_or_else(|| current.body.clone()),
-                body_html: None,
+                rendered: None,
                 language: self.language,
             },
             status: None,

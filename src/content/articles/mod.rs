@@ -10,15 +10,17 @@ mod read;
 mod related;
 pub mod revisions;
 mod search;
+mod teaser;
 pub mod trash;
 mod types;
 mod workflow;
 mod write;
 
 pub use crate::content::article_access::{parse_key, ArticleKey, Audience};
-pub use read::{find, list};
+pub use read::{count, explain_list, find, list};
 pub use related::{related, DEFAULT_RELATED, MAX_RELATED};
 pub use search::{parse_query, MAX_QUERY_CHARS};
+pub use teaser::{DEFAULT_EXCERPT_CHARS, MAX_EXCERPT_CHARS, WORDS_PER_MINUTE};
 pub use types::*;
 pub use workflow::{transition, Transition};
 pub use write::{create, delete, replace, update};

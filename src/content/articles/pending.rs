@@ -185,7 +185,7 @@ pub async fn save(
         tags: pending.tags,
     };
     let mut valid = input.validate(Utc::now())?;
-    valid.fields.body_html = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
@@ -231,7 +231,9 @@ pub async fn save(
                             articles::title.eq(&fields.title),
                             articles::standfirst.eq(&fields.standfirst),
                             articles::body.eq(&fields.body),
-                            articles::body_html.eq(&fields.body_html),
+                            articles::body_html.eq(fields.rendered.as_ref().map(|r| &r.html)),
+                            articles::lead_text.eq(fields.rendered.as_ref().map(|r| &r.lead)),
+                            articles::word_count.eq(fields.rendered.as_ref().map(|r| r.word_count)),
                             articles::language
                                 .eq(fields.language.as_deref().unwrap_or(&live.language)),
                             articles::status.eq(StoredStatus::Draft),
@@ -406,19 +408,27 @@ async fn apply(
     held.id = live.id;
     held.slug = live.slug.clone();
     // Rendered when the changes were saved; rendering again would hold the lock.
-    let stored_html: Option<String> = articles::table
+    let stored: (Option<String>, Option<String>, Option<i32>) = articles::table
         .filter(articles::id.eq(copy.id))
-        .select(articles::body_html)
+        .select((
+            articles::body_html,
+            articles::lead_text,
+            articles::word_count,
+        ))
         .first(conn)
         .await?;
-    let body_html = match stored_html {
-        Some(html) => html,
-        None => markdown::render_off_thread(held.body.as_deref().unwrap_or_default()).await?,
+    let rendered = match stored {
+        (Some(html), Some(lead), Some(word_count)) => markdown::RenderedBody {
+            html,
+            lead,
+            word_count,
+        },
+        _ => markdown::render_off_thread(held.body.as_deref().unwrap_or_default()).await?,
     };
     diesel::delete(articles::table.filter(articles::id.eq(copy.id)))
         .execute(conn)
         .await?;
-    apply_recorded(conn, live, &held, body_html, write).await
+    apply_recorded(conn, live, &held, &rendered, write).await
 }
 
 /// Publishes the pending changes whose time has come, each once however many

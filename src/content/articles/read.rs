@@ -4,11 +4,15 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Float4, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::search;
+use super::teaser;
 use super::types::*;
 use crate::content::article_access::{
     key_matches, not_found, visible_to, ArticleKey, ArticleRow, Audience,
@@ -68,6 +72,9 @@ pub(super) async fn assemble(
         .map(|row| Article {
             id: row.id,
             status: row.status_at(now),
+            excerpt: excerpt(&row, include.excerpt_chars),
+            word_count: word_count(&row),
+            reading_time_minutes: teaser::reading_time_minutes(word_count(&row)),
             body_html: html.remove(&row.id),
             body: include.body.then_some(row.body),
             slug: row.slug,
@@ -92,6 +99,26 @@ pub(super) async fn assemble(
         .collect())
 }
 
+/// A row's excerpt, from the lead kept when its body was written (or worked out
+/// now for rows written before leads were kept).
+fn excerpt(row: &ArticleRow, max_chars: u16) -> String {
+    let standfirst = row.standfirst.as_deref();
+    match &row.lead_text {
+        Some(lead) => teaser::excerpt(standfirst, lead, max_chars),
+        None if standfirst.is_some() => teaser::excerpt(standfirst, "", max_chars),
+        None => markdown::excerpt(&row.body, usize::from(max_chars)),
+    }
+}
+
+/// The words of a row's body, as kept when written (or counted now for rows
+/// written before counts were kept).
+fn word_count(row: &ArticleRow) -> i32 {
+    match row.word_count {
+        Some(words) => words,
+        None => i32::try_from(markdown::word_count(&row.body)).unwrap_or(i32::MAX),
+    }
+}
+
 /// The rendered bodies of `rows`, as stored when each body was written (one query;
 /// only asked for with `include=body_html`, so lists do not carry them otherwise).
 /// Rows written before bodies were stored rendered are rendered now, once.
@@ -113,17 +140,21 @@ pub(super) async fn bodies_html(
                 // Written before bodies were stored rendered: rendered once, now,
                 // and kept (unless the body changed meanwhile).
                 Some(row) => {
-                    let body_html = markdown::render_off_thread(&row.body).await?;
+                    let rendered = markdown::render_off_thread(&row.body).await?;
                     diesel::update(
                         articles::table
                             .filter(articles::id.eq(id))
                             .filter(articles::body_html.is_null())
                             .filter(articles::version.eq(row.version)),
                     )
-                    .set(articles::body_html.eq(&body_html))
+                    .set((
+                        articles::body_html.eq(&rendered.html),
+                        articles::lead_text.eq(&rendered.lead),
+                        articles::word_count.eq(rendered.word_count),
+                    ))
                     .execute(conn)
                     .await?;
-                    body_html
+                    rendered.html
                 }
                 None => continue,
             },
@@ -133,28 +164,14 @@ pub(super) async fn bodies_html(
     Ok(html)
 }
 
-/// One page of articles. With a search (`filter.search`), only the articles it
-/// finds, each with its snippet, by relevance unless `sort` says otherwise; the
-/// page is still one query (plus the tags').
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    filter: &ArticleFilter,
-    sort: Sort,
-    include: Include,
-    page: &PageRequest<ArticleCursor>,
-) -> AppResult<(Vec<Article>, Option<String>)> {
+/// The articles `filter` lets through, in no order, selecting nothing yet: shared by
+/// a page and its count.
+fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, Pg> {
     let now = Utc::now();
-    let search = filter.search.as_deref();
-    let (rank, snippet) = match search {
-        Some(q) => (search::rank(q), search::snippet(q)),
-        None => (search::no_rank(), search::no_snippet()),
-    };
     let mut query = articles::table
-        .select((ArticleRow::as_select(), rank, snippet))
         .filter(visible_to(filter.audience))
-        .limit(page.limit + 1)
         .into_boxed();
-    if let Some(q) = search {
+    if let Some(q) = filter.search.as_deref() {
         query = query.filter(search::matches(q));
     }
     if let Some(language) = &filter.language {
@@ -175,12 +192,32 @@ pub async fn list(
             .filter(articles::status.eq(StoredStatus::Published))
             .filter(articles::published_at.gt(now)),
     };
-    for group in &filter.tag_groups {
-        let tagged = article_tags_table::table
+    let tagged_with = |slugs: &[String]| {
+        article_tags_table::table
             .inner_join(tags::table)
-            .filter(tags::slug.eq_any(group.clone()))
-            .select(article_tags_table::article_id);
-        query = query.filter(articles::id.eq_any(tagged));
+            .filter(tags::slug.eq_any(slugs.to_vec()))
+            .select(article_tags_table::article_id)
+    };
+    for group in &filter.tag_groups {
+        query = query.filter(articles::id.eq_any(tagged_with(group)));
+    }
+    if !filter.tags_none.is_empty() {
+        query = query.filter(diesel::dsl::not(
+            articles::id.eq_any(tagged_with(&filter.tags_none)),
+        ));
+    }
+    let (mut ids, mut slugs) = (Vec::new(), Vec::new());
+    for key in &filter.exclude {
+        match key {
+            ArticleKey::Id(id) => ids.push(*id),
+            ArticleKey::Slug(slug) => slugs.push(slug.as_str().to_string()),
+        }
+    }
+    if !ids.is_empty() {
+        query = query.filter(articles::id.ne_all(ids));
+    }
+    if !slugs.is_empty() {
+        query = query.filter(articles::slug.ne_all(slugs));
     }
     if let Some(after) = filter.published_after {
         query = query.filter(articles::published_at.gt(after));
@@ -188,10 +225,40 @@ pub async fn list(
     if let Some(before) = filter.published_before {
         query = query.filter(articles::published_at.lt(before));
     }
+    query
+}
+
+/// How many articles `filter` lets through (`count=exact`): one count over the
+/// same filters as the list, under the statement timeout like any query.
+pub async fn count(conn: &mut AsyncPgConnection, filter: &ArticleFilter) -> AppResult<i64> {
+    Ok(filtered(filter).count().get_result(conn).await?)
+}
+
+/// The SQL type of a page's rows: the article, its relevance, its snippet.
+type PageRow = (
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ArticleRow, Pg>>,
+    Nullable<Float4>,
+    Nullable<Text>,
+);
+
+/// The query of one page of articles: filtered, sorted, after the cursor.
+fn page_query(
+    filter: &ArticleFilter,
+    sort: Sort,
+    page: &PageRequest<ArticleCursor>,
+) -> AppResult<articles::BoxedQuery<'static, Pg, PageRow>> {
+    let search = filter.search.as_deref();
+    let (rank, snippet) = match search {
+        Some(q) => (search::rank(q), search::snippet(q)),
+        None => (search::no_rank(), search::no_snippet()),
+    };
+    let query = filtered(filter)
+        .select((ArticleRow::as_select(), rank, snippet))
+        .limit(page.limit + 1);
     let mismatch =
         || AppError::InvalidParameter("cursor belongs to a list with another sort".into());
-    query = match sort {
-        Sort::PublishedAt => {
+    Ok(match (sort.key, sort.descending) {
+        (SortKey::PublishedAt, true) => {
             let query = query.order((
                 articles::published_at.desc().nulls_last(),
                 articles::id.desc(),
@@ -210,7 +277,26 @@ pub async fn list(
                 Some(_) => return Err(mismatch()),
             }
         }
-        Sort::UpdatedAt => {
+        (SortKey::PublishedAt, false) => {
+            let query = query.order((
+                articles::published_at.asc().nulls_last(),
+                articles::id.asc(),
+            ));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::PA(Some(at), id)) => query.filter(
+                    articles::published_at
+                        .gt(*at)
+                        .or(articles::published_at.eq(*at).and(articles::id.gt(*id)))
+                        .or(articles::published_at.is_null()),
+                ),
+                Some(ArticleCursor::PA(None, id)) => query
+                    .filter(articles::published_at.is_null())
+                    .filter(articles::id.gt(*id)),
+                Some(_) => return Err(mismatch()),
+            }
+        }
+        (SortKey::UpdatedAt, true) => {
             let query = query.order((articles::updated_at.desc(), articles::id.desc()));
             match &page.after {
                 None => query,
@@ -222,7 +308,19 @@ pub async fn list(
                 Some(_) => return Err(mismatch()),
             }
         }
-        Sort::Title => {
+        (SortKey::UpdatedAt, false) => {
+            let query = query.order((articles::updated_at.asc(), articles::id.asc()));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::UA(at, id)) => query.filter(
+                    articles::updated_at
+                        .gt(*at)
+                        .or(articles::updated_at.eq(*at).and(articles::id.gt(*id))),
+                ),
+                Some(_) => return Err(mismatch()),
+            }
+        }
+        (SortKey::Title, false) => {
             let query = query.order((articles::title.asc(), articles::id.asc()));
             match &page.after {
                 None => query,
@@ -234,7 +332,19 @@ pub async fn list(
                 Some(_) => return Err(mismatch()),
             }
         }
-        Sort::Relevance => {
+        (SortKey::Title, true) => {
+            let query = query.order((articles::title.desc(), articles::id.desc()));
+            match &page.after {
+                None => query,
+                Some(ArticleCursor::TD(title, id)) => query.filter(
+                    articles::title
+                        .lt(title.clone())
+                        .or(articles::title.eq(title.clone()).and(articles::id.lt(*id))),
+                ),
+                Some(_) => return Err(mismatch()),
+            }
+        }
+        (SortKey::Relevance, _) => {
             let Some(q) = search else {
                 return Err(AppError::InvalidParameter(
                     "sort=relevance needs a search: give q".into(),
@@ -247,13 +357,42 @@ pub async fn list(
                 Some(_) => return Err(mismatch()),
             }
         }
-    };
+    })
+}
+
+/// How PostgreSQL runs the query of a page (`EXPLAIN`, without costs): for the
+/// benchmark and the test that the search uses its index at scale.
+pub async fn explain_list(
+    conn: &mut AsyncPgConnection,
+    filter: &ArticleFilter,
+    sort: Sort,
+    page: &PageRequest<ArticleCursor>,
+) -> AppResult<Vec<String>> {
+    Ok(Explain(page_query(filter, sort, page)?).load(conn).await?)
+}
+
+/// One page of articles. With a search (`filter.search`), only the articles it
+/// finds, each with its snippet, by relevance unless `sort` says otherwise; the
+/// page is still one query (plus the tags').
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &ArticleFilter,
+    sort: Sort,
+    include: Include,
+    page: &PageRequest<ArticleCursor>,
+) -> AppResult<(Vec<Article>, Option<String>)> {
+    let query = page_query(filter, sort, page)?;
     let rows: Vec<(ArticleRow, Option<f32>, Option<String>)> = query.load(conn).await?;
-    let (rows, next) = into_page(rows, page.limit, |(row, rank, _)| match sort {
-        Sort::PublishedAt => ArticleCursor::P(row.published_at, row.id),
-        Sort::UpdatedAt => ArticleCursor::U(row.updated_at, row.id),
-        Sort::Title => ArticleCursor::T(row.title.clone(), row.id),
-        Sort::Relevance => ArticleCursor::R(rank.unwrap_or_default(), row.id),
+    let (rows, next) = into_page(rows, page.limit, |(row, rank, _)| {
+        match (sort.key, sort.descending) {
+            (SortKey::PublishedAt, true) => ArticleCursor::P(row.published_at, row.id),
+            (SortKey::PublishedAt, false) => ArticleCursor::PA(row.published_at, row.id),
+            (SortKey::UpdatedAt, true) => ArticleCursor::U(row.updated_at, row.id),
+            (SortKey::UpdatedAt, false) => ArticleCursor::UA(row.updated_at, row.id),
+            (SortKey::Title, false) => ArticleCursor::T(row.title.clone(), row.id),
+            (SortKey::Title, true) => ArticleCursor::TD(row.title.clone(), row.id),
+            (SortKey::Relevance, _) => ArticleCursor::R(rank.unwrap_or_default(), row.id),
+        }
     });
     let mut snippets = HashMap::with_capacity(rows.len());
     let rows = rows
@@ -270,4 +409,23 @@ pub async fn list(
         article.snippet = snippets.remove(&article.id);
     }
     Ok((articles, next))
+}
+
+/// `EXPLAIN (COSTS OFF)` of a query, binds and all: one line of the plan per row.
+struct Explain<Q>(Q);
+
+impl<Q> QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for Explain<Q> {
+    type SqlType = Text;
+}
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN (COSTS OFF) ");
+        self.0.walk_ast(out.reborrow())
+    }
 }

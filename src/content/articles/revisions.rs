@@ -10,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::teaser;
 use super::types::*;
 use super::write::restore_recorded;
 use crate::content::article_access::{key_matches, not_found, visible_to, ArticleKey, Audience};
@@ -133,11 +134,15 @@ async fn revision(conn: &mut AsyncPgConnection, id: Uuid, version: i32) -> AppRe
         .await
         .optional()?
         .ok_or_else(no_revision)?;
+    let mut article: Article = serde_json::from_value(snapshot).map_err(damaged)?;
+    // Snapshots record what was written; what a read derives from it is derived
+    // again, the same way.
+    teaser::derive_from_body(&mut article);
     Ok(Revision {
         version,
         created_at,
         created_by,
-        article: serde_json::from_value(snapshot).map_err(damaged)?,
+        article,
     })
 }
 

@@ -10,13 +10,14 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use crate::content::article_access::Audience;
+use super::teaser::DEFAULT_EXCERPT_CHARS;
+use crate::content::article_access::{ArticleKey, Audience};
 pub use crate::content::article_status::Status;
 use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
 use crate::content::language::LanguageInput;
 use crate::content::precondition::EntityState;
-use crate::content::slug::{Slug, SlugInput};
+use crate::content::slug::SlugInput;
 use crate::content::tags::{TagRef, TagReference};
 use crate::content::text::{self, Line, Text};
 use crate::error::{AppError, AppResult};
@@ -51,6 +52,18 @@ pub struct Article {
     /// with `include=body_html`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_html: Option<String>,
+    /// A teaser: the standfirst, or else the body's first paragraph as plain text,
+    /// cut at a word boundary to `excerpt_length` characters (default 200) with an
+    /// ellipsis when cut. Plain text: escape it for HTML.
+    #[serde(default)]
+    #[schema(example = "Mongolia is turning to Seoul for the investment…")]
+    pub excerpt: String,
+    /// Words in the body as read (its text, not its markup).
+    #[serde(default)]
+    pub word_count: i32,
+    /// `word_count` at 230 words a minute, rounded up.
+    #[serde(default)]
+    pub reading_time_minutes: i32,
     pub status: Status,
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -177,13 +190,28 @@ impl IncludePart {
     }
 }
 
-/// Which optional parts a representation carries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which optional parts a representation carries, and how long its excerpt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Include {
     pub body: bool,
     pub body_html: bool,
     pub key_point_lists: bool,
     pub citations: bool,
+    /// The longest `excerpt`, in characters.
+    pub excerpt_chars: u16,
+}
+
+impl Default for Include {
+    /// A summary: no optional part, the default excerpt length.
+    fn default() -> Include {
+        Include {
+            body: false,
+            body_html: false,
+            key_point_lists: false,
+            citations: false,
+            excerpt_chars: DEFAULT_EXCERPT_CHARS,
+        }
+    }
 }
 
 impl Include {
@@ -196,7 +224,11 @@ impl Include {
             self.citations,
         ];
         let bits: String = parts.iter().map(|on| if *on { '1' } else { '0' }).collect();
-        format!("article:{bits}")
+        if self.excerpt_chars == DEFAULT_EXCERPT_CHARS {
+            format!("article:{bits}")
+        } else {
+            format!("article:{bits}:{}", self.excerpt_chars)
+        }
     }
 
     /// A whole article: everything but the rendered HTML.
@@ -205,6 +237,7 @@ impl Include {
         body_html: false,
         key_point_lists: true,
         citations: true,
+        excerpt_chars: DEFAULT_EXCERPT_CHARS,
     };
 
     /// Parses `include=body,body_html,key_point_lists,citations` on top of `base`.
@@ -323,27 +356,130 @@ pub struct ScheduleInput {
     pub published_at: DateTime<Utc>,
 }
 
-/// How article lists are sorted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Sort {
-    /// Newest first; drafts (no date) last.
-    #[default]
+/// What an article list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// The publication date; drafts (no date) last in either direction.
     PublishedAt,
-    /// Most recently changed first.
     UpdatedAt,
-    /// A to Z.
     Title,
-    /// Best match first (only with `q`, where it is the default).
+    /// Relevance to the search (`q`), best match first.
     Relevance,
 }
 
-/// The sort key of the last row of a page, tagged with its sort.
+/// How an article list is sorted: a key and a direction (`sort`). Ties are broken
+/// by id, in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Newest first.
+    pub const NEWEST: Sort = Sort {
+        key: SortKey::PublishedAt,
+        descending: true,
+    };
+    /// Best match first.
+    pub const RELEVANCE: Sort = Sort {
+        key: SortKey::Relevance,
+        descending: true,
+    };
+
+    /// Every value `sort` takes: a key alone sorts in its usual direction (dates
+    /// newest first, titles A to Z); `-key` or `key:desc` descending; `key:asc`
+    /// ascending.
+    pub const VALUES: [&'static str; 13] = [
+        "published_at",
+        "-published_at",
+        "published_at:asc",
+        "published_at:desc",
+        "updated_at",
+        "-updated_at",
+        "updated_at:asc",
+        "updated_at:desc",
+        "title",
+        "-title",
+        "title:asc",
+        "title:desc",
+        "relevance",
+    ];
+
+    /// One of [`Sort::VALUES`].
+    pub fn parse(value: &str) -> Option<Sort> {
+        if value == "relevance" {
+            return Some(Sort::RELEVANCE);
+        }
+        let (name, descending) = if let Some(name) = value.strip_prefix('-') {
+            (name, Some(true))
+        } else if let Some(name) = value.strip_suffix(":desc") {
+            (name, Some(true))
+        } else if let Some(name) = value.strip_suffix(":asc") {
+            (name, Some(false))
+        } else {
+            (value, None)
+        };
+        let (key, usual) = match name {
+            "published_at" => (SortKey::PublishedAt, true),
+            "updated_at" => (SortKey::UpdatedAt, true),
+            "title" => (SortKey::Title, false),
+            _ => return None,
+        };
+        Some(Sort {
+            key,
+            descending: descending.unwrap_or(usual),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Sort {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Sort, D::Error> {
+        let value = Cow::<str>::deserialize(deserializer)?;
+        Sort::parse(&value).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown sort `{value}`; one of {}",
+                Sort::VALUES.join(", ")
+            ))
+        })
+    }
+}
+
+impl PartialSchema for Sort {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Sort::VALUES))
+            .description(Some(
+                "How a list is sorted. A key alone sorts in its usual direction:                  `published_at` newest first (drafts, with no date, last), `updated_at`                  most recently changed first, `title` A to Z, `relevance` best match first                  (only with `q`, where it is the default). `-key` or `key:desc` sorts                  descending, `key:asc` ascending.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Sort {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Sort")
+    }
+}
+
+/// The sort key of the last row of a page, tagged with its sort (the usual
+/// directions keep their original tags, so cursors given out before directions
+/// existed stay valid).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ArticleCursor {
+    /// Published, newest first.
     P(Option<DateTime<Utc>>, Uuid),
+    /// Published, oldest first.
+    PA(Option<DateTime<Utc>>, Uuid),
+    /// Updated, most recent first.
     U(DateTime<Utc>, Uuid),
+    /// Updated, least recent first.
+    UA(DateTime<Utc>, Uuid),
+    /// Title, A to Z.
     T(String, Uuid),
+    /// Title, Z to A.
+    TD(String, Uuid),
     /// Relevance, as the database computes it (a `real`, exact in JSON).
     R(f32, Uuid),
 }
@@ -363,15 +499,18 @@ pub struct ArticleFilter {
     pub language: Option<String>,
     /// A web-search query (`q`): only the articles it finds.
     pub search: Option<String>,
+    /// Tag slugs no listed article may carry.
+    pub tags_none: Vec<String>,
+    /// Articles left out, by id or slug (the one being read, under "Latest").
+    pub exclude: Vec<ArticleKey>,
 }
 
 impl ArticleFilter {
-    /// Narrows the filter by what a client asked for: a status, tag slugs
-    /// (comma-separated: any of them), a publication range.
+    /// Narrows the filter by what a client asked for: a status and a publication
+    /// range.
     pub fn narrowed(
         mut self,
         status: Option<Status>,
-        tags: Option<&str>,
         published_after: Option<DateTime<Utc>>,
         published_before: Option<DateTime<Utc>>,
     ) -> AppResult<Self> {
@@ -384,19 +523,6 @@ impl ArticleFilter {
                     "{name} must be between the years 1 and 9999"
                 )));
             }
-        }
-        let group = tags
-            .unwrap_or("")
-            .split(',')
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                Slug::parse(t).map(Slug::into_string).map_err(|_| {
-                    AppError::InvalidParameter(format!("tag: `{t}` is not a tag slug"))
-                })
-            })
-            .collect::<AppResult<Vec<String>>>()?;
-        if !group.is_empty() {
-            self.tag_groups.push(group);
         }
         self.status = status;
         self.published_after = published_after;
@@ -414,6 +540,8 @@ impl ArticleFilter {
             published_before: None,
             language: None,
             search: None,
+            tags_none: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }

@@ -28,7 +28,7 @@ pub async fn create(
     write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
-    valid.fields.body_html = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let (status, published_at) = valid.status.unwrap_or((StoredStatus::Draft, None));
@@ -41,7 +41,9 @@ pub async fn create(
                     articles::title.eq(&fields.title),
                     articles::standfirst.eq(&fields.standfirst),
                     articles::body.eq(&fields.body),
-                    articles::body_html.eq(&fields.body_html),
+                    articles::body_html.eq(fields.rendered.as_ref().map(|r| &r.html)),
+                    articles::lead_text.eq(fields.rendered.as_ref().map(|r| &r.lead)),
+                    articles::word_count.eq(fields.rendered.as_ref().map(|r| r.word_count)),
                     articles::language.eq(fields.language.as_deref().unwrap_or(default_language)),
                     articles::status.eq(&status),
                     articles::published_at.eq(published_at),
@@ -157,7 +159,7 @@ pub async fn replace(
     write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
-    valid.fields.body_html = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
@@ -221,9 +223,13 @@ pub(super) async fn update_fields(
             .execute(conn)
             .await?;
     }
-    if let Some(body_html) = &fields.body_html {
+    if let Some(rendered) = &fields.rendered {
         diesel::update(target)
-            .set(articles::body_html.eq(body_html))
+            .set((
+                articles::body_html.eq(&rendered.html),
+                articles::lead_text.eq(&rendered.lead),
+                articles::word_count.eq(rendered.word_count),
+            ))
             .execute(conn)
             .await?;
     }
@@ -247,7 +253,7 @@ pub async fn update(
     write: &Write,
 ) -> AppResult<Article> {
     let patch = patch.validate()?;
-    let body_html = match &patch.body {
+    let rendered = match &patch.body {
         Some(body) => Some(markdown::render_off_thread(body).await?),
         None => None,
     };
@@ -259,7 +265,7 @@ pub async fn update(
                 return Ok(current.id);
             }
             let mut valid = patch.apply_to(&current);
-            valid.fields.body_html = body_html;
+            valid.fields.rendered = rendered;
             update_fields(conn, &current, &valid).await?;
             write_parts(conn, current.id, &valid, true, write).await?;
             touch(conn, current.id, write).await?;
@@ -302,7 +308,7 @@ pub(super) async fn restore_recorded(
     write: &Write,
 ) -> AppResult<Article> {
     // Rendered before the article is locked: a long body must not hold its lock.
-    let body_html =
+    let rendered =
         markdown::render_off_thread(recorded.body.as_deref().unwrap_or_default()).await?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
@@ -311,7 +317,7 @@ pub(super) async fn restore_recorded(
                 // The key now names another article (its slug moved meanwhile).
                 return Err(not_found());
             }
-            apply_recorded(conn, &current, recorded, body_html, write).await?;
+            apply_recorded(conn, &current, recorded, &rendered, write).await?;
             Ok(current.id)
         })
         .await?;
@@ -319,14 +325,14 @@ pub(super) async fn restore_recorded(
 }
 
 /// Inside a transaction that holds `current`, writes `recorded`'s content onto it
-/// (fields, `body_html` rendered from its body, parts with their ids, tags), then
+/// (fields, `rendered` from its body, parts with their ids, tags), then
 /// touches it. The parts' ids must be free: a revision's, once the article's own
 /// parts are gone, or those of a copy deleted first.
 pub(super) async fn apply_recorded(
     conn: &mut AsyncPgConnection,
     current: &ArticleRow,
     recorded: &Article,
-    body_html: String,
+    rendered: &markdown::RenderedBody,
     write: &Write,
 ) -> AppResult<ArticleRow> {
     let body = recorded.body.clone().unwrap_or_default();
@@ -341,7 +347,9 @@ pub(super) async fn apply_recorded(
             articles::title.eq(&recorded.title),
             articles::standfirst.eq(&recorded.standfirst),
             articles::body.eq(&body),
-            articles::body_html.eq(&body_html),
+            articles::body_html.eq(&rendered.html),
+            articles::lead_text.eq(&rendered.lead),
+            articles::word_count.eq(rendered.word_count),
         ))
         .execute(conn)
         .await?;

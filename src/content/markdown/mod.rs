@@ -178,10 +178,99 @@ pub fn cut_at_word(text: &str, max_chars: usize) -> String {
     format!("{kept}…")
 }
 
-/// [`render`] on a blocking thread, off the async workers (rendering is linear,
-/// but a body of 500,000 characters still takes tens of milliseconds).
-pub async fn render_off_thread(body: &str) -> AppResult<String> {
-    off_thread(body, render).await
+/// What is kept of a body besides its Markdown, worked out when it is written so
+/// that reads and lists do no per-item parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedBody {
+    /// Sanitized HTML ([`render`]).
+    pub html: String,
+    /// The first paragraph as plain text, up to [`LEAD_CHARS`] ([`excerpt`]): what
+    /// a teaser is cut from when the article has no standfirst.
+    pub lead: String,
+    /// Words in the text as read ([`word_count`]).
+    pub word_count: i32,
+}
+
+/// The longest lead kept, in characters; excerpts are cut from it.
+pub const LEAD_CHARS: usize = 1000;
+
+impl RenderedBody {
+    pub fn of(body: &str) -> RenderedBody {
+        RenderedBody {
+            html: render(body),
+            lead: excerpt(body, LEAD_CHARS),
+            word_count: i32::try_from(word_count(body)).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+/// [`RenderedBody::of`] on a blocking thread, off the async workers (rendering is
+/// linear, but a body of 500,000 characters still takes tens of milliseconds).
+pub async fn render_off_thread(body: &str) -> AppResult<RenderedBody> {
+    off_thread(body, RenderedBody::of).await
+}
+
+/// The words a reader reads in the body: its text (headings, paragraphs, lists,
+/// quotes, code), not its markup, URLs or HTML tags. A word is a run of
+/// non-whitespace; inline markup (`**bold**`, links) does not split one.
+pub fn word_count(body: &str) -> usize {
+    let mut words = 0;
+    let mut in_word = false;
+    let mut count = |text: &str, in_word: &mut bool| {
+        for c in text.chars() {
+            if c.is_whitespace() {
+                *in_word = false;
+            } else if !*in_word {
+                *in_word = true;
+                words += 1;
+            }
+        }
+    };
+    for event in Parser::new_ext(body, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) => count(&t, &mut in_word),
+            Event::Html(chunk) | Event::InlineHtml(chunk) => {
+                count(&strip_tags(&chunk), &mut in_word)
+            }
+            Event::Start(tag) if !is_inline(&tag) => in_word = false,
+            Event::End(tag) if !is_inline_end(tag) => in_word = false,
+            Event::SoftBreak | Event::HardBreak | Event::Rule => in_word = false,
+            _ => {}
+        }
+    }
+    words
+}
+
+fn is_inline(tag: &Tag<'_>) -> bool {
+    matches!(
+        tag,
+        Tag::Emphasis | Tag::Strong | Tag::Strikethrough | Tag::Link { .. }
+    )
+}
+
+fn is_inline_end(tag: TagEnd) -> bool {
+    matches!(
+        tag,
+        TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link
+    )
+}
+
+/// The text of raw HTML, its tags replaced by spaces.
+fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// [`citation_references`] on a blocking thread, as [`render_off_thread`].
