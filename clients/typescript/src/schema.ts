@@ -608,7 +608,8 @@ export interface paths {
          * List tags
          * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
          *
-         *     Tags sorted by name (then id), a page at a time. Follow `next_cursor` (or the
+         *     Tags sorted by name (then id), or by how many published articles carry them
+         *     (`sort=-article_count`), a page at a time. Follow `next_cursor` (or the
          *     `Link: rel="next"` header) until it is `null`. Without a token, only tags that
          *     a published article carries are listed.
          */
@@ -1133,6 +1134,23 @@ export interface components {
              *     with `include=body_html`.
              */
             body_html?: string | null;
+            /**
+             * @description A teaser: the standfirst, or else the body's first paragraph as plain text,
+             *     cut at a word boundary to `excerpt_length` characters (default 200) with an
+             *     ellipsis when cut. Plain text: escape it for HTML.
+             * @example Mongolia is turning to Seoul for the investment…
+             */
+            excerpt?: string;
+            /**
+             * Format: int32
+             * @description Words in the body as read (its text, not its markup).
+             */
+            word_count?: number;
+            /**
+             * Format: int32
+             * @description `word_count` at 230 words a minute, rounded up.
+             */
+            reading_time_minutes?: number;
             status: components["schemas"]["Status"];
             /** Format: date-time */
             published_at?: string | null;
@@ -1168,6 +1186,11 @@ export interface components {
              */
             snippet?: string | null;
         };
+        /**
+         * @description A field of an article, as `fields=` names it.
+         * @enum {string}
+         */
+        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "tags" | "key_point_lists" | "citations" | "snippet";
         /**
          * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
          *     key-point lists, citations and tags.
@@ -1286,9 +1309,16 @@ export interface components {
          *     }
          */
         ArticlePage: {
-            items: components["schemas"]["ArticleSummary"][];
+            /** @description Summaries; with `fields`, only the fields named (and `id`). */
+            items: components["schemas"]["ListedArticle"][];
             /** @description Cursor of the next page; `null` on the last page. */
             next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description How many articles match the filters, over all pages: only with
+             *     `count=exact`.
+             */
+            total?: number | null;
         };
         /**
          * @description A partial update: only the fields sent change. `standfirst: null` clears it; a
@@ -1378,6 +1408,23 @@ export interface components {
              *     with `include=body_html`.
              */
             body_html?: string | null;
+            /**
+             * @description A teaser: the standfirst, or else the body's first paragraph as plain text,
+             *     cut at a word boundary to `excerpt_length` characters (default 200) with an
+             *     ellipsis when cut. Plain text: escape it for HTML.
+             * @example Mongolia is turning to Seoul for the investment…
+             */
+            excerpt?: string;
+            /**
+             * Format: int32
+             * @description Words in the body as read (its text, not its markup).
+             */
+            word_count?: number;
+            /**
+             * Format: int32
+             * @description `word_count` at 230 words a minute, rounded up.
+             */
+            reading_time_minutes?: number;
             status: components["schemas"]["Status"];
             /** Format: date-time */
             published_at?: string | null;
@@ -1507,6 +1554,11 @@ export interface components {
             date?: string | null;
             quote?: components["schemas"]["Text5000"] | null;
         };
+        /**
+         * @description Whether a list counts its matches.
+         * @enum {string}
+         */
+        CountMode: "exact";
         /** @description One field's value before and after. */
         FieldChange: {
             field: string;
@@ -1679,6 +1731,87 @@ export interface components {
         Line300: string;
         /** @description One line of 1 to 500 characters (trimmed): no control characters, at least one visible character */
         Line500: string;
+        ListedArticle: components["schemas"]["ArticleSummary"] | {
+            /** Format: uuid */
+            id: string;
+            /** @example mongolia-looks-to-south-korea */
+            slug?: string;
+            title?: string;
+            /** @description The summary under the headline. */
+            standfirst?: string | null;
+            /**
+             * @description A BCP 47 language tag; it picks how the article is indexed for search.
+             *     (Revisions recorded before articles had one leave it empty.)
+             * @example en
+             */
+            language?: string;
+            /** @description Markdown. Left out of lists unless `include=body`. */
+            body?: string | null;
+            /**
+             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
+             *     with `include=body_html`.
+             */
+            body_html?: string | null;
+            /**
+             * @description A teaser: the standfirst, or else the body's first paragraph as plain text,
+             *     cut at a word boundary to `excerpt_length` characters (default 200) with an
+             *     ellipsis when cut. Plain text: escape it for HTML.
+             * @example Mongolia is turning to Seoul for the investment…
+             */
+            excerpt?: string;
+            /**
+             * Format: int32
+             * @description Words in the body as read (its text, not its markup).
+             */
+            word_count?: number;
+            /**
+             * Format: int32
+             * @description `word_count` at 230 words a minute, rounded up.
+             */
+            reading_time_minutes?: number;
+            status?: components["schemas"]["Status"];
+            /** Format: date-time */
+            published_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            /**
+             * Format: int32
+             * @description Bumped by every change to the article or any of its parts; the `ETag`
+             *     carries it.
+             */
+            version?: number;
+            /**
+             * Format: uuid
+             * @description The token that created the article.
+             */
+            created_by?: string | null;
+            /**
+             * Format: uuid
+             * @description The token that made the last change.
+             */
+            updated_by?: string | null;
+            /** @description In the article's order. */
+            tags?: components["schemas"]["TagRef"][];
+            key_point_lists?: components["schemas"]["KeyPointList"][] | null;
+            /** @description Ordered by number. */
+            citations?: components["schemas"]["Citation"][] | null;
+            /**
+             * @description Only on search hits (`q=`): where the article matches, as HTML-escaped text
+             *     whose only markup is `<mark>` around the words found.
+             */
+            snippet?: string | null;
+        };
+        /** @description A tag in the tag list: with, when asked for, how many articles carry it. */
+        ListedTag: components["schemas"]["Tag"] & {
+            /**
+             * Format: int64
+             * @description How many published articles carry the tag (only with
+             *     `include=article_count` or `sort=-article_count`).
+             */
+            article_count?: number | null;
+        };
         /**
          * @description A key point to add to a list.
          * @example {
@@ -1974,10 +2107,10 @@ export interface components {
          */
         Slug: string;
         /**
-         * @description How article lists are sorted.
+         * @description How a list is sorted. A key alone sorts in its usual direction:                  `published_at` newest first (drafts, with no date, last), `updated_at`                  most recently changed first, `title` A to Z, `relevance` best match first                  (only with `q`, where it is the default). `-key` or `key:desc` sorts                  descending, `key:asc` ascending.
          * @enum {string}
          */
-        Sort: "published_at" | "updated_at" | "title" | "relevance";
+        Sort: "published_at" | "-published_at" | "published_at:asc" | "published_at:desc" | "updated_at" | "-updated_at" | "updated_at:asc" | "updated_at:desc" | "title" | "-title" | "title:asc" | "title:desc" | "relevance";
         /**
          * Format: uri
          * @description An absolute http(s) URL of at most 2000 characters
@@ -2041,7 +2174,12 @@ export interface components {
             updated_by?: string | null;
         };
         /**
-         * @description One page of tags, sorted by name.
+         * @description What the tag list can add to each tag.
+         * @enum {string}
+         */
+        TagInclude: "article_count";
+        /**
+         * @description One page of tags.
          * @example {
          *       "items": [
          *         {
@@ -2060,7 +2198,7 @@ export interface components {
          *     }
          */
         TagPage: {
-            items: components["schemas"]["Tag"][];
+            items: components["schemas"]["ListedTag"][];
             /** @description Cursor of the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
@@ -2093,6 +2231,11 @@ export interface components {
             /** @example South Korea */
             name: string;
         };
+        /**
+         * @description How the tag list is sorted.
+         * @enum {string}
+         */
+        TagSort: "name" | "-article_count";
         /** @description Text of at most 2000 characters: line breaks and tabs, no other control characters */
         Text2000: string;
         /** @description Text of at most 5000 characters: line breaks and tabs, no other control characters */
@@ -2460,6 +2603,15 @@ export interface operations {
                  *     filter).
                  */
                 tag?: string;
+                /** @description Only articles carrying every one of these tags: slugs, comma-separated. */
+                tag_all?: string;
+                /** @description Only articles carrying none of these tags: slugs, comma-separated. */
+                tag_none?: string;
+                /**
+                 * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
+                 *     article being read, under its "Latest").
+                 */
+                exclude?: string;
                 /** @description Only articles published after this moment (RFC 3339). */
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
@@ -2481,6 +2633,19 @@ export interface operations {
                 sort?: components["schemas"]["Sort"];
                 /** @description Parts to add to each summary (comma-separated). Tags are always there. */
                 include?: components["schemas"]["IncludePart"][];
+                /**
+                 * @description Only these fields of each article (comma-separated; `id` is always there).
+                 *     Naming a part (`body`, `body_html`, `key_point_lists`, `citations`) includes
+                 *     it.
+                 */
+                fields?: components["schemas"]["ArticleField"][];
+                /** @description The longest `excerpt`, in characters. */
+                excerpt_length?: number;
+                /**
+                 * @description `exact` adds `total`: how many articles match the filters (over all pages).
+                 *     It costs a count, so it is never computed unless asked for.
+                 */
+                count?: components["schemas"]["CountMode"];
                 /** @description Page size. */
                 limit?: number;
                 /** @description Where the page starts: the `next_cursor` of the previous page. */
@@ -4317,6 +4482,13 @@ export interface operations {
     list_tags: {
         parameters: {
             query?: {
+                /**
+                 * @description `name` (A to Z, the default) or `-article_count` (most published articles
+                 *     first, then A to Z).
+                 */
+                sort?: components["schemas"]["TagSort"];
+                /** @description `article_count` adds to each tag how many published articles carry it. */
+                include?: components["schemas"]["TagInclude"];
                 /** @description Page size. */
                 limit?: number;
                 /** @description Where the page starts: the `next_cursor` of the previous page. */
@@ -4347,16 +4519,7 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
-            /** @description `limit` or `cursor` is not valid */
-            400: {
-                headers: {
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadParameter"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -4555,6 +4718,15 @@ export interface operations {
                  *     filter).
                  */
                 tag?: string;
+                /** @description Only articles carrying every one of these tags: slugs, comma-separated. */
+                tag_all?: string;
+                /** @description Only articles carrying none of these tags: slugs, comma-separated. */
+                tag_none?: string;
+                /**
+                 * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
+                 *     article being read, under its "Latest").
+                 */
+                exclude?: string;
                 /** @description Only articles published after this moment (RFC 3339). */
                 published_after?: string;
                 /** @description Only articles published before this moment (RFC 3339). */
@@ -4576,6 +4748,19 @@ export interface operations {
                 sort?: components["schemas"]["Sort"];
                 /** @description Parts to add to each summary (comma-separated). Tags are always there. */
                 include?: components["schemas"]["IncludePart"][];
+                /**
+                 * @description Only these fields of each article (comma-separated; `id` is always there).
+                 *     Naming a part (`body`, `body_html`, `key_point_lists`, `citations`) includes
+                 *     it.
+                 */
+                fields?: components["schemas"]["ArticleField"][];
+                /** @description The longest `excerpt`, in characters. */
+                excerpt_length?: number;
+                /**
+                 * @description `exact` adds `total`: how many articles match the filters (over all pages).
+                 *     It costs a count, so it is never computed unless asked for.
+                 */
+                count?: components["schemas"]["CountMode"];
                 /** @description Page size. */
                 limit?: number;
                 /** @description Where the page starts: the `next_cursor` of the previous page. */
