@@ -12,7 +12,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, CorsOrigins};
-use crate::content::articles::pending;
+use crate::content::articles::{self, pending};
 use crate::content::housekeeping::{self, Removed, Retention};
 use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
@@ -283,6 +283,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     if !retention.keeps_everything() {
         tokio::spawn(keep_house(pool.clone(), retention));
     }
+    tokio::spawn(backfill_teasers(pool.clone()));
     let server = start_server(listener, pool, options)?;
     // actix stops accepting on SIGINT/SIGTERM and lets in-flight requests finish.
     let result = server.await.map_err(StartError::Server);
@@ -309,6 +310,32 @@ async fn publish_scheduled(pool: DbPool) {
             Ok(n) => tracing::info!(published = n, "published scheduled pending changes"),
             Err(error) => tracing::debug!(%error, "scheduled pending changes: trying again later"),
         }
+    }
+}
+
+/// Keeps the teasers of articles written before teasers were kept, a batch at a
+/// time, then stops (reads work them out until then).
+async fn backfill_teasers(pool: DbPool) {
+    let mut total = 0;
+    loop {
+        let done = match pool.get().await {
+            Ok(mut conn) => articles::backfill_teasers(&mut conn, 100).await,
+            Err(error) => Err(error.into()),
+        };
+        match done {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(error) => {
+                tracing::warn!(%error, "keeping the teasers of older articles failed; next start tries again");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            articles = total,
+            "kept the teasers of articles written before they were kept"
+        );
     }
 }
 

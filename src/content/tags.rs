@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::sql_types::{BigInt, Bool, Nullable, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -25,7 +25,9 @@ pub type TagDescription = Text<2000>;
 
 /// A tag as stored and as served. (The row and the representation are the same
 /// fields today; they split when they diverge.)
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Queryable, QueryableByName, Selectable, Serialize, Deserialize, ToSchema,
+)]
 #[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
 pub struct Tag {
     pub id: Uuid,
@@ -300,9 +302,11 @@ pub async fn find(
         .ok_or_else(not_found)
 }
 
-/// How many published articles carry each tag: a subquery per tag, on the
+/// How many articles published by `now` carry each tag: a subquery per tag, on the
 /// `(tag_id, article_id)` index.
-fn published_articles() -> Box<dyn BoxableExpression<tags::table, Pg, SqlType = BigInt>> {
+fn published_articles(
+    now: DateTime<Utc>,
+) -> Box<dyn BoxableExpression<tags::table, Pg, SqlType = Nullable<BigInt>>> {
     Box::new(
         article_tags::table
             .inner_join(articles::table)
@@ -310,10 +314,9 @@ fn published_articles() -> Box<dyn BoxableExpression<tags::table, Pg, SqlType = 
             .filter(articles::trashed_at.is_null())
             .filter(articles::pending_for.is_null())
             .filter(articles::status.eq(StoredStatus::Published))
-            .filter(articles::published_at.le(Utc::now()))
+            .filter(articles::published_at.le(now))
             .count()
-            .single_value()
-            .assume_not_null(),
+            .single_value(),
     )
 }
 
@@ -326,55 +329,44 @@ pub async fn list(
     sort: TagSort,
     with_counts: bool,
 ) -> AppResult<(Vec<ListedTag>, Option<String>)> {
-    let with_counts = with_counts || sort == TagSort::ArticleCountDescending;
-    let count: Box<dyn BoxableExpression<tags::table, Pg, SqlType = Nullable<BigInt>>> =
-        if with_counts {
-            Box::new(published_articles().nullable())
-        } else {
-            Box::new(diesel::dsl::sql::<Nullable<BigInt>>("NULL::bigint"))
-        };
-    let mut query = tags::table
-        .select((Tag::as_select(), count))
-        .filter(visible_to(audience))
-        .limit(page.limit + 1)
-        .into_boxed();
     let mismatch =
         || AppError::InvalidParameter("cursor belongs to a list with another sort".into());
-    query = match sort {
+    let now = Utc::now();
+    let rows = match sort {
+        TagSort::ArticleCountDescending => {
+            let after = match &page.after {
+                None => None,
+                Some(TagCursor::Count(count, name, id)) => Some((*count, name.clone(), *id)),
+                Some(TagCursor::Name(..)) => return Err(mismatch()),
+            };
+            by_count(conn, page.limit + 1, audience, now, after).await?
+        }
         TagSort::Name => {
-            let query = query.order((tags::name.asc(), tags::id.asc()));
+            let count = if with_counts {
+                published_articles(now)
+            } else {
+                Box::new(diesel::dsl::sql::<Nullable<BigInt>>("NULL::bigint"))
+            };
+            let mut query = tags::table
+                .select((Tag::as_select(), count))
+                .filter(visible_to(audience))
+                .order((tags::name.asc(), tags::id.asc()))
+                .limit(page.limit + 1)
+                .into_boxed();
             match &page.after {
-                None => query,
-                Some(TagCursor::Name(name, id)) => query.filter(
-                    tags::name
-                        .gt(name.clone())
-                        .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
-                ),
+                None => {}
+                Some(TagCursor::Name(name, id)) => {
+                    query = query.filter(
+                        tags::name
+                            .gt(name.clone())
+                            .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
+                    )
+                }
                 Some(TagCursor::Count(..)) => return Err(mismatch()),
             }
-        }
-        TagSort::ArticleCountDescending => {
-            let query = query.order((
-                published_articles().desc(),
-                tags::name.asc(),
-                tags::id.asc(),
-            ));
-            match &page.after {
-                None => query,
-                Some(TagCursor::Count(count, name, id)) => query.filter(
-                    published_articles()
-                        .lt(*count)
-                        .or(published_articles().eq(*count).and(
-                            tags::name
-                                .gt(name.clone())
-                                .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
-                        )),
-                ),
-                Some(TagCursor::Name(..)) => return Err(mismatch()),
-            }
+            query.load::<(Tag, Option<i64>)>(conn).await?
         }
     };
-    let rows: Vec<(Tag, Option<i64>)> = query.load(conn).await?;
     let (rows, next) = into_page(rows, page.limit, |(tag, count)| match sort {
         TagSort::Name => TagCursor::Name(tag.name.clone(), tag.id),
         TagSort::ArticleCountDescending => {
@@ -386,6 +378,58 @@ pub async fn list(
         .map(|(tag, article_count)| ListedTag { tag, article_count })
         .collect();
     Ok((tags, next))
+}
+
+/// A tag with its count of published articles, as [`by_count`] reads it.
+#[derive(QueryableByName)]
+struct CountedTag {
+    #[diesel(embed)]
+    tag: Tag,
+    #[diesel(sql_type = BigInt)]
+    article_count: i64,
+}
+
+/// Up to `limit` tags, most published articles first (then by name and id), after
+/// `after`: every tag's articles counted once, in one aggregate over the published
+/// ones.
+async fn by_count(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    audience: Audience,
+    now: DateTime<Utc>,
+    after: Option<(i64, String, Uuid)>,
+) -> AppResult<Vec<(Tag, Option<i64>)>> {
+    let (after_count, after_name, after_id) = match after {
+        Some((count, name, id)) => (Some(count), Some(name), Some(id)),
+        None => (None, None, None),
+    };
+    let rows: Vec<CountedTag> = diesel::sql_query(
+        "WITH counts AS ( \
+             SELECT at.tag_id, count(*) AS n \
+             FROM article_tags at JOIN articles a ON a.id = at.article_id \
+             WHERE a.trashed_at IS NULL AND a.pending_for IS NULL \
+               AND a.status = 'published' AND a.published_at <= $1 \
+             GROUP BY at.tag_id) \
+         SELECT t.*, coalesce(c.n, 0) AS article_count \
+         FROM tags t LEFT JOIN counts c ON c.tag_id = t.id \
+         WHERE ($2 OR c.n > 0) \
+           AND ($3::bigint IS NULL OR coalesce(c.n, 0) < $3 \
+                OR (coalesce(c.n, 0) = $3 AND (t.name > $4 OR (t.name = $4 AND t.id > $5)))) \
+         ORDER BY coalesce(c.n, 0) DESC, t.name, t.id \
+         LIMIT $6",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Bool, _>(audience == Audience::Editors)
+    .bind::<Nullable<BigInt>, _>(after_count)
+    .bind::<Nullable<diesel::sql_types::Text>, _>(after_name)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.tag, Some(row.article_count)))
+        .collect())
 }
 
 /// Locks the tag for the rest of the transaction and checks `If-Match`: for a

@@ -34,18 +34,20 @@ use crate::http::{connection, with_location, with_next_link, write_connection, A
 pub struct ListArticlesParams {
     /// Only articles in this status (as readers see it now).
     pub status: Option<Status>,
-    /// Only articles carrying any of these tags: slugs, comma-separated (empty: no
-    /// filter).
-    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
+    /// Only articles carrying any of these tags: slugs, comma-separated, at most 20
+    /// (empty: no filter).
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
     pub tag: Option<String>,
-    /// Only articles carrying every one of these tags: slugs, comma-separated.
-    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
+    /// Only articles carrying every one of these tags: slugs, comma-separated, at
+    /// most 20.
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
     pub tag_all: Option<String>,
-    /// Only articles carrying none of these tags: slugs, comma-separated.
-    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*)?$")]
+    /// Only articles carrying none of these tags: slugs, comma-separated, at most 20.
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
     pub tag_none: Option<String>,
     /// Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
     /// article being read, under its "Latest").
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,49})?$")]
     pub exclude: Option<String>,
     /// Only articles published after this moment (RFC 3339).
     pub published_after: Option<DateTime<Utc>>,
@@ -208,18 +210,33 @@ pub(crate) async fn list_response(
     Ok(with_next_link(req, response, next_cursor.as_deref()))
 }
 
-/// Tag slugs given as `name=a,b` (empty: none).
+/// The most tags a tag filter (`tag`, `tag_all`, `tag_none`) may name: each of
+/// `tag_all` is a condition of its own.
+const MAX_TAG_FILTER: usize = 20;
+
+/// Tag slugs given as `name=a,b`, each once (empty: none).
 fn tag_slugs(name: &str, value: Option<&str>) -> AppResult<Vec<String>> {
-    value
-        .unwrap_or("")
-        .split(',')
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            Slug::parse(t)
-                .map(Slug::into_string)
-                .map_err(|_| AppError::InvalidParameter(format!("{name}: `{t}` is not a tag slug")))
-        })
-        .collect()
+    let mut slugs: Vec<String> = Vec::new();
+    for t in value.unwrap_or("").split(',').filter(|t| !t.is_empty()) {
+        let slug = Slug::parse(t).map(Slug::into_string).map_err(|_| {
+            AppError::InvalidParameter(format!("{name}: `{}` is not a tag slug", shown(t)))
+        })?;
+        if !slugs.contains(&slug) {
+            slugs.push(slug);
+        }
+        if slugs.len() > MAX_TAG_FILTER {
+            return Err(AppError::InvalidParameter(format!(
+                "{name}: at most {MAX_TAG_FILTER} tags"
+            )));
+        }
+    }
+    Ok(slugs)
+}
+
+/// A value from the query string as an error message shows it: at most 60
+/// characters of it.
+fn shown(value: &str) -> String {
+    crate::content::markdown::cut_at_word(value, 60)
 }
 
 /// The articles `exclude=` names: ids or slugs, comma-separated.
@@ -231,7 +248,10 @@ fn excluded(value: Option<&str>) -> AppResult<Vec<ArticleKey>> {
         .filter(|k| !k.is_empty())
         .map(|k| {
             ArticleKey::parse(k).ok_or_else(|| {
-                AppError::InvalidParameter(format!("exclude: `{k}` is neither an id nor a slug"))
+                AppError::InvalidParameter(format!(
+                    "exclude: `{}` is neither an id nor a slug",
+                    shown(k)
+                ))
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

@@ -81,7 +81,10 @@ impl ArticleFields {
                 let what = if name.is_empty() {
                     "an empty field name".to_string()
                 } else {
-                    format!("unknown field `{name}`")
+                    format!(
+                        "unknown field `{}`",
+                        crate::content::markdown::cut_at_word(name, 60)
+                    )
                 };
                 return Err(AppError::InvalidParameter(format!(
                     "fields: {what}; name one or more of {}, separated by commas",

@@ -173,6 +173,28 @@ async fn tag_filters_take_any_of_all_of_and_none_of() {
         let page: Value = app.get_as(&format!("/api/v1/articles?{query}"), 200).await;
         assert_eq!(slugs(&page), expected, "{query}");
     }
+    // Each slug counts once; at most 20 per filter.
+    let twenty_one = (0..21)
+        .map(|n| format!("t{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let repeated = vec!["korea"; 40].join(",");
+    let page: Value = app
+        .get_as(&format!("/api/v1/articles?tag_all={repeated}"), 200)
+        .await;
+    assert_eq!(slugs(&page), ["b", "a"]);
+    for name in ["tag", "tag_all", "tag_none"] {
+        let body = problem(
+            app.get(&format!("/api/v1/articles?{name}={twenty_one}"))
+                .await,
+            400,
+        )
+        .await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("at most 20"),
+            "{body}"
+        );
+    }
     for bad in ["tag_all=Not%20a%20slug", "tag_none=x%2Cy%20z"] {
         let body = problem(app.get(&format!("/api/v1/articles?{bad}")).await, 400).await;
         let name = bad.split('=').next().unwrap();

@@ -1140,17 +1140,17 @@ export interface components {
              *     ellipsis when cut. Plain text: escape it for HTML.
              * @example Mongolia is turning to Seoul for the investment…
              */
-            excerpt?: string;
+            excerpt: string;
             /**
              * Format: int32
              * @description Words in the body as read (its text, not its markup).
              */
-            word_count?: number;
+            word_count: number;
             /**
              * Format: int32
              * @description `word_count` at 230 words a minute, rounded up.
              */
-            reading_time_minutes?: number;
+            reading_time_minutes: number;
             status: components["schemas"]["Status"];
             /** Format: date-time */
             published_at?: string | null;
@@ -1414,17 +1414,17 @@ export interface components {
              *     ellipsis when cut. Plain text: escape it for HTML.
              * @example Mongolia is turning to Seoul for the investment…
              */
-            excerpt?: string;
+            excerpt: string;
             /**
              * Format: int32
              * @description Words in the body as read (its text, not its markup).
              */
-            word_count?: number;
+            word_count: number;
             /**
              * Format: int32
              * @description `word_count` at 230 words a minute, rounded up.
              */
-            reading_time_minutes?: number;
+            reading_time_minutes: number;
             status: components["schemas"]["Status"];
             /** Format: date-time */
             published_at?: string | null;
@@ -2107,7 +2107,7 @@ export interface components {
          */
         Slug: string;
         /**
-         * @description How a list is sorted. A key alone sorts in its usual direction:                  `published_at` newest first (drafts, with no date, last), `updated_at`                  most recently changed first, `title` A to Z, `relevance` best match first                  (only with `q`, where it is the default). `-key` or `key:desc` sorts                  descending, `key:asc` ascending.
+         * @description How a list is sorted. A key alone sorts in its usual direction: `published_at` newest first (drafts, with no date, last), `updated_at` most recently changed first, `title` A to Z, `relevance` best match first (only with `q`, where it is the default). `-key` or `key:desc` sorts descending, `key:asc` ascending.
          * @enum {string}
          */
         Sort: "published_at" | "-published_at" | "published_at:asc" | "published_at:desc" | "updated_at" | "-updated_at" | "updated_at:asc" | "updated_at:desc" | "title" | "-title" | "title:asc" | "title:desc" | "relevance";
@@ -2599,13 +2599,16 @@ export interface operations {
                 /** @description Only articles in this status (as readers see it now). */
                 status?: components["schemas"]["Status"];
                 /**
-                 * @description Only articles carrying any of these tags: slugs, comma-separated (empty: no
-                 *     filter).
+                 * @description Only articles carrying any of these tags: slugs, comma-separated, at most 20
+                 *     (empty: no filter).
                  */
                 tag?: string;
-                /** @description Only articles carrying every one of these tags: slugs, comma-separated. */
+                /**
+                 * @description Only articles carrying every one of these tags: slugs, comma-separated, at
+                 *     most 20.
+                 */
                 tag_all?: string;
-                /** @description Only articles carrying none of these tags: slugs, comma-separated. */
+                /** @description Only articles carrying none of these tags: slugs, comma-separated, at most 20. */
                 tag_none?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
@@ -4714,13 +4717,16 @@ export interface operations {
                 /** @description Only articles in this status (as readers see it now). */
                 status?: components["schemas"]["Status"];
                 /**
-                 * @description Only articles carrying any of these tags: slugs, comma-separated (empty: no
-                 *     filter).
+                 * @description Only articles carrying any of these tags: slugs, comma-separated, at most 20
+                 *     (empty: no filter).
                  */
                 tag?: string;
-                /** @description Only articles carrying every one of these tags: slugs, comma-separated. */
+                /**
+                 * @description Only articles carrying every one of these tags: slugs, comma-separated, at
+                 *     most 20.
+                 */
                 tag_all?: string;
-                /** @description Only articles carrying none of these tags: slugs, comma-separated. */
+                /** @description Only articles carrying none of these tags: slugs, comma-separated, at most 20. */
                 tag_none?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the

@@ -20,7 +20,9 @@ pub use crate::content::article_access::{parse_key, ArticleKey, Audience};
 pub use read::{count, explain_list, find, list};
 pub use related::{related, DEFAULT_RELATED, MAX_RELATED};
 pub use search::{parse_query, MAX_QUERY_CHARS};
-pub use teaser::{DEFAULT_EXCERPT_CHARS, MAX_EXCERPT_CHARS, WORDS_PER_MINUTE};
+pub use teaser::{
+    backfill as backfill_teasers, DEFAULT_EXCERPT_CHARS, MAX_EXCERPT_CHARS, WORDS_PER_MINUTE,
+};
 pub use types::*;
 pub use workflow::{transition, Transition};
 pub use write::{create, delete, replace, update};

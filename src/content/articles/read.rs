@@ -69,12 +69,13 @@ pub(super) async fn assemble(
     let now = Utc::now();
     Ok(rows
         .into_iter()
-        .map(|row| Article {
+        .map(|row| (word_count(&row), row))
+        .map(|(words, row)| Article {
             id: row.id,
             status: row.status_at(now),
             excerpt: excerpt(&row, include.excerpt_chars),
-            word_count: word_count(&row),
-            reading_time_minutes: teaser::reading_time_minutes(word_count(&row)),
+            word_count: words,
+            reading_time_minutes: teaser::reading_time_minutes(words),
             body_html: html.remove(&row.id),
             body: include.body.then_some(row.body),
             slug: row.slug,

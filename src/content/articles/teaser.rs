@@ -1,8 +1,14 @@
 //! What a teaser shows of an article: an excerpt (the standfirst, or the body's
 //! first paragraph as plain text, cut at a word boundary) and its reading time.
 
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
 use super::types::Article;
 use crate::content::markdown;
+use crate::db::schema::articles;
+use crate::error::AppResult;
 
 /// Excerpt length when a request names none, in characters.
 pub const DEFAULT_EXCERPT_CHARS: u16 = 200;
@@ -29,6 +35,36 @@ pub fn excerpt(standfirst: Option<&str>, lead: &str, max_chars: u16) -> String {
 pub fn reading_time_minutes(word_count: i32) -> i32 {
     let words = word_count.max(0);
     words / WORDS_PER_MINUTE + i32::from(words % WORDS_PER_MINUTE != 0)
+}
+
+/// Keeps the lead and word count of up to `batch` articles written before they
+/// were kept (reads work them out meanwhile, at a cost); how many it found. Each is
+/// parsed off the async workers and stored only if the article did not change
+/// meanwhile, so replicas doing this at once agree.
+pub async fn backfill(conn: &mut AsyncPgConnection, batch: i64) -> AppResult<usize> {
+    let rows: Vec<(Uuid, i32, String)> = articles::table
+        .filter(
+            articles::lead_text
+                .is_null()
+                .or(articles::word_count.is_null()),
+        )
+        .select((articles::id, articles::version, articles::body))
+        .order(articles::id)
+        .limit(batch)
+        .load(conn)
+        .await?;
+    for (id, version, body) in &rows {
+        let (lead, words) = markdown::teaser_off_thread(body).await?;
+        diesel::update(
+            articles::table
+                .filter(articles::id.eq(id))
+                .filter(articles::version.eq(version)),
+        )
+        .set((articles::lead_text.eq(lead), articles::word_count.eq(words)))
+        .execute(conn)
+        .await?;
+    }
+    Ok(rows.len())
 }
 
 /// Works out an article's teaser fields from its body, as a read of the article

@@ -56,13 +56,18 @@ pub struct Article {
     /// cut at a word boundary to `excerpt_length` characters (default 200) with an
     /// ellipsis when cut. Plain text: escape it for HTML.
     #[serde(default)]
-    #[schema(example = "Mongolia is turning to Seoul for the investment…")]
+    #[schema(
+        required = true,
+        example = "Mongolia is turning to Seoul for the investment…"
+    )]
     pub excerpt: String,
     /// Words in the body as read (its text, not its markup).
     #[serde(default)]
+    #[schema(required = true)]
     pub word_count: i32,
     /// `word_count` at 230 words a minute, rounded up.
     #[serde(default)]
+    #[schema(required = true)]
     pub reading_time_minutes: i32,
     pub status: Status,
     pub published_at: Option<DateTime<Utc>>,
@@ -451,7 +456,11 @@ impl PartialSchema for Sort {
             .schema_type(Type::String)
             .enum_values(Some(Sort::VALUES))
             .description(Some(
-                "How a list is sorted. A key alone sorts in its usual direction:                  `published_at` newest first (drafts, with no date, last), `updated_at`                  most recently changed first, `title` A to Z, `relevance` best match first                  (only with `q`, where it is the default). `-key` or `key:desc` sorts                  descending, `key:asc` ascending.",
+                "How a list is sorted. A key alone sorts in its usual direction: \
+                 `published_at` newest first (drafts, with no date, last), `updated_at` \
+                 most recently changed first, `title` A to Z, `relevance` best match first \
+                 (only with `q`, where it is the default). `-key` or `key:desc` sorts \
+                 descending, `key:asc` ascending.",
             ))
             .into()
     }

@@ -129,6 +129,7 @@ pub fn excerpt(body: &str, max_chars: usize) -> String {
     };
     let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
     let mut text = String::new();
+    let mut kept = 0;
     let (mut in_paragraph, mut in_reference) = (false, false);
     for event in parser {
         match event {
@@ -140,12 +141,17 @@ pub fn excerpt(body: &str, max_chars: usize) -> String {
                 ..
             }) if dest_url.starts_with("#citation-") => in_reference = true,
             Event::End(TagEnd::Link) if in_reference => in_reference = false,
-            Event::Text(t) | Event::Code(t) if in_paragraph && !in_reference => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak if in_paragraph => text.push(' '),
+            Event::Text(t) | Event::Code(t) if in_paragraph && !in_reference => {
+                kept += push_collapsed(&mut text, &t)
+            }
+            Event::SoftBreak | Event::HardBreak if in_paragraph => {
+                kept += push_collapsed(&mut text, " ")
+            }
             _ => {}
         }
-        // Enough is known once the text is past the cut.
-        if text.len() > max_chars * 4 + 4 {
+        // Enough is known once the text, whitespace collapsed, is well past the cut
+        // (the tidying below shortens it by less than half).
+        if kept > max_chars * 2 + 8 {
             break;
         }
     }
@@ -153,6 +159,21 @@ pub fn excerpt(body: &str, max_chars: usize) -> String {
     // A reference at the end of a sentence leaves a space before its full stop.
     let text = text.replace(" .", ".").replace(" ,", ",");
     cut_at_word(&text, max_chars)
+}
+
+/// Appends `chunk` to `text` with each run of whitespace (across chunks too) as
+/// one space; how many characters it added.
+fn push_collapsed(text: &mut String, chunk: &str) -> usize {
+    let mut added = 0;
+    for c in chunk.chars() {
+        let c = if c.is_whitespace() { ' ' } else { c };
+        if c == ' ' && (text.is_empty() || text.ends_with(' ')) {
+            continue;
+        }
+        text.push(c);
+        added += 1;
+    }
+    added
 }
 
 /// `text` cut to at most `max_chars` characters at a word boundary, with an
@@ -208,6 +229,18 @@ impl RenderedBody {
 /// linear, but a body of 500,000 characters still takes tens of milliseconds).
 pub async fn render_off_thread(body: &str) -> AppResult<RenderedBody> {
     off_thread(body, RenderedBody::of).await
+}
+
+/// A body's lead and word count ([`RenderedBody`] without the HTML), on a blocking
+/// thread: for rows written before these were kept.
+pub async fn teaser_off_thread(body: &str) -> AppResult<(String, i32)> {
+    off_thread(body, |body| {
+        (
+            excerpt(body, LEAD_CHARS),
+            i32::try_from(word_count(body)).unwrap_or(i32::MAX),
+        )
+    })
+    .await
 }
 
 /// The words a reader reads in the body: its text (headings, paragraphs, lists,
@@ -378,6 +411,22 @@ mod tests {
         assert_eq!(cut_at_word("Монгол улс, Солонгос", 12), "Монгол улс…");
         let long = "word ".repeat(200_000);
         assert_eq!(excerpt(&long, 10).chars().count(), 10);
+        // Runs of spaces count as one: a paragraph padded with them is still cut
+        // with an ellipsis, not stopped short.
+        let padded = format!("w{}", " ".repeat(300)).repeat(40);
+        let cut = excerpt(&padded, 50);
+        assert!(cut.ends_with('…') && cut.chars().count() >= 49, "{cut}");
+    }
+
+    #[test]
+    fn counts_the_words_a_reader_reads() {
+        assert_eq!(
+            word_count("# A heading\n\nOne **two**three [four](https://x.org/a-b-c)."),
+            5
+        );
+        assert_eq!(word_count("<div>Raw <b>html</b> text</div>"), 3);
+        assert_eq!(word_count("- a\n- b\n\n> c d"), 4);
+        assert_eq!(word_count(""), 0);
     }
 
     #[test]
