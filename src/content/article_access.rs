@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Jsonb, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -40,7 +41,17 @@ pub struct ArticleRow {
     pub lead_text: Option<String>,
     /// `None` for rows written before it was kept.
     pub word_count: Option<i32>,
+    pub section_id: Option<Uuid>,
+    /// Its section as `{id, slug, name}`, read with the row (no query of its own).
+    #[diesel(select_expression = diesel::dsl::sql::<Nullable<Jsonb>>(SECTION_OF_ROW))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Nullable<Jsonb>>)]
+    pub section: Option<serde_json::Value>,
 }
+
+/// The section of the article row at hand, as JSON.
+const SECTION_OF_ROW: &str =
+    "(SELECT jsonb_build_object('id', s.id, 'slug', s.slug, 'name', s.name) \
+     FROM sections s WHERE s.id = articles.section_id)";
 
 impl ArticleRow {
     /// The status as readers see it now (visibility is decided at read time).

@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod pagination;
 pub mod positions;
 pub mod precondition;
+pub mod sections;
 pub mod serde_helpers;
 pub mod slug;
 pub mod tags;

@@ -118,11 +118,11 @@ impl Key {
 }
 
 /// Validates a slug field, collecting the error.
-fn validate_field(slug: &str, errors: &mut Vec<crate::error::FieldError>) -> String {
+fn validate_field(field: &str, slug: &str, errors: &mut Vec<crate::error::FieldError>) -> String {
     match Slug::parse(slug) {
         Ok(slug) => slug.into_string(),
         Err(message) => {
-            errors.push(crate::error::FieldError::new("slug", message));
+            errors.push(crate::error::FieldError::new(field, message));
             String::new()
         }
     }
@@ -137,7 +137,13 @@ pub struct SlugInput(String);
 impl SlugInput {
     /// The slug, or its error recorded under `slug`.
     pub fn check(&self, errors: &mut Vec<crate::error::FieldError>) -> String {
-        validate_field(&self.0, errors)
+        validate_field("slug", &self.0, errors)
+    }
+
+    /// The slug, or its error recorded under `field` (a slug naming something else:
+    /// an article's `section`).
+    pub fn check_named(&self, field: &str, errors: &mut Vec<crate::error::FieldError>) -> String {
+        validate_field(field, &self.0, errors)
     }
 }
 

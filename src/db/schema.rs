@@ -65,6 +65,7 @@ diesel::table! {
         search_document -> Nullable<Tsvector>,
         lead_text -> Nullable<Text>,
         word_count -> Nullable<Int4>,
+        section_id -> Nullable<Uuid>,
     }
 }
 
@@ -117,6 +118,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    sections (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     server_secrets (name) {
         name -> Text,
         secret -> Bytea,
@@ -141,6 +156,7 @@ diesel::table! {
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(articles -> sections (section_id));
 diesel::joinable!(citations -> articles (article_id));
 diesel::joinable!(key_point_lists -> articles (article_id));
 diesel::joinable!(key_points -> key_point_lists (list_id));
@@ -154,6 +170,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     key_point_lists,
     key_points,
+    sections,
     server_secrets,
     tags,
 );

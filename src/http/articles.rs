@@ -45,6 +45,9 @@ pub struct ListArticlesParams {
     /// Only articles carrying none of these tags: slugs, comma-separated, at most 20.
     #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
     pub tag_none: Option<String>,
+    /// Only articles in any of these sections: slugs, comma-separated, at most 20.
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
+    pub section: Option<String>,
     /// Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
     /// article being read, under its "Latest").
     #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,49})?$")]
@@ -177,6 +180,9 @@ pub(crate) async fn list_response(
         filter.tag_groups.push(vec![slug]);
     }
     filter.tags_none = tag_slugs("tag_none", params.tag_none.as_deref())?;
+    filter
+        .sections
+        .extend(tag_slugs("section", params.section.as_deref())?);
     filter.exclude = excluded(params.exclude.as_deref())?;
     filter.search = articles::parse_query(params.q.as_deref())?;
     filter.language = params
@@ -210,23 +216,23 @@ pub(crate) async fn list_response(
     Ok(with_next_link(req, response, next_cursor.as_deref()))
 }
 
-/// The most tags a tag filter (`tag`, `tag_all`, `tag_none`) may name: each of
+/// The most slugs a filter (`tag`, `tag_all`, `tag_none`, `section`) may name: each of
 /// `tag_all` is a condition of its own.
-const MAX_TAG_FILTER: usize = 20;
+const MAX_SLUG_FILTER: usize = 20;
 
-/// Tag slugs given as `name=a,b`, each once (empty: none).
+/// Slugs (of tags, or sections) given as `name=a,b`, each once (empty: none).
 fn tag_slugs(name: &str, value: Option<&str>) -> AppResult<Vec<String>> {
     let mut slugs: Vec<String> = Vec::new();
     for t in value.unwrap_or("").split(',').filter(|t| !t.is_empty()) {
         let slug = Slug::parse(t).map(Slug::into_string).map_err(|_| {
-            AppError::InvalidParameter(format!("{name}: `{}` is not a tag slug", shown(t)))
+            AppError::InvalidParameter(format!("{name}: `{}` is not a slug", shown(t)))
         })?;
         if !slugs.contains(&slug) {
             slugs.push(slug);
         }
-        if slugs.len() > MAX_TAG_FILTER {
+        if slugs.len() > MAX_SLUG_FILTER {
             return Err(AppError::InvalidParameter(format!(
-                "{name}: at most {MAX_TAG_FILTER} tags"
+                "{name}: at most {MAX_SLUG_FILTER} slugs"
             )));
         }
     }

@@ -18,6 +18,7 @@ pub mod pending;
 pub mod rate_limit;
 pub mod responses;
 pub mod revisions;
+pub mod sections;
 pub mod shared_counts;
 pub mod sparse;
 pub mod tags;
@@ -105,6 +106,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tags::list_tag_articles)
                 .service(tags::update_tag)
                 .service(tags::delete_tag)
+                .service(sections::list_sections)
+                .service(sections::create_section)
+                .service(sections::get_section)
+                .service(sections::list_section_articles)
+                .service(sections::update_section)
+                .service(sections::delete_section)
                 .service(tokens::list_tokens)
                 .service(tokens::create_token)
                 .service(tokens::get_token)

@@ -33,6 +33,7 @@ pub enum ArticleField {
     Version,
     CreatedBy,
     UpdatedBy,
+    Section,
     Tags,
     KeyPointLists,
     Citations,
@@ -40,7 +41,7 @@ pub enum ArticleField {
 }
 
 /// Every field name `fields=` takes: the article's keys as served.
-const NAMES: [&str; 21] = [
+const NAMES: [&str; 22] = [
     "id",
     "slug",
     "title",
@@ -58,6 +59,7 @@ const NAMES: [&str; 21] = [
     "version",
     "created_by",
     "updated_by",
+    "section",
     "tags",
     "key_point_lists",
     "citations",
@@ -173,7 +175,7 @@ mod tests {
             "body": "", "body_html": "", "status": "draft", "published_at": null,
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "version": 1, "created_by": null, "updated_by": null, "tags": [],
-            "key_point_lists": [], "citations": [], "snippet": ""
+            "key_point_lists": [], "citations": [], "snippet": "", "section": null
         }))
         .expect("a whole article");
         let value = serde_json::to_value(&article).expect("serializes");

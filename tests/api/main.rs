@@ -20,6 +20,7 @@ mod queries;
 mod resilience;
 mod revisions;
 mod search;
+mod sections;
 mod seed;
 mod tags;
 mod teasers;

@@ -597,6 +597,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sections
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     Every section, by name: the site's navigation, public.
+         */
+        get: operations["list_sections"];
+        put?: never;
+        /**
+         * Create a section
+         * @description The slug is derived from the name unless given. At most 200 sections.
+         */
+        post: operations["create_section"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sections/{section}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a section
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     By id or by slug.
+         */
+        get: operations["get_section"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a section
+         * @description Only an empty one: while any article (trashed ones and pending changes
+         *     included) is in it, 409 says how many are.
+         */
+        delete: operations["delete_section"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a section
+         * @description Merge semantics: only the fields sent change; `description: null` clears it.
+         *     A new name or slug changes the version (and `ETag`) of every article in the
+         *     section, each with a revision.
+         */
+        patch: operations["update_section"];
+        trace?: never;
+    };
+    "/api/v1/sections/{section}/articles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a section's articles
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The articles in this section, with the filters, sort and paging of
+         *     `GET /articles`.
+         */
+        get: operations["list_section_articles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tags": {
         parameters: {
             query?: never;
@@ -1174,6 +1256,7 @@ export interface components {
              * @description The token that made the last change.
              */
             updated_by?: string | null;
+            section: components["schemas"]["SectionRef"] | null;
             /** @description In the article's order. */
             tags: components["schemas"]["TagRef"][];
             /** @description In the article's order. */
@@ -1190,7 +1273,7 @@ export interface components {
          * @description A field of an article, as `fields=` names it.
          * @enum {string}
          */
-        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "tags" | "key_point_lists" | "citations" | "snippet";
+        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "section" | "tags" | "key_point_lists" | "citations" | "snippet";
         /**
          * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
          *     key-point lists, citations and tags.
@@ -1259,6 +1342,7 @@ export interface components {
             citations?: components["schemas"]["CitationInput"][] | null;
             /** @description Tags by slug or name, in order; unknown names create the tag. */
             tags?: components["schemas"]["Line100"][] | null;
+            section?: components["schemas"]["Slug"] | null;
         };
         /**
          * @description One page of articles.
@@ -1342,6 +1426,7 @@ export interface components {
             key_point_lists?: components["schemas"]["KeyPointListInput"][] | null;
             citations?: components["schemas"]["CitationInput"][] | null;
             tags?: components["schemas"]["Line100"][] | null;
+            section?: components["schemas"]["Slug"] | null;
         };
         /**
          * @description An article as served. Lists leave out the parts not asked for with `include`
@@ -1448,6 +1533,7 @@ export interface components {
              * @description The token that made the last change.
              */
             updated_by?: string | null;
+            section: components["schemas"]["SectionRef"] | null;
             /** @description In the article's order. */
             tags: components["schemas"]["TagRef"][];
             key_point_lists?: components["schemas"]["KeyPointList"][] | null;
@@ -1792,6 +1878,7 @@ export interface components {
              * @description The token that made the last change.
              */
             updated_by?: string | null;
+            section?: components["schemas"]["SectionRef"] | null;
             /** @description In the article's order. */
             tags?: components["schemas"]["TagRef"][];
             key_point_lists?: components["schemas"]["KeyPointList"][] | null;
@@ -1855,6 +1942,13 @@ export interface components {
              * @description Seconds (60 to 604800, a week); default 3600.
              */
             expires_in?: number | null;
+        };
+        /** @description A request to create a section. */
+        NewSection: {
+            /** @description Display name (the kicker). */
+            name: components["schemas"]["Line100"];
+            slug?: components["schemas"]["Slug"] | null;
+            description?: components["schemas"]["Text2000"] | null;
         };
         /**
          * @description A request to create a tag.
@@ -1980,6 +2074,7 @@ export interface components {
             citations?: components["schemas"]["CitationInput"][] | null;
             /** @description Tags by slug or name, in order; unknown names create the tag (at once). */
             tags?: components["schemas"]["Line100"][] | null;
+            section?: components["schemas"]["Slug"] | null;
         };
         /** @description A preview link. */
         PreviewLink: {
@@ -2101,6 +2196,61 @@ export interface components {
          * @enum {string}
          */
         Scope: "content:read" | "content:write" | "admin";
+        /** @description A section as stored and as served. */
+        Section: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Unique, URL-safe name; the section is also reachable by it.
+             * @example diplomacy
+             */
+            slug: string;
+            /** @example Diplomacy */
+            name: string;
+            description?: string | null;
+            /**
+             * Format: int32
+             * @description Bumped by every change; the `ETag` carries it.
+             */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The token that created the section.
+             */
+            created_by?: string | null;
+            /**
+             * Format: uuid
+             * @description The token that made the last change.
+             */
+            updated_by?: string | null;
+        };
+        /** @description Every section. */
+        SectionList: {
+            /** @description By name (at most 200 sections exist). */
+            items: components["schemas"]["Section"][];
+        };
+        /**
+         * @description A partial update of a section: fields left out stay; `description: null` clears
+         *     it. Renaming keeps the slug unless a new one is given.
+         */
+        SectionPatch: {
+            name?: components["schemas"]["Line100"] | null;
+            slug?: components["schemas"]["Slug"] | null;
+            description?: components["schemas"]["Text2000"] | null;
+        };
+        /** @description A section as an article shows it. */
+        SectionRef: {
+            /** Format: uuid */
+            id: string;
+            /** @example diplomacy */
+            slug: string;
+            /** @example Diplomacy */
+            name: string;
+        };
         /**
          * @description A URL slug: lowercase letters a-z and digits in words joined by single hyphens, at most 100 characters, not shaped like a UUID
          * @example south-korea
@@ -2483,6 +2633,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No section has this id or slug */
+        SectionNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Another article has the slug given (`errors` names the `slug` field and a free one; a slug derived from the title takes the next free number instead) */
         SlugTaken: {
             headers: {
@@ -2575,6 +2735,8 @@ export interface components {
         PointId: string;
         /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
         RequestId: string;
+        /** @description The section's id or slug */
+        SectionKey: string;
         /** @description The tag's id or slug */
         TagKey: string;
         /** @description The preview link's token, as given */
@@ -2610,6 +2772,8 @@ export interface operations {
                 tag_all?: string;
                 /** @description Only articles carrying none of these tags: slugs, comma-separated, at most 20. */
                 tag_none?: string;
+                /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
+                section?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
                  *     article being read, under its "Latest").
@@ -4482,6 +4646,328 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    list_sections: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every section */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SectionList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create_section: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSection"];
+            };
+        };
+        responses: {
+            /** @description The section was created */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description URL of the new section */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Section"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
+            /** @description Another section has this slug or name, or there are 200 already */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_section: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The section's id or slug */
+                section: components["parameters"]["SectionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The section */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Section"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["SectionNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete_section: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The section's id or slug */
+                section: components["parameters"]["SectionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The section was deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SectionNotFound"];
+            /** @description Articles are in the section */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    update_section: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The section's id or slug */
+                section: components["parameters"]["SectionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SectionPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated section */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Section"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["SectionNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            /** @description Another section has this slug or name */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_section_articles: {
+        parameters: {
+            query?: {
+                /** @description Only articles in this status (as readers see it now). */
+                status?: components["schemas"]["Status"];
+                /**
+                 * @description Only articles carrying any of these tags: slugs, comma-separated, at most 20
+                 *     (empty: no filter).
+                 */
+                tag?: string;
+                /**
+                 * @description Only articles carrying every one of these tags: slugs, comma-separated, at
+                 *     most 20.
+                 */
+                tag_all?: string;
+                /** @description Only articles carrying none of these tags: slugs, comma-separated, at most 20. */
+                tag_none?: string;
+                /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
+                section?: string;
+                /**
+                 * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
+                 *     article being read, under its "Latest").
+                 */
+                exclude?: string;
+                /** @description Only articles published after this moment (RFC 3339). */
+                published_after?: string;
+                /** @description Only articles published before this moment (RFC 3339). */
+                published_before?: string;
+                /**
+                 * @description A search in web-search syntax: words (all of them), `"an exact phrase"`,
+                 *     `-excluded`, `or` between alternatives; at most 200 characters. Only the
+                 *     articles found are listed, each with a `snippet`, best match first unless
+                 *     `sort` says otherwise. Each article is searched in its own language (as it
+                 *     was indexed); queries of only common words (`the`, `and`) find nothing.
+                 */
+                q?: string;
+                /** @description Only articles in this language (a BCP 47 tag; `pt` also lists `pt-BR`). */
+                language?: components["schemas"]["Language"];
+                /**
+                 * @description Sort order; default `relevance` with `q` (which it needs), else
+                 *     `published_at` (newest first).
+                 */
+                sort?: components["schemas"]["Sort"];
+                /** @description Parts to add to each summary (comma-separated). Tags are always there. */
+                include?: components["schemas"]["IncludePart"][];
+                /**
+                 * @description Only these fields of each article (comma-separated; `id` is always there).
+                 *     Naming a part (`body`, `body_html`, `key_point_lists`, `citations`) includes
+                 *     it.
+                 */
+                fields?: components["schemas"]["ArticleField"][];
+                /** @description The longest `excerpt`, in characters. */
+                excerpt_length?: number;
+                /**
+                 * @description `exact` adds `total`: how many articles match the filters (over all pages).
+                 *     It costs a count, so it is never computed unless asked for.
+                 */
+                count?: components["schemas"]["CountMode"];
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The section's id or slug */
+                section: components["parameters"]["SectionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of articles */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description `<url>; rel="next"` when there is a next page */
+                    Link?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticlePage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["SectionNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_tags: {
         parameters: {
             query?: {
@@ -4728,6 +5214,8 @@ export interface operations {
                 tag_all?: string;
                 /** @description Only articles carrying none of these tags: slugs, comma-separated, at most 20. */
                 tag_none?: string;
+                /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
+                section?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
                  *     article being read, under its "Latest").

@@ -32,6 +32,9 @@ pub(super) struct ValidArticle {
     pub(super) key_point_lists: Option<Vec<key_points::ValidList>>,
     pub(super) citations: Option<Vec<citations::ValidCitation>>,
     pub(super) tags: Option<Vec<String>>,
+    /// The section's slug: `Some(None)` takes the article out of its section,
+    /// `None` leaves it as it is.
+    pub(super) section: Option<Option<String>>,
 }
 
 /// The stored status and date for a requested status.
@@ -113,6 +116,11 @@ impl ArticleInput {
             .tags
             .as_deref()
             .map(|tags| article_tags::validate_references(tags, &mut errors));
+        let section = Some(
+            self.section
+                .as_ref()
+                .map(|section| section.check_named("section", &mut errors)),
+        );
         text::checked(
             ValidArticle {
                 fields: ArticleFields {
@@ -128,6 +136,7 @@ impl ArticleInput {
                 key_point_lists,
                 citations,
                 tags,
+                section,
             },
             errors,
         )
@@ -144,6 +153,7 @@ pub(super) struct ValidPatch {
     pub(super) key_point_lists: Option<Vec<key_points::ValidList>>,
     pub(super) citations: Option<Vec<citations::ValidCitation>>,
     pub(super) tags: Option<Vec<String>>,
+    pub(super) section: Option<Option<String>>,
 }
 
 impl ArticlePatch {
@@ -181,6 +191,11 @@ impl ArticlePatch {
                 .tags
                 .as_deref()
                 .map(|tags| article_tags::validate_references(tags, &mut errors)),
+            section: self.section.as_ref().map(|section| {
+                section
+                    .as_ref()
+                    .map(|section| section.check_named("section", &mut errors))
+            }),
         };
         text::checked(valid, errors)
     }
@@ -196,6 +211,7 @@ impl ValidPatch {
             && self.key_point_lists.is_none()
             && self.citations.is_none()
             && self.tags.is_none()
+            && self.section.is_none()
     }
 
     /// The whole-article write this patch makes of the current article.
@@ -216,6 +232,7 @@ impl ValidPatch {
             key_point_lists: self.key_point_lists,
             citations: self.citations,
             tags: self.tags,
+            section: self.section,
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::content::key_points::KeyPointListInput;
 use crate::content::language::LanguageInput;
 use crate::content::markdown;
 use crate::content::precondition::{EntityState, Precondition, Write};
-use crate::content::slug::Key;
+use crate::content::slug::{Key, SlugInput};
 use crate::content::tags::TagReference;
 use crate::db::schema::articles;
 use crate::error::{conflict_on, AppError, AppResult};
@@ -161,6 +161,9 @@ pub struct PendingInput {
     #[serde(default)]
     #[schema(max_items = 50)]
     pub tags: Option<Vec<TagReference>>,
+    /// Its section, by slug; none when left out.
+    #[serde(default)]
+    pub section: Option<SlugInput>,
 }
 
 /// Saves pending changes (parts left out are emptied, as a `PUT` of the article
@@ -183,6 +186,7 @@ pub async fn save(
         key_point_lists: pending.key_point_lists,
         citations: pending.citations,
         tags: pending.tags,
+        section: pending.section,
     };
     let mut valid = input.validate(Utc::now())?;
     valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);

@@ -20,7 +20,7 @@ use crate::content::article_access::{
 use crate::content::article_status::StoredStatus;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::{article_tags, citations, key_points, markdown};
-use crate::db::schema::{article_tags as article_tags_table, articles, tags};
+use crate::db::schema::{article_tags as article_tags_table, articles, sections, tags};
 use crate::error::{AppError, AppResult};
 
 /// One article with the parts asked for.
@@ -88,6 +88,9 @@ pub(super) async fn assemble(
             version: row.version,
             created_by: row.created_by,
             updated_by: row.updated_by,
+            section: row
+                .section
+                .and_then(|section| serde_json::from_value(section).ok()),
             tags: tags.remove(&row.id).unwrap_or_default(),
             key_point_lists: include
                 .key_point_lists
@@ -199,6 +202,13 @@ fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, Pg> {
             .filter(tags::slug.eq_any(slugs.to_vec()))
             .select(article_tags_table::article_id)
     };
+    if !filter.sections.is_empty() {
+        let in_sections = sections::table
+            .filter(sections::slug.eq_any(filter.sections.clone()))
+            .select(sections::id)
+            .nullable();
+        query = query.filter(articles::section_id.eq_any(in_sections));
+    }
     for group in &filter.tag_groups {
         query = query.filter(articles::id.eq_any(tagged_with(group)));
     }

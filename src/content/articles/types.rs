@@ -17,6 +17,7 @@ use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
 use crate::content::language::LanguageInput;
 use crate::content::precondition::EntityState;
+use crate::content::sections::SectionRef;
 use crate::content::slug::SlugInput;
 use crate::content::tags::{TagRef, TagReference};
 use crate::content::text::{self, Line, Text};
@@ -80,6 +81,10 @@ pub struct Article {
     pub created_by: Option<Uuid>,
     /// The token that made the last change.
     pub updated_by: Option<Uuid>,
+    /// Its primary section (the kicker), if any.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub section: Option<SectionRef>,
     /// In the article's order.
     pub tags: Vec<TagRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,6 +329,9 @@ pub struct ArticleInput {
     #[serde(default)]
     #[schema(max_items = 50)]
     pub tags: Option<Vec<TagReference>>,
+    /// Its section, by slug (an existing one); none when left out.
+    #[serde(default)]
+    pub section: Option<SlugInput>,
 }
 
 /// A partial update: only the fields sent change. `standfirst: null` clears it; a
@@ -351,6 +359,10 @@ pub struct ArticlePatch {
     #[serde(default)]
     #[schema(max_items = 50)]
     pub tags: Option<Vec<TagReference>>,
+    /// Its section, by slug; `null` takes it out of its section.
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
+    #[schema(value_type = Option<SlugInput>)]
+    pub section: Option<Option<SlugInput>>,
 }
 
 /// When a scheduled article goes live.
@@ -506,6 +518,8 @@ pub struct ArticleFilter {
     pub published_before: Option<DateTime<Utc>>,
     /// Only articles in this language (its tag, canonical case).
     pub language: Option<String>,
+    /// Section slugs: only articles in any of them.
+    pub sections: Vec<String>,
     /// A web-search query (`q`): only the articles it finds.
     pub search: Option<String>,
     /// Tag slugs no listed article may carry.
@@ -548,6 +562,7 @@ impl ArticleFilter {
             published_after: None,
             published_before: None,
             language: None,
+            sections: Vec::new(),
             search: None,
             tags_none: Vec::new(),
             exclude: Vec::new(),

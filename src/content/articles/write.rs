@@ -15,7 +15,7 @@ use crate::content::article_access::{
 use crate::content::article_status::StoredStatus;
 use crate::content::precondition::Write;
 use crate::content::slug::{Key, Slug};
-use crate::content::{article_tags, citations, key_points, markdown};
+use crate::content::{article_tags, citations, key_points, markdown, sections};
 use crate::db::schema::articles;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
@@ -146,6 +146,21 @@ pub(super) async fn write_parts(
     if let Some(tags) = &valid.tags {
         let tag_ids = article_tags::resolve(conn, tags, write.actor).await?;
         article_tags::replace(conn, id, &tag_ids).await?;
+    }
+    match &valid.section {
+        // A new article is in no section until it is put in one.
+        Some(None) if !replace => {}
+        Some(section) => {
+            let section_id = match section {
+                Some(slug) => Some(sections::resolve(conn, slug).await?),
+                None => None,
+            };
+            diesel::update(articles::table.filter(articles::id.eq(id)))
+                .set(articles::section_id.eq(section_id))
+                .execute(conn)
+                .await?;
+        }
+        None => {}
     }
     Ok(())
 }
@@ -368,5 +383,16 @@ pub(super) async fn apply_recorded(
     citations::restore_all(conn, current.id, all).await?;
     let tag_ids = article_tags::resolve_recorded(conn, &recorded.tags, write.actor).await?;
     article_tags::replace(conn, current.id, &tag_ids).await?;
+    // A section deleted since is not recreated: the article is then in none.
+    let section_id = match &recorded.section {
+        Some(section) => sections::still_there(conn, section).await?,
+        None => None,
+    };
+    if section_id != current.section_id {
+        diesel::update(articles::table.filter(articles::id.eq(current.id)))
+            .set(articles::section_id.eq(section_id))
+            .execute(conn)
+            .await?;
+    }
     touch(conn, current.id, write).await
 }
