@@ -190,6 +190,27 @@ pub(crate) async fn after_write(
     record_revisions(conn, &[row.id], write.actor).await
 }
 
+/// Bumps the version of these articles (locked by the caller, in id order), whose
+/// representation changes though nobody edited them (a tag or section renamed or
+/// deleted); their editors' `updated_at`/`updated_by` stay. Pending changes based on
+/// such an article's version follow it: publishing them still undoes no edit, and a
+/// rename must not make them stale (or unschedule them). Two statements.
+pub(crate) async fn bump_versions(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<()> {
+    diesel::update(articles::table.filter(articles::id.eq_any(ids)))
+        .set(articles::version.eq(articles::version + 1))
+        .execute(conn)
+        .await?;
+    diesel::sql_query(
+        "UPDATE articles c SET pending_base_version = l.version FROM articles l \
+         WHERE c.pending_for = l.id AND l.id = ANY($1) \
+           AND c.pending_base_version = l.version - 1",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Keeps each of these articles, as it is now in this transaction, as the revision
 /// of its current version, and rebuilds its search document (`article_search_document`:
 /// title, standfirst and key points, citation titles, body): one statement, whatever

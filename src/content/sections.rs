@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::article_access::record_revisions;
+use crate::content::article_access::{bump_versions, record_revisions};
 use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::{Key, Slug, SlugInput};
 use crate::content::text::{self, Line, Text};
@@ -202,7 +202,8 @@ pub async fn create(
 ) -> AppResult<Section> {
     let record = input.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('sections'))")
+        // Two keys: the one-key space is the article slugs'.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('cms'), hashtext('sections'))")
             .execute(conn)
             .await?;
         let count: i64 = sections::table.count().get_result(conn).await?;
@@ -278,26 +279,21 @@ pub(crate) async fn still_there(
         .optional()?)
 }
 
-/// Locks the section for the rest of the transaction and checks `If-Match`: for a
-/// change `FOR NO KEY UPDATE`, which lets article writes that put an article in it
-/// go on (their foreign key check only shares the key); for its deletion `FOR
-/// UPDATE`.
-async fn lock(
-    conn: &mut AsyncPgConnection,
-    key: &SectionKey,
-    write: &Write,
-    deleting: bool,
-) -> AppResult<Section> {
-    let query = sections::table
+/// Locks the section for the rest of the transaction (`FOR UPDATE`) and checks
+/// `If-Match`. An article write that puts an article in the section waits for it
+/// (its foreign key check shares the key), so a rename touches every article in
+/// the section and a deletion sees every one. (Writes that leave an article's
+/// section as it is take no lock on it, so they never deadlock with a rename
+/// that waits for their article.)
+async fn lock(conn: &mut AsyncPgConnection, key: &SectionKey, write: &Write) -> AppResult<Section> {
+    let current = sections::table
         .filter(key_matches(key))
-        .select(Section::as_select());
-    let current = if deleting {
-        query.for_update().first(conn).await
-    } else {
-        query.for_no_key_update().first(conn).await
-    }
-    .optional()?
-    .ok_or_else(not_found)?;
+        .select(Section::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
     write.precondition.check(&current.state())?;
     Ok(current)
 }
@@ -312,7 +308,7 @@ pub async fn update(
     write: &Write,
 ) -> AppResult<Section> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, write, false).await?;
+        let current = lock(conn, key, write).await?;
         let record = patch.apply_to(&current)?;
         if record.name == current.name
             && record.slug == current.slug
@@ -354,10 +350,7 @@ async fn touch_articles_in(conn: &mut AsyncPgConnection, section_id: Uuid) -> Ap
         .for_no_key_update()
         .load(conn)
         .await?;
-    diesel::update(articles::table.filter(articles::id.eq_any(&ids)))
-        .set(articles::version.eq(articles::version + 1))
-        .execute(conn)
-        .await?;
+    bump_versions(conn, &ids).await?;
     Ok(ids)
 }
 
@@ -369,7 +362,7 @@ pub async fn delete(
     write: &Write,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = lock(conn, key, write, true).await?;
+        let current = lock(conn, key, write).await?;
         let in_it: i64 = articles::table
             .filter(articles::section_id.eq(current.id))
             .count()
@@ -378,7 +371,8 @@ pub async fn delete(
         if in_it > 0 {
             return Err(AppError::Conflict(format!(
                 "{in_it} article(s) are in the section `{}` (trashed ones and pending changes \
-                 count); move them to another section or none first.",
+                 count); move them to another section or none first (restore trashed ones \
+                 to move them, or purge them).",
                 current.slug
             )));
         }

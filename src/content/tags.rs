@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::article_access::{record_revisions, Audience};
+use crate::content::article_access::{bump_versions, record_revisions, Audience};
 use crate::content::article_status::StoredStatus;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::{EntityState, Write};
@@ -517,10 +517,7 @@ async fn touch_articles_carrying(
         .for_no_key_update()
         .load(conn)
         .await?;
-    diesel::update(articles::table.filter(articles::id.eq_any(&ids)))
-        .set(articles::version.eq(articles::version + 1))
-        .execute(conn)
-        .await?;
+    bump_versions(conn, &ids).await?;
     Ok(ids)
 }
 

@@ -180,9 +180,10 @@ pub(crate) async fn list_response(
         filter.tag_groups.push(vec![slug]);
     }
     filter.tags_none = tag_slugs("tag_none", params.tag_none.as_deref())?;
-    filter
-        .sections
-        .extend(tag_slugs("section", params.section.as_deref())?);
+    let sections = tag_slugs("section", params.section.as_deref())?;
+    if !sections.is_empty() {
+        filter.section_groups.push(sections);
+    }
     filter.exclude = excluded(params.exclude.as_deref())?;
     filter.search = articles::parse_query(params.q.as_deref())?;
     filter.language = params

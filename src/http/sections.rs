@@ -203,7 +203,7 @@ pub async fn list_section_articles(
     let mut conn = connection(&pool).await?;
     let section = sections::find(&mut conn, &key).await?;
     let mut filter = ArticleFilter::for_audience(caller.audience());
-    filter.sections.push(section.slug);
+    filter.section_groups.push(vec![section.slug]);
     list_response(&req, &mut conn, filter, &params).await
 }
 

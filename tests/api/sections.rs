@@ -265,6 +265,11 @@ async fn lists_filter_by_section_and_the_public_sees_only_published_articles() {
         )
         .await;
     assert_eq!(page["total"], 4);
+    // On a section's list, `section=` narrows: both must hold.
+    let page: Value = app
+        .get_as("/api/v1/sections/diplomacy/articles?section=economy", 200)
+        .await;
+    assert_eq!(slugs(&page), Vec::<String>::new());
     problem(app.public_get("/api/v1/sections/sport/articles").await, 404).await;
     problem(
         app.public_get("/api/v1/articles?section=Not%20a%20slug")
@@ -380,4 +385,53 @@ async fn a_section_costs_an_article_read_no_query() {
         .count_queries(app.public_get("/api/v1/articles/without"))
         .await;
     assert_eq!(with, without);
+}
+
+/// A rename is not an edit: pending changes saved before it still publish (and
+/// carry the section over), and the revision diff names the section change.
+#[tokio::test]
+async fn a_rename_leaves_pending_changes_publishable_and_diffs_name_the_section() {
+    let app = TestApp::spawn().await;
+    diplomacy(&app).await;
+    let article = app
+        .create_article(json!({"title": "Live", "status": "published", "section": "diplomacy"}))
+        .await;
+    let id = article["id"].as_str().unwrap();
+    app.put_json(
+        &format!("/api/v1/articles/{id}/pending"),
+        &json!({"title": "Live, edited", "section": "diplomacy"}),
+    )
+    .await
+    .expect::<Value>(200)
+    .await;
+    app.patch_json("/api/v1/sections/diplomacy", &json!({"name": "Statecraft"}))
+        .await
+        .expect::<Value>(200)
+        .await;
+    let published: Value = app
+        .post(&format!("/api/v1/articles/{id}/pending/publish"))
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(published["title"], "Live, edited");
+    assert_eq!(published["section"]["name"], "Statecraft");
+    let out: Value = app
+        .patch_json(&format!("/api/v1/articles/{id}"), &json!({"section": null}))
+        .await
+        .expect(200)
+        .await;
+    let version = out["version"].as_i64().unwrap();
+    let diff: Value = app
+        .get_as(
+            &format!("/api/v1/articles/{id}/revisions/{version}/diff"),
+            200,
+        )
+        .await;
+    let fields: Vec<&str> = diff["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["section"], "{diff}");
 }

@@ -2143,7 +2143,7 @@ export interface components {
             to: number;
             /**
              * @description The article's own fields that differ (`slug`, `title`, `standfirst`, `body`,
-             *     `status`, `published_at`).
+             *     `language`, `status`, `published_at`, `section`).
              */
             fields: components["schemas"]["FieldChange"][];
             /** @description Lists matched by id (else by title); their points by id (else by text). */

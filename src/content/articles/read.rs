@@ -202,9 +202,9 @@ fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, Pg> {
             .filter(tags::slug.eq_any(slugs.to_vec()))
             .select(article_tags_table::article_id)
     };
-    if !filter.sections.is_empty() {
+    for group in &filter.section_groups {
         let in_sections = sections::table
-            .filter(sections::slug.eq_any(filter.sections.clone()))
+            .filter(sections::slug.eq_any(group.clone()))
             .select(sections::id)
             .nullable();
         query = query.filter(articles::section_id.eq_any(in_sections));

@@ -209,7 +209,7 @@ pub struct RevisionDiff {
     pub from: i32,
     pub to: i32,
     /// The article's own fields that differ (`slug`, `title`, `standfirst`, `body`,
-    /// `status`, `published_at`).
+    /// `language`, `status`, `published_at`, `section`).
     pub fields: Vec<FieldChange>,
     /// Lists matched by id (else by title); their points by id (else by text).
     pub key_point_lists: Vec<PartChange>,
@@ -269,6 +269,7 @@ impl RevisionDiff {
         compare(&mut fields, "title", &a.title, &b.title);
         compare(&mut fields, "standfirst", &a.standfirst, &b.standfirst);
         compare(&mut fields, "body", &a.body, &b.body);
+        compare(&mut fields, "language", &a.language, &b.language);
         compare(&mut fields, "status", &a.status, &b.status);
         compare(
             &mut fields,
@@ -276,6 +277,7 @@ impl RevisionDiff {
             &a.published_at,
             &b.published_at,
         );
+        compare(&mut fields, "section", &a.section, &b.section);
         let no_lists = Vec::new();
         let lists = changes(
             a.key_point_lists.as_ref().unwrap_or(&no_lists),

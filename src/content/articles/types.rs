@@ -518,8 +518,9 @@ pub struct ArticleFilter {
     pub published_before: Option<DateTime<Utc>>,
     /// Only articles in this language (its tag, canonical case).
     pub language: Option<String>,
-    /// Section slugs: only articles in any of them.
-    pub sections: Vec<String>,
+    /// Section slugs: an article matches a group when it is in any section of it,
+    /// and must match every group (`/sections/{s}/articles?section=` narrows).
+    pub section_groups: Vec<Vec<String>>,
     /// A web-search query (`q`): only the articles it finds.
     pub search: Option<String>,
     /// Tag slugs no listed article may carry.
@@ -562,7 +563,7 @@ impl ArticleFilter {
             published_after: None,
             published_before: None,
             language: None,
-            sections: Vec::new(),
+            section_groups: Vec::new(),
             search: None,
             tags_none: Vec::new(),
             exclude: Vec::new(),
