@@ -24,7 +24,7 @@ use crate::http::conditional::json_with_etag;
 use crate::http::extract::{JsonBody, Query};
 use crate::http::paths::{PathParam, Segment, Shape};
 use crate::http::responses::{BadParameter, SlugTaken};
-use crate::http::sparse::{ArticleField, ArticleFields, ListedArticle};
+use crate::http::sparse::{ArticleField, ArticleFields, ListedArticle, ListedArticles};
 use crate::http::{connection, with_location, with_next_link, write_connection, API_PREFIX};
 
 /// Filters, sort and paging of article lists.
@@ -137,7 +137,7 @@ pub struct RelatedArticles {
 pub struct ArticlePage {
     /// Summaries; with `fields`, only the fields named (and `id`).
     #[schema(value_type = Vec<ListedArticle>)]
-    pub items: Vec<serde_json::Value>,
+    pub items: ListedArticles,
     /// Cursor of the next page; `null` on the last page.
     pub next_cursor: Option<String>,
     /// How many articles match the filters, over all pages: only with
@@ -172,15 +172,15 @@ pub(crate) async fn list_response(
         params.published_after,
         params.published_before,
     )?;
-    let any_of = tag_slugs("tag", params.tag.as_deref())?;
+    let any_of = listed_slugs("tag", params.tag.as_deref())?;
     if !any_of.is_empty() {
         filter.tag_groups.push(any_of);
     }
-    for slug in tag_slugs("tag_all", params.tag_all.as_deref())? {
+    for slug in listed_slugs("tag_all", params.tag_all.as_deref())? {
         filter.tag_groups.push(vec![slug]);
     }
-    filter.tags_none = tag_slugs("tag_none", params.tag_none.as_deref())?;
-    let sections = tag_slugs("section", params.section.as_deref())?;
+    filter.tags_none = listed_slugs("tag_none", params.tag_none.as_deref())?;
+    let sections = listed_slugs("section", params.section.as_deref())?;
     if !sections.is_empty() {
         filter.section_groups.push(sections);
     }
@@ -209,7 +209,7 @@ pub(crate) async fn list_response(
         StatusCode::OK,
         None,
         &ArticlePage {
-            items: fields.apply(&items)?,
+            items: fields.apply(items)?,
             next_cursor: next_cursor.clone(),
             total,
         },
@@ -222,7 +222,7 @@ pub(crate) async fn list_response(
 const MAX_SLUG_FILTER: usize = 20;
 
 /// Slugs (of tags, or sections) given as `name=a,b`, each once (empty: none).
-fn tag_slugs(name: &str, value: Option<&str>) -> AppResult<Vec<String>> {
+fn listed_slugs(name: &str, value: Option<&str>) -> AppResult<Vec<String>> {
     let mut slugs: Vec<String> = Vec::new();
     for t in value.unwrap_or("").split(',').filter(|t| !t.is_empty()) {
         let slug = Slug::parse(t).map(Slug::into_string).map_err(|_| {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
@@ -111,20 +111,33 @@ impl ArticleFields {
         include
     }
 
-    /// The articles as served: only the fields asked for.
-    pub fn apply(&self, articles: &[Article]) -> AppResult<Vec<Value>> {
+    /// The articles as served: only the fields asked for. Without `fields=`
+    /// they are served as they are (no detour through JSON values).
+    pub fn apply(&self, articles: Vec<Article>) -> AppResult<ListedArticles> {
+        let Some(names) = &self.0 else {
+            return Ok(ListedArticles::Whole(articles));
+        };
         articles
             .iter()
             .map(|article| {
                 let mut value = serde_json::to_value(article)
                     .map_err(|e| AppError::Internal(format!("serializing an article: {e}")))?;
-                if let (Some(names), Value::Object(object)) = (&self.0, &mut value) {
+                if let Value::Object(object) = &mut value {
                     object.retain(|key, _| names.contains(&key.as_str()));
                 }
                 Ok(value)
             })
-            .collect()
+            .collect::<AppResult<Vec<Value>>>()
+            .map(ListedArticles::Sparse)
     }
+}
+
+/// The items of an article list: whole summaries, or only the fields asked for.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ListedArticles {
+    Whole(Vec<Article>),
+    Sparse(Vec<Value>),
 }
 
 /// The spec's schema of an article in a list: a summary, or with `fields=` only

@@ -371,8 +371,8 @@ fn page_query(
     })
 }
 
-/// How PostgreSQL runs the query of a page (`EXPLAIN`, without costs): for the
-/// benchmark and the test that the search uses its index at scale.
+/// How PostgreSQL runs the query of a page (`EXPLAIN`, without costs), binds and
+/// all: what the test that a search uses its index at scale reads.
 pub async fn explain_list(
     conn: &mut AsyncPgConnection,
     filter: &ArticleFilter,

@@ -217,12 +217,21 @@ pub const LEAD_CHARS: usize = 1000;
 
 impl RenderedBody {
     pub fn of(body: &str) -> RenderedBody {
+        let (lead, word_count) = lead_and_word_count(body);
         RenderedBody {
             html: render(body),
-            lead: excerpt(body, LEAD_CHARS),
-            word_count: i32::try_from(word_count(body)).unwrap_or(i32::MAX),
+            lead,
+            word_count,
         }
     }
+}
+
+/// What a teaser needs of a body: its lead and its word count.
+fn lead_and_word_count(body: &str) -> (String, i32) {
+    (
+        excerpt(body, LEAD_CHARS),
+        i32::try_from(word_count(body)).unwrap_or(i32::MAX),
+    )
 }
 
 /// [`RenderedBody::of`] on a blocking thread, off the async workers (rendering is
@@ -234,13 +243,7 @@ pub async fn render_off_thread(body: &str) -> AppResult<RenderedBody> {
 /// A body's lead and word count ([`RenderedBody`] without the HTML), on a blocking
 /// thread: for rows written before these were kept.
 pub async fn teaser_off_thread(body: &str) -> AppResult<(String, i32)> {
-    off_thread(body, |body| {
-        (
-            excerpt(body, LEAD_CHARS),
-            i32::try_from(word_count(body)).unwrap_or(i32::MAX),
-        )
-    })
-    .await
+    off_thread(body, lead_and_word_count).await
 }
 
 /// The words a reader reads in the body: its text (headings, paragraphs, lists,
