@@ -16,6 +16,7 @@ use crate::content::markdown;
 use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::Key;
 use crate::content::text;
+use crate::content::translations;
 use crate::db::schema::{articles, citations};
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -46,6 +47,18 @@ pub struct ArticleRow {
     #[diesel(select_expression = diesel::dsl::sql::<Nullable<Jsonb>>(SECTION_OF_ROW))]
     #[diesel(select_expression_type = diesel::expression::SqlLiteral<Nullable<Jsonb>>)]
     pub section: Option<serde_json::Value>,
+    /// Its byline as `[{id, slug, name}]` in order, read with the row.
+    #[diesel(select_expression = diesel::dsl::sql::<Jsonb>(AUTHORS_OF_ROW))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Jsonb>)]
+    pub authors: serde_json::Value,
+    /// The SEO fields as editors set them (`SeoFields`).
+    pub seo: serde_json::Value,
+    pub translation_group: Option<Uuid>,
+    /// The other articles of its translation group, with their status and date (see
+    /// `translations::visible`), read with the row.
+    #[diesel(select_expression = diesel::dsl::sql::<Jsonb>(translations::TRANSLATIONS_OF_ROW))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Jsonb>)]
+    pub translations: serde_json::Value,
 }
 
 /// The section of the article row at hand, as JSON.
@@ -53,19 +66,25 @@ const SECTION_OF_ROW: &str =
     "(SELECT jsonb_build_object('id', s.id, 'slug', s.slug, 'name', s.name) \
      FROM sections s WHERE s.id = articles.section_id)";
 
+/// The byline of the article row at hand, as a JSON array in its order.
+const AUTHORS_OF_ROW: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
+     'id', au.id, 'slug', au.slug, 'name', au.name) ORDER BY aa.position) \
+     FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
+     WHERE aa.article_id = articles.id), '[]'::jsonb)";
+
 impl ArticleRow {
     /// The status as readers see it now (visibility is decided at read time).
     pub fn status_at(&self, now: DateTime<Utc>) -> Status {
         self.status.seen_at(self.published_at, now)
     }
 
-    /// The state its entity tags name, now.
+    /// The state its entity tags name, now, as editors see it (writes are theirs).
     pub fn state(&self) -> EntityState {
         EntityState {
             id: self.id,
             version: self.version,
             phase: self.status_at(Utc::now()).as_str(),
-            context: 0,
+            context: translations::fingerprint(&translations::visible(&self.translations, None)),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! Handlers call these functions; nothing outside this module builds queries.
 
 pub mod article_access;
+pub mod article_authors;
 pub mod article_status;
 pub mod article_tags;
 pub mod articles;
+pub mod authors;
 pub mod citations;
 pub mod housekeeping;
 pub mod key_points;
@@ -18,3 +20,4 @@ pub mod serde_helpers;
 pub mod slug;
 pub mod tags;
 pub mod text;
+pub mod translations;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::content::article_access::{bump_versions, record_revisions};
+use crate::content::article_access::{bump_versions, record_revisions, Audience};
 use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::{Key, Slug, SlugInput};
 use crate::content::text::{self, Line, Text};
@@ -39,13 +39,25 @@ pub struct Section {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The token that created the section.
+    /// The token that created the section (only for tokens that read unpublished
+    /// content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Uuid>,
-    /// The token that made the last change.
+    /// The token that made the last change (as `created_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<Uuid>,
 }
 
 impl Section {
+    /// The section as `audience` sees it: token ids are for editors.
+    pub fn seen_by(mut self, audience: Audience) -> Section {
+        if audience == Audience::Public {
+            self.created_by = None;
+            self.updated_by = None;
+        }
+        self
+    }
+
     /// The state its entity tags name.
     pub fn state(&self) -> EntityState {
         EntityState {
@@ -229,24 +241,33 @@ pub async fn create(
 }
 
 /// A section by id or slug. Sections are public: they are the site's navigation.
-pub async fn find(conn: &mut AsyncPgConnection, key: &SectionKey) -> AppResult<Section> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    key: &SectionKey,
+    audience: Audience,
+) -> AppResult<Section> {
     sections::table
         .filter(key_matches(key))
         .select(Section::as_select())
         .first(conn)
         .await
         .optional()?
+        .map(|section| section.seen_by(audience))
         .ok_or_else(not_found)
 }
 
 /// Every section, by name (then id): at most [`MAX_SECTIONS`], so one page.
-pub async fn list(conn: &mut AsyncPgConnection) -> AppResult<Vec<Section>> {
-    Ok(sections::table
+pub async fn list(conn: &mut AsyncPgConnection, audience: Audience) -> AppResult<Vec<Section>> {
+    let sections: Vec<Section> = sections::table
         .select(Section::as_select())
         .order((sections::name.asc(), sections::id.asc()))
         .limit(MAX_SECTIONS)
         .load(conn)
-        .await?)
+        .await?;
+    Ok(sections
+        .into_iter()
+        .map(|section| section.seen_by(audience))
+        .collect())
 }
 
 /// The id of the section an article write names by slug: a 422 naming `section`

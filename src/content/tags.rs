@@ -41,13 +41,25 @@ pub struct Tag {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The token that created the tag.
+    /// The token that created the tag (only for tokens that read unpublished
+    /// content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Uuid>,
-    /// The token that made the last change.
+    /// The token that made the last change (as `created_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<Uuid>,
 }
 
 impl Tag {
+    /// The tag as `audience` sees it: token ids are for editors.
+    pub fn seen_by(mut self, audience: Audience) -> Tag {
+        if audience == Audience::Public {
+            self.created_by = None;
+            self.updated_by = None;
+        }
+        self
+    }
+
     /// The state its entity tags name.
     pub fn state(&self) -> EntityState {
         EntityState {
@@ -299,6 +311,7 @@ pub async fn find(
         .first(conn)
         .await
         .optional()?
+        .map(|tag| tag.seen_by(audience))
         .ok_or_else(not_found)
 }
 
@@ -375,7 +388,10 @@ pub async fn list(
     });
     let tags = rows
         .into_iter()
-        .map(|(tag, article_count)| ListedTag { tag, article_count })
+        .map(|(tag, article_count)| ListedTag {
+            tag: tag.seen_by(audience),
+            article_count,
+        })
         .collect();
     Ok((tags, next))
 }

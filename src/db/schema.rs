@@ -21,6 +21,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_authors (article_id, author_id) {
+        article_id -> Uuid,
+        author_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
     article_revisions (article_id, version) {
         article_id -> Uuid,
         version -> Int4,
@@ -66,6 +74,23 @@ diesel::table! {
         lead_text -> Nullable<Text>,
         word_count -> Nullable<Int4>,
         section_id -> Nullable<Uuid>,
+        seo -> Jsonb,
+        translation_group -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    authors (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        bio -> Nullable<Text>,
+        links -> Jsonb,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
     }
 }
 
@@ -153,6 +178,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(article_authors -> articles (article_id));
+diesel::joinable!(article_authors -> authors (author_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -163,9 +190,11 @@ diesel::joinable!(key_points -> key_point_lists (list_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    article_authors,
     article_revisions,
     article_tags,
     articles,
+    authors,
     citations,
     idempotency_keys,
     key_point_lists,

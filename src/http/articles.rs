@@ -48,6 +48,10 @@ pub struct ListArticlesParams {
     /// Only articles in any of these sections: slugs, comma-separated, at most 20.
     #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
     pub section: Option<String>,
+    /// Only articles whose byline names any of these authors: slugs,
+    /// comma-separated, at most 20.
+    #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,19})?$")]
+    pub author: Option<String>,
     /// Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
     /// article being read, under its "Latest").
     #[param(pattern = "^([a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){0,49})?$")]
@@ -183,6 +187,10 @@ pub(crate) async fn list_response(
     let sections = listed_slugs("section", params.section.as_deref())?;
     if !sections.is_empty() {
         filter.section_groups.push(sections);
+    }
+    let authors = listed_slugs("author", params.author.as_deref())?;
+    if !authors.is_empty() {
+        filter.author_groups.push(authors);
     }
     filter.exclude = excluded(params.exclude.as_deref())?;
     filter.search = articles::parse_query(params.q.as_deref())?;

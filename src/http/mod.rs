@@ -1,9 +1,11 @@
 //! The HTTP layer: one module per resource, each handler thin (parse, call the
 //! domain, map the result). Routes are registered here and nowhere else.
 
+pub mod article_authors;
 pub mod article_tags;
 pub mod articles;
 pub mod auth;
+pub mod authors;
 pub mod citations;
 pub mod conditional;
 pub mod extract;
@@ -100,6 +102,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(article_tags::set_article_tags)
                 .service(article_tags::add_article_tag)
                 .service(article_tags::remove_article_tag)
+                .service(article_authors::list_article_authors)
+                .service(article_authors::set_article_authors)
+                .service(article_authors::add_article_author)
+                .service(article_authors::remove_article_author)
                 .service(tags::list_tags)
                 .service(tags::create_tag)
                 .service(tags::get_tag)
@@ -112,6 +118,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(sections::list_section_articles)
                 .service(sections::update_section)
                 .service(sections::delete_section)
+                .service(authors::list_authors)
+                .service(authors::create_author)
+                .service(authors::get_author)
+                .service(authors::list_author_articles)
+                .service(authors::update_author)
+                .service(authors::delete_author)
                 .service(tokens::list_tokens)
                 .service(tokens::create_token)
                 .service(tokens::get_token)

@@ -55,9 +55,13 @@ fn answer(req: &HttpRequest, status: StatusCode, section: &Section) -> AppResult
     )
 )]
 #[get("/sections")]
-pub async fn list_sections(req: HttpRequest, pool: web::Data<DbPool>) -> AppResult<HttpResponse> {
+pub async fn list_sections(
+    req: HttpRequest,
+    caller: Caller,
+    pool: web::Data<DbPool>,
+) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let items = sections::list(&mut conn).await?;
+    let items = sections::list(&mut conn, caller.audience()).await?;
     json_with_etag(&req, StatusCode::OK, None, &SectionList { items })
 }
 
@@ -109,11 +113,12 @@ pub async fn create_section(
 #[get("/sections/{section}")]
 pub async fn get_section(
     req: HttpRequest,
+    caller: Caller,
     pool: web::Data<DbPool>,
     section: SectionPath,
 ) -> AppResult<HttpResponse> {
     let mut conn = connection(&pool).await?;
-    let section = sections::find(&mut conn, &section.key()?).await?;
+    let section = sections::find(&mut conn, &section.key()?, caller.audience()).await?;
     answer(&req, StatusCode::OK, &section)
 }
 
@@ -201,7 +206,7 @@ pub async fn list_section_articles(
 ) -> AppResult<HttpResponse> {
     let key = section.key()?;
     let mut conn = connection(&pool).await?;
-    let section = sections::find(&mut conn, &key).await?;
+    let section = sections::find(&mut conn, &key, caller.audience()).await?;
     let mut filter = ArticleFilter::for_audience(caller.audience());
     filter.section_groups.push(vec![section.slug]);
     list_response(&req, &mut conn, filter, &params).await

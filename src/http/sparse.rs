@@ -33,15 +33,19 @@ pub enum ArticleField {
     Version,
     CreatedBy,
     UpdatedBy,
+    Authors,
     Section,
     Tags,
+    Seo,
+    Meta,
+    Translations,
     KeyPointLists,
     Citations,
     Snippet,
 }
 
 /// Every field name `fields=` takes: the article's keys as served.
-const NAMES: [&str; 22] = [
+const NAMES: [&str; 26] = [
     "id",
     "slug",
     "title",
@@ -59,8 +63,12 @@ const NAMES: [&str; 22] = [
     "version",
     "created_by",
     "updated_by",
+    "authors",
     "section",
     "tags",
+    "seo",
+    "meta",
+    "translations",
     "key_point_lists",
     "citations",
     "snippet",
@@ -187,8 +195,10 @@ mod tests {
             "excerpt": "", "word_count": 0, "reading_time_minutes": 0,
             "body": "", "body_html": "", "status": "draft", "published_at": null,
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "version": 1, "created_by": null, "updated_by": null, "tags": [],
-            "key_point_lists": [], "citations": [], "snippet": "", "section": null
+            "version": 1, "created_by": "00000000-0000-7000-8000-000000000001",
+            "updated_by": "00000000-0000-7000-8000-000000000001", "tags": [],
+            "key_point_lists": [], "citations": [], "snippet": "", "section": null,
+            "authors": [], "translations": []
         }))
         .expect("a whole article");
         let value = serde_json::to_value(&article).expect("serializes");

@@ -93,6 +93,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/articles/{article}/authors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an article's authors
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The byline, in order.
+         */
+        get: operations["list_article_authors"];
+        /**
+         * Set (or reorder) an article's authors
+         * @description The whole byline, by slug, in order.
+         */
+        put: operations["set_article_authors"];
+        /**
+         * Add an author to an article
+         * @description By slug, at `position` (default: last).
+         */
+        post: operations["add_article_author"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/articles/{article}/authors/{author}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an author from an article
+         * @description The author stays.
+         */
+        delete: operations["remove_article_author"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/articles/{article}/citations": {
         parameters: {
             query?: never;
@@ -573,6 +623,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/authors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List authors
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     By name (then id), a page at a time. Without a token, only authors that a
+         *     published article names are listed.
+         */
+        get: operations["list_authors"];
+        put?: never;
+        /**
+         * Create an author
+         * @description The slug is derived from the name unless given (with a number when taken:
+         *     names need not be unique).
+         */
+        post: operations["create_author"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/authors/{author}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an author
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     By id or by slug. Without a token, only authors that a published article
+         *     names are found.
+         */
+        get: operations["get_author"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an author
+         * @description Only one no byline names: while any article (trashed ones and pending changes
+         *     included) names them, 409 says how many do.
+         */
+        delete: operations["delete_author"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an author
+         * @description Merge semantics: only the fields sent change; `bio: null` clears it, `links`
+         *     replaces the list. A new name or slug changes the version (and `ETag`) of every
+         *     article whose byline names the author, each with a revision.
+         */
+        patch: operations["update_author"];
+        trace?: never;
+    };
+    "/api/v1/authors/{author}/articles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an author's articles
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The articles whose byline names this author, with the filters, sort and
+         *     paging of `GET /articles`.
+         */
+        get: operations["list_author_articles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/previews/{token}": {
         parameters: {
             query?: never;
@@ -1044,6 +1179,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One author to add to a byline. */
+        AddAuthorInput: {
+            /** @description The author's slug. */
+            author: components["schemas"]["Slug"];
+            /**
+             * Format: int32
+             * @description Where to put them (0-based; default: last). An author the byline names
+             *     moves there.
+             */
+            position?: number | null;
+        };
         /**
          * @description One tag to add.
          * @example {
@@ -1248,17 +1394,29 @@ export interface components {
             version: number;
             /**
              * Format: uuid
-             * @description The token that created the article.
+             * @description The token that created the article (only for tokens that read unpublished
+             *     content).
              */
             created_by?: string | null;
             /**
              * Format: uuid
-             * @description The token that made the last change.
+             * @description The token that made the last change (as `created_by`).
              */
             updated_by?: string | null;
+            /** @description The byline, in order. */
+            authors: components["schemas"]["AuthorRef"][];
             section: components["schemas"]["SectionRef"] | null;
             /** @description In the article's order. */
             tags: components["schemas"]["TagRef"][];
+            /** @description The SEO and social fields as editors set them (each may be `null`). */
+            seo: components["schemas"]["SeoFields"];
+            /** @description What a page prints in its `<head>`: `seo` with every fallback applied. */
+            meta: components["schemas"]["PageMeta"];
+            /**
+             * @description The same story in other languages (for `hreflang` links), by language;
+             *     without a token, only the published ones.
+             */
+            translations: components["schemas"]["TranslationRef"][];
             /** @description In the article's order. */
             key_point_lists: components["schemas"]["KeyPointList"][];
             /** @description Ordered by number. */
@@ -1273,7 +1431,7 @@ export interface components {
          * @description A field of an article, as `fields=` names it.
          * @enum {string}
          */
-        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "section" | "tags" | "key_point_lists" | "citations" | "snippet";
+        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "authors" | "section" | "tags" | "seo" | "meta" | "translations" | "key_point_lists" | "citations" | "snippet";
         /**
          * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
          *     key-point lists, citations and tags.
@@ -1343,6 +1501,15 @@ export interface components {
             /** @description Tags by slug or name, in order; unknown names create the tag. */
             tags?: components["schemas"]["Line100"][] | null;
             section?: components["schemas"]["Slug"] | null;
+            /** @description The byline: authors by slug, in order; none when left out. */
+            authors?: components["schemas"]["Slug"][] | null;
+            seo?: components["schemas"]["SeoInput"] | null;
+            /**
+             * @description Makes the article a translation of another (by id or slug): it joins that
+             *     article's translation group. Left out: unchanged.
+             * @example mongolia-looks-to-south-korea
+             */
+            translation_of?: string | null;
         };
         /**
          * @description One page of articles.
@@ -1427,6 +1594,14 @@ export interface components {
             citations?: components["schemas"]["CitationInput"][] | null;
             tags?: components["schemas"]["Line100"][] | null;
             section?: components["schemas"]["Slug"] | null;
+            /** @description The byline: authors by slug, in order (`[]` for none). */
+            authors?: components["schemas"]["Slug"][] | null;
+            seo?: components["schemas"]["SeoInput"] | null;
+            /**
+             * @description Joins another article's translation group (by id or slug); `null` leaves
+             *     the group.
+             */
+            translation_of?: string | null;
         };
         /**
          * @description An article as served. Lists leave out the parts not asked for with `include`
@@ -1525,17 +1700,29 @@ export interface components {
             version: number;
             /**
              * Format: uuid
-             * @description The token that created the article.
+             * @description The token that created the article (only for tokens that read unpublished
+             *     content).
              */
             created_by?: string | null;
             /**
              * Format: uuid
-             * @description The token that made the last change.
+             * @description The token that made the last change (as `created_by`).
              */
             updated_by?: string | null;
+            /** @description The byline, in order. */
+            authors: components["schemas"]["AuthorRef"][];
             section: components["schemas"]["SectionRef"] | null;
             /** @description In the article's order. */
             tags: components["schemas"]["TagRef"][];
+            /** @description The SEO and social fields as editors set them (each may be `null`). */
+            seo: components["schemas"]["SeoFields"];
+            /** @description What a page prints in its `<head>`: `seo` with every fallback applied. */
+            meta: components["schemas"]["PageMeta"];
+            /**
+             * @description The same story in other languages (for `hreflang` links), by language;
+             *     without a token, only the published ones.
+             */
+            translations: components["schemas"]["TranslationRef"][];
             key_point_lists?: components["schemas"]["KeyPointList"][] | null;
             /** @description Ordered by number. */
             citations?: components["schemas"]["Citation"][] | null;
@@ -1557,6 +1744,84 @@ export interface components {
         ArticleTagsInput: {
             /** @description Tags by slug or name, in order; unknown names create the tag. */
             tags: components["schemas"]["Line100"][];
+        };
+        /** @description An author as served. */
+        Author: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Unique, URL-safe; the author is also reachable by it.
+             * @example aya-batbayar
+             */
+            slug: string;
+            /** @example Aya Batbayar */
+            name: string;
+            bio?: string | null;
+            /** @description At most 10, in the author's order. */
+            links: components["schemas"]["AuthorLink"][];
+            /**
+             * Format: int32
+             * @description Bumped by every change; the `ETag` carries it.
+             */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The token that created the author (only for tokens that read unpublished
+             *     content).
+             */
+            created_by?: string | null;
+            /**
+             * Format: uuid
+             * @description The token that made the last change (as `created_by`).
+             */
+            updated_by?: string | null;
+        };
+        /** @description A link on an author's profile. */
+        AuthorLink: {
+            /** @example Website */
+            label: string;
+            /** @example https://example.com/~aya */
+            url: string;
+        };
+        /** @description A link as written. */
+        AuthorLinkInput: {
+            label: components["schemas"]["Line100"];
+            url: components["schemas"]["SourceUrl"];
+        };
+        /** @description One page of authors. */
+        AuthorPage: {
+            /** @description By name, then id. */
+            items: components["schemas"]["Author"][];
+            /** @description Cursor of the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description A partial update of an author: fields left out stay; `bio: null` clears it;
+         *     `links` replaces the list. Renaming keeps the slug unless a new one is given.
+         */
+        AuthorPatch: {
+            name?: components["schemas"]["Line200"] | null;
+            slug?: components["schemas"]["Slug"] | null;
+            bio?: string | null;
+            links?: components["schemas"]["AuthorLinkInput"][] | null;
+        };
+        /** @description An author as a byline shows it. */
+        AuthorRef: {
+            /** Format: uuid */
+            id: string;
+            /** @example aya-batbayar */
+            slug: string;
+            /** @example Aya Batbayar */
+            name: string;
+        };
+        /** @description The whole byline, in order. */
+        BylineInput: {
+            /** @description Authors by slug, in order (`[]` for none). */
+            authors: components["schemas"]["Slug"][];
         };
         /**
          * @description How a part changed.
@@ -1870,17 +2135,29 @@ export interface components {
             version?: number;
             /**
              * Format: uuid
-             * @description The token that created the article.
+             * @description The token that created the article (only for tokens that read unpublished
+             *     content).
              */
             created_by?: string | null;
             /**
              * Format: uuid
-             * @description The token that made the last change.
+             * @description The token that made the last change (as `created_by`).
              */
             updated_by?: string | null;
+            /** @description The byline, in order. */
+            authors?: components["schemas"]["AuthorRef"][];
             section?: components["schemas"]["SectionRef"] | null;
             /** @description In the article's order. */
             tags?: components["schemas"]["TagRef"][];
+            /** @description The SEO and social fields as editors set them (each may be `null`). */
+            seo?: components["schemas"]["SeoFields"];
+            /** @description What a page prints in its `<head>`: `seo` with every fallback applied. */
+            meta?: components["schemas"]["PageMeta"];
+            /**
+             * @description The same story in other languages (for `hreflang` links), by language;
+             *     without a token, only the published ones.
+             */
+            translations?: components["schemas"]["TranslationRef"][];
             key_point_lists?: components["schemas"]["KeyPointList"][] | null;
             /** @description Ordered by number. */
             citations?: components["schemas"]["Citation"][] | null;
@@ -1898,6 +2175,14 @@ export interface components {
              *     `include=article_count` or `sort=-article_count`).
              */
             article_count?: number | null;
+        };
+        /** @description A request to create an author. */
+        NewAuthor: {
+            /** @description As the byline prints it. Names need not be unique; slugs are. */
+            name: components["schemas"]["Line200"];
+            slug?: components["schemas"]["Slug"] | null;
+            bio?: components["schemas"]["Text5000"] | null;
+            links?: components["schemas"]["AuthorLinkInput"][] | null;
         };
         /**
          * @description A key point to add to a list.
@@ -2008,6 +2293,25 @@ export interface components {
         };
         /** @description One line of at most 300 characters (trimmed; blank counts as absent): no control characters */
         OptionalLine300: string;
+        /** @description What a page prints in its `<head>`, fallbacks applied. */
+        PageMeta: {
+            /** @description `seo.meta_title`, else the headline. */
+            title: string;
+            /**
+             * @description `seo.meta_description`, else the standfirst, else the body's first
+             *     paragraph, cut to 160 characters, else the headline. Plain text.
+             */
+            description: string;
+            /** @description `seo.canonical_url`; `null`: the page's own URL is canonical. */
+            canonical_url?: string | null;
+            /** @description `seo.social_image_url`; `null` when there is none. */
+            image_url?: string | null;
+            /**
+             * @description `noindex` or `index, follow`, for `<meta name="robots">`.
+             * @example index, follow
+             */
+            robots: string;
+        };
         /** @description A part (key-point list, point, citation, tag) added, removed, changed or moved. */
         PartChange: {
             /**
@@ -2075,6 +2379,9 @@ export interface components {
             /** @description Tags by slug or name, in order; unknown names create the tag (at once). */
             tags?: components["schemas"]["Line100"][] | null;
             section?: components["schemas"]["Slug"] | null;
+            /** @description The byline: authors by slug, in order; none when left out. */
+            authors?: components["schemas"]["Slug"][] | null;
+            seo?: components["schemas"]["SeoInput"] | null;
         };
         /** @description A preview link. */
         PreviewLink: {
@@ -2143,7 +2450,8 @@ export interface components {
             to: number;
             /**
              * @description The article's own fields that differ (`slug`, `title`, `standfirst`, `body`,
-             *     `language`, `status`, `published_at`, `section`).
+             *     `language`, `status`, `published_at`, `section`, `authors`: the byline
+             *     whole).
              */
             fields: components["schemas"]["FieldChange"][];
             /** @description Lists matched by id (else by title); their points by id (else by text). */
@@ -2219,12 +2527,13 @@ export interface components {
             updated_at: string;
             /**
              * Format: uuid
-             * @description The token that created the section.
+             * @description The token that created the section (only for tokens that read unpublished
+             *     content).
              */
             created_by?: string | null;
             /**
              * Format: uuid
-             * @description The token that made the last change.
+             * @description The token that made the last change (as `created_by`).
              */
             updated_by?: string | null;
         };
@@ -2250,6 +2559,33 @@ export interface components {
             slug: string;
             /** @example Diplomacy */
             name: string;
+        };
+        /**
+         * @description The SEO and social fields as editors set them; each left out falls back (see
+         *     `meta`).
+         */
+        SeoFields: {
+            /** @description The `<title>` and social title, when it should differ from the headline. */
+            meta_title: string | null;
+            /** @description The meta and social description. */
+            meta_description: string | null;
+            /**
+             * @description Where the story canonically lives, when not on this site's own page (a
+             *     syndicated story).
+             */
+            canonical_url: string | null;
+            /** @description The image social cards show. */
+            social_image_url: string | null;
+            /** @description Asks search engines not to index the page. */
+            noindex: boolean;
+        };
+        /** @description The SEO and social fields as written: each left out (or `null`) falls back. */
+        SeoInput: {
+            meta_title?: components["schemas"]["Line300"] | null;
+            meta_description?: components["schemas"]["Text500"] | null;
+            canonical_url?: components["schemas"]["SourceUrl"] | null;
+            social_image_url?: components["schemas"]["SourceUrl"] | null;
+            noindex?: boolean | null;
         };
         /**
          * @description A URL slug: lowercase letters a-z and digits in words joined by single hyphens, at most 100 characters, not shaped like a UUID
@@ -2314,12 +2650,13 @@ export interface components {
             updated_at: string;
             /**
              * Format: uuid
-             * @description The token that created the tag.
+             * @description The token that created the tag (only for tokens that read unpublished
+             *     content).
              */
             created_by?: string | null;
             /**
              * Format: uuid
-             * @description The token that made the last change.
+             * @description The token that made the last change (as `created_by`).
              */
             updated_by?: string | null;
         };
@@ -2388,6 +2725,8 @@ export interface components {
         TagSort: "name" | "-article_count";
         /** @description Text of at most 2000 characters: line breaks and tabs, no other control characters */
         Text2000: string;
+        /** @description Text of at most 500 characters: line breaks and tabs, no other control characters */
+        Text500: string;
         /** @description Text of at most 5000 characters: line breaks and tabs, no other control characters */
         Text5000: string;
         /** @description Text of at most 500000 characters: line breaks and tabs, no other control characters */
@@ -2449,6 +2788,19 @@ export interface components {
             /** @description Newest first, revoked ones included (they record who did what). */
             items: components["schemas"]["Token"][];
         };
+        /** @description Another language's version of the story. */
+        TranslationRef: {
+            /** Format: uuid */
+            id: string;
+            /** @example mongolia-looks-to-south-korea-ko */
+            slug: string;
+            /**
+             * @description BCP 47, for `hreflang`.
+             * @example ko
+             */
+            language: string;
+            title: string;
+        };
         /** @description One page of the trash. */
         TrashPage: {
             /** @description Most recently deleted first. */
@@ -2473,6 +2825,16 @@ export interface components {
     responses: {
         /** @description No article has this id or slug */
         ArticleNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No author has this id or slug */
+        AuthorNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
@@ -2721,6 +3083,8 @@ export interface components {
     parameters: {
         /** @description The article's id or slug */
         ArticleKey: string;
+        /** @description The author's id or slug */
+        AuthorKey: string;
         /** @description The citation's id */
         CitationId: string;
         /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
@@ -2774,6 +3138,11 @@ export interface operations {
                 tag_none?: string;
                 /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
                 section?: string;
+                /**
+                 * @description Only articles whose byline names any of these authors: slugs,
+                 *     comma-separated, at most 20.
+                 */
+                author?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
                  *     article being read, under its "Latest").
@@ -3126,6 +3495,198 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_article_authors: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The byline, in order */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorRef"][];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ArticleNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    set_article_authors: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BylineInput"];
+            };
+        };
+        responses: {
+            /** @description The byline, in order */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorRef"][];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    add_article_author: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddAuthorInput"];
+            };
+        };
+        responses: {
+            /** @description The byline, in order */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorRef"][];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ArticleNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            /** @description The byline names as many authors as it may */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    remove_article_author: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The article's id or slug */
+                article: components["parameters"]["ArticleKey"];
+                /** @description The author's id or slug */
+                author: components["parameters"]["AuthorKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The byline no longer names the author */
+            204: {
+                headers: {
+                    /** @description The entity tag a GET of the whole article now gives */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such article or author, or the byline does not name them */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["IdempotencyKeyReused"];
@@ -4610,6 +5171,340 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    list_authors: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of authors */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description `<url>; rel="next"` when there is a next page */
+                    Link?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorPage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create_author: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAuthor"];
+            };
+        };
+        responses: {
+            /** @description The author was created */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description URL of the new author */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Author"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
+            /** @description Another author has this slug */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_author: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The author's id or slug */
+                author: components["parameters"]["AuthorKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The author */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Author"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["AuthorNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete_author: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The author's id or slug */
+                author: components["parameters"]["AuthorKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The author was deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AuthorNotFound"];
+            /** @description Bylines name the author */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    update_author: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The author's id or slug */
+                author: components["parameters"]["AuthorKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthorPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated author */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Author"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AuthorNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            /** @description Another author has this slug */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_author_articles: {
+        parameters: {
+            query?: {
+                /** @description Only articles in this status (as readers see it now). */
+                status?: components["schemas"]["Status"];
+                /**
+                 * @description Only articles carrying any of these tags: slugs, comma-separated, at most 20
+                 *     (empty: no filter).
+                 */
+                tag?: string;
+                /**
+                 * @description Only articles carrying every one of these tags: slugs, comma-separated, at
+                 *     most 20.
+                 */
+                tag_all?: string;
+                /** @description Only articles carrying none of these tags: slugs, comma-separated, at most 20. */
+                tag_none?: string;
+                /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
+                section?: string;
+                /**
+                 * @description Only articles whose byline names any of these authors: slugs,
+                 *     comma-separated, at most 20.
+                 */
+                author?: string;
+                /**
+                 * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
+                 *     article being read, under its "Latest").
+                 */
+                exclude?: string;
+                /** @description Only articles published after this moment (RFC 3339). */
+                published_after?: string;
+                /** @description Only articles published before this moment (RFC 3339). */
+                published_before?: string;
+                /**
+                 * @description A search in web-search syntax: words (all of them), `"an exact phrase"`,
+                 *     `-excluded`, `or` between alternatives; at most 200 characters. Only the
+                 *     articles found are listed, each with a `snippet`, best match first unless
+                 *     `sort` says otherwise. Each article is searched in its own language (as it
+                 *     was indexed); queries of only common words (`the`, `and`) find nothing.
+                 */
+                q?: string;
+                /** @description Only articles in this language (a BCP 47 tag; `pt` also lists `pt-BR`). */
+                language?: components["schemas"]["Language"];
+                /**
+                 * @description Sort order; default `relevance` with `q` (which it needs), else
+                 *     `published_at` (newest first).
+                 */
+                sort?: components["schemas"]["Sort"];
+                /** @description Parts to add to each summary (comma-separated). Tags are always there. */
+                include?: components["schemas"]["IncludePart"][];
+                /**
+                 * @description Only these fields of each article (comma-separated; `id` is always there).
+                 *     Naming a part (`body`, `body_html`, `key_point_lists`, `citations`) includes
+                 *     it.
+                 */
+                fields?: components["schemas"]["ArticleField"][];
+                /** @description The longest `excerpt`, in characters. */
+                excerpt_length?: number;
+                /**
+                 * @description `exact` adds `total`: how many articles match the filters (over all pages).
+                 *     It costs a count, so it is never computed unless asked for.
+                 */
+                count?: components["schemas"]["CountMode"];
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The author's id or slug */
+                author: components["parameters"]["AuthorKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of articles */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description `<url>; rel="next"` when there is a next page */
+                    Link?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticlePage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["AuthorNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     open_preview: {
         parameters: {
             query?: never;
@@ -4889,6 +5784,11 @@ export interface operations {
                 tag_none?: string;
                 /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
                 section?: string;
+                /**
+                 * @description Only articles whose byline names any of these authors: slugs,
+                 *     comma-separated, at most 20.
+                 */
+                author?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
                  *     article being read, under its "Latest").
@@ -5216,6 +6116,11 @@ export interface operations {
                 tag_none?: string;
                 /** @description Only articles in any of these sections: slugs, comma-separated, at most 20. */
                 section?: string;
+                /**
+                 * @description Only articles whose byline names any of these authors: slugs,
+                 *     comma-separated, at most 20.
+                 */
+                author?: string;
                 /**
                  * @description Articles to leave out, by id or slug, comma-separated, at most 50 (e.g. the
                  *     article being read, under its "Latest").

@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
+use super::seo::SeoFields;
 use super::types::*;
 use crate::content::article_access::ArticleRow;
 use crate::content::article_status::StoredStatus;
 use crate::content::slug::Slug;
-use crate::content::{article_tags, citations, key_points, markdown, text};
+use crate::content::{article_authors, article_tags, citations, key_points, markdown, text};
 use crate::error::{AppResult, FieldError};
 
 /// The article's own fields, validated.
@@ -35,6 +36,13 @@ pub(super) struct ValidArticle {
     /// The section's slug: `Some(None)` takes the article out of its section,
     /// `None` leaves it as it is.
     pub(super) section: Option<Option<String>>,
+    /// Author slugs, in order; `None` leaves the byline as it is.
+    pub(super) authors: Option<Vec<String>>,
+    /// `None` leaves them as they are.
+    pub(super) seo: Option<SeoFields>,
+    /// Another article's id or slug: join its translation group; `Some(None)`
+    /// leaves the group; `None` changes nothing.
+    pub(super) translation_of: Option<Option<String>>,
 }
 
 /// The stored status and date for a requested status.
@@ -121,6 +129,11 @@ impl ArticleInput {
                 .as_ref()
                 .map(|section| section.check_named("section", &mut errors)),
         );
+        let authors = self
+            .authors
+            .as_deref()
+            .map(|authors| article_authors::validate_slugs(authors, &mut errors));
+        let seo = self.seo.as_ref().map(|seo| seo.check(&mut errors));
         text::checked(
             ValidArticle {
                 fields: ArticleFields {
@@ -137,6 +150,9 @@ impl ArticleInput {
                 citations,
                 tags,
                 section,
+                authors,
+                seo,
+                translation_of: self.translation_of.clone().map(Some),
             },
             errors,
         )
@@ -154,6 +170,9 @@ pub(super) struct ValidPatch {
     pub(super) citations: Option<Vec<citations::ValidCitation>>,
     pub(super) tags: Option<Vec<String>>,
     pub(super) section: Option<Option<String>>,
+    pub(super) authors: Option<Vec<String>>,
+    pub(super) seo: Option<SeoFields>,
+    pub(super) translation_of: Option<Option<String>>,
 }
 
 impl ArticlePatch {
@@ -196,6 +215,12 @@ impl ArticlePatch {
                     .as_ref()
                     .map(|section| section.check_named("section", &mut errors))
             }),
+            authors: self
+                .authors
+                .as_deref()
+                .map(|authors| article_authors::validate_slugs(authors, &mut errors)),
+            seo: self.seo.as_ref().map(|seo| seo.check(&mut errors)),
+            translation_of: self.translation_of.clone(),
         };
         text::checked(valid, errors)
     }
@@ -212,6 +237,9 @@ impl ValidPatch {
             && self.citations.is_none()
             && self.tags.is_none()
             && self.section.is_none()
+            && self.authors.is_none()
+            && self.seo.is_none()
+            && self.translation_of.is_none()
     }
 
     /// The whole-article write this patch makes of the current article.
@@ -233,6 +261,9 @@ impl ValidPatch {
             citations: self.citations,
             tags: self.tags,
             section: self.section,
+            authors: self.authors,
+            seo: self.seo,
+            translation_of: self.translation_of,
         }
     }
 }

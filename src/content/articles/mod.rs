@@ -10,6 +10,7 @@ mod read;
 mod related;
 pub mod revisions;
 mod search;
+pub mod seo;
 mod teaser;
 pub mod trash;
 mod types;

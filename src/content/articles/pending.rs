@@ -164,6 +164,13 @@ pub struct PendingInput {
     /// Its section, by slug; none when left out.
     #[serde(default)]
     pub section: Option<SlugInput>,
+    /// The byline: authors by slug, in order; none when left out.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub authors: Option<Vec<SlugInput>>,
+    /// SEO and social fields; none when left out.
+    #[serde(default)]
+    pub seo: Option<super::seo::SeoInput>,
 }
 
 /// Saves pending changes (parts left out are emptied, as a `PUT` of the article
@@ -187,12 +194,17 @@ pub async fn save(
         citations: pending.citations,
         tags: pending.tags,
         section: pending.section,
+        authors: pending.authors,
+        seo: pending.seo,
+        translation_of: None,
     };
     let mut valid = input.validate(Utc::now())?;
     valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
+    valid.authors.get_or_insert_with(Vec::new);
+    valid.seo.get_or_insert_with(Default::default);
     let live_id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let live = lock_live(conn, key, write).await?;
@@ -298,12 +310,14 @@ async fn present(
     let saved_at = copy.row.updated_at;
     let saved_by = copy.row.updated_by;
     let version = copy.row.version;
-    let mut article = assemble(conn, vec![copy.row], include)
+    let mut article = assemble(conn, vec![copy.row], include, Audience::Editors)
         .await?
         .pop()
         .ok_or_else(none_pending)?;
     article.id = live.id;
     article.slug = live.slug.clone();
+    // Translations link the live article; its pending copy is in no group.
+    article.translations = live.translations.clone();
     article.status = live.status;
     article.published_at = live.published_at;
     article.created_at = live.created_at;

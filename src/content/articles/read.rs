@@ -12,6 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::search;
+use super::seo::{PageMeta, SeoFields};
 use super::teaser;
 use super::types::*;
 use crate::content::article_access::{
@@ -19,9 +20,13 @@ use crate::content::article_access::{
 };
 use crate::content::article_status::StoredStatus;
 use crate::content::pagination::{into_page, PageRequest};
-use crate::content::{article_tags, citations, key_points, markdown};
-use crate::db::schema::{article_tags as article_tags_table, articles, sections, tags};
+use crate::content::{article_tags, citations, key_points, markdown, translations};
+use crate::db::schema::{
+    article_authors as article_authors_table, article_tags as article_tags_table, articles,
+    authors, sections, tags,
+};
 use crate::error::{AppError, AppResult};
+use serde::Deserialize;
 
 /// One article with the parts asked for.
 pub async fn find(
@@ -38,17 +43,20 @@ pub async fn find(
         .await
         .optional()?
         .ok_or_else(not_found)?;
-    let mut articles = assemble(conn, vec![row], include).await?;
+    let mut articles = assemble(conn, vec![row], include, audience).await?;
     articles.pop().ok_or_else(not_found)
 }
 
 /// Turns rows into representations, loading each kind of part for all rows at once:
-/// a fixed number of queries whatever the number of rows or parts.
+/// a fixed number of queries whatever the number of rows or parts. The tokens
+/// that wrote an article are named to editors only.
 pub(super) async fn assemble(
     conn: &mut AsyncPgConnection,
     rows: Vec<ArticleRow>,
     include: Include,
+    audience: Audience,
 ) -> AppResult<Vec<Article>> {
+    let editors = audience == Audience::Editors;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut tags = article_tags::load(conn, &ids).await?;
     let mut lists = if include.key_point_lists {
@@ -70,7 +78,12 @@ pub(super) async fn assemble(
     Ok(rows
         .into_iter()
         .map(|row| (word_count(&row), row))
-        .map(|(words, row)| Article {
+        .map(|(words, row)| {
+            let seo = SeoFields::deserialize(&row.seo).unwrap_or_default();
+            let meta = PageMeta::of(&row.title, &seo, |chars| excerpt(&row, chars));
+            (words, seo, meta, row)
+        })
+        .map(|(words, seo, meta, row)| Article {
             id: row.id,
             status: row.status_at(now),
             excerpt: excerpt(&row, include.excerpt_chars),
@@ -86,11 +99,15 @@ pub(super) async fn assemble(
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
-            created_by: row.created_by,
-            updated_by: row.updated_by,
+            created_by: row.created_by.filter(|_| editors),
+            updated_by: row.updated_by.filter(|_| editors),
             section: row
                 .section
                 .and_then(|section| serde_json::from_value(section).ok()),
+            authors: serde_json::from_value(row.authors).unwrap_or_default(),
+            meta,
+            seo,
+            translations: translations::visible(&row.translations, (!editors).then_some(now)),
             tags: tags.remove(&row.id).unwrap_or_default(),
             key_point_lists: include
                 .key_point_lists
@@ -208,6 +225,13 @@ fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, Pg> {
             .select(sections::id)
             .nullable();
         query = query.filter(articles::section_id.eq_any(in_sections));
+    }
+    for group in &filter.author_groups {
+        let by_them = article_authors_table::table
+            .inner_join(authors::table)
+            .filter(authors::slug.eq_any(group.clone()))
+            .select(article_authors_table::article_id);
+        query = query.filter(articles::id.eq_any(by_them));
     }
     for group in &filter.tag_groups {
         query = query.filter(articles::id.eq_any(tagged_with(group)));
@@ -415,7 +439,7 @@ pub async fn list(
             row
         })
         .collect();
-    let mut articles = assemble(conn, rows, include).await?;
+    let mut articles = assemble(conn, rows, include, filter.audience).await?;
     for article in &mut articles {
         article.snippet = snippets.remove(&article.id);
     }

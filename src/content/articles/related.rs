@@ -105,5 +105,5 @@ pub async fn related(
         .load(conn)
         .await?;
     rows.sort_by_key(|row| ranked.iter().position(|id| *id == row.id));
-    assemble(conn, rows, Include::default()).await
+    assemble(conn, rows, Include::default(), audience).await
 }

@@ -209,7 +209,8 @@ pub struct RevisionDiff {
     pub from: i32,
     pub to: i32,
     /// The article's own fields that differ (`slug`, `title`, `standfirst`, `body`,
-    /// `language`, `status`, `published_at`, `section`).
+    /// `language`, `status`, `published_at`, `section`, `authors`: the byline
+    /// whole).
     pub fields: Vec<FieldChange>,
     /// Lists matched by id (else by title); their points by id (else by text).
     pub key_point_lists: Vec<PartChange>,
@@ -278,6 +279,7 @@ impl RevisionDiff {
             &b.published_at,
         );
         compare(&mut fields, "section", &a.section, &b.section);
+        compare(&mut fields, "authors", &a.authors, &b.authors);
         let no_lists = Vec::new();
         let lists = changes(
             a.key_point_lists.as_ref().unwrap_or(&no_lists),

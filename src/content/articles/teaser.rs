@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::seo::PageMeta;
 use super::types::Article;
 use crate::content::markdown;
 use crate::db::schema::articles;
@@ -73,6 +74,9 @@ pub(super) fn derive_from_body(article: &mut Article) {
     let body = article.body.as_deref().unwrap_or_default();
     let lead = markdown::excerpt(body, markdown::LEAD_CHARS);
     article.excerpt = excerpt(article.standfirst.as_deref(), &lead, DEFAULT_EXCERPT_CHARS);
+    article.meta = PageMeta::of(&article.title, &article.seo, |chars| {
+        excerpt(article.standfirst.as_deref(), &lead, chars)
+    });
     article.word_count = i32::try_from(markdown::word_count(body)).unwrap_or(i32::MAX);
     article.reading_time_minutes = reading_time_minutes(article.word_count);
 }

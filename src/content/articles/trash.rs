@@ -65,7 +65,7 @@ pub async fn list_trash(
         .into_iter()
         .map(|(row, at, by)| (row, (at, by)))
         .unzip();
-    let articles = assemble(conn, rows, Include::default()).await?;
+    let articles = assemble(conn, rows, Include::default(), Audience::Editors).await?;
     let items = articles
         .into_iter()
         .zip(trashed)
@@ -112,7 +112,8 @@ pub async fn restore(
                     articles::trashed_by.eq(None::<Uuid>),
                 ))
                 .execute(conn)
-                .await?;
+                .await
+                .map_err(crate::content::translations::on_clash())?;
             Ok(row.id)
         })
         .await?;

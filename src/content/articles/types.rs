@@ -10,9 +10,11 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
+use super::seo::{PageMeta, SeoFields, SeoInput};
 use super::teaser::DEFAULT_EXCERPT_CHARS;
 use crate::content::article_access::{ArticleKey, Audience};
 pub use crate::content::article_status::Status;
+use crate::content::authors::AuthorRef;
 use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
 use crate::content::language::LanguageInput;
@@ -21,6 +23,7 @@ use crate::content::sections::SectionRef;
 use crate::content::slug::SlugInput;
 use crate::content::tags::{TagRef, TagReference};
 use crate::content::text::{self, Line, Text};
+use crate::content::translations::TranslationRef;
 use crate::error::{AppError, AppResult};
 
 /// A headline.
@@ -77,16 +80,36 @@ pub struct Article {
     /// Bumped by every change to the article or any of its parts; the `ETag`
     /// carries it.
     pub version: i32,
-    /// The token that created the article.
+    /// The token that created the article (only for tokens that read unpublished
+    /// content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Uuid>,
-    /// The token that made the last change.
+    /// The token that made the last change (as `created_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<Uuid>,
+    /// The byline, in order.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub authors: Vec<AuthorRef>,
     /// Its primary section (the kicker), if any.
     #[serde(default)]
     #[schema(required = true)]
     pub section: Option<SectionRef>,
     /// In the article's order.
     pub tags: Vec<TagRef>,
+    /// The SEO and social fields as editors set them (each may be `null`).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub seo: SeoFields,
+    /// What a page prints in its `<head>`: `seo` with every fallback applied.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub meta: PageMeta,
+    /// The same story in other languages (for `hreflang` links), by language;
+    /// without a token, only the published ones.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub translations: Vec<TranslationRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_point_lists: Option<Vec<KeyPointList>>,
     /// Ordered by number.
@@ -105,7 +128,7 @@ impl Article {
             id: self.id,
             version: self.version,
             phase: self.status.as_str(),
-            context: 0,
+            context: crate::content::translations::fingerprint(&self.translations),
         }
     }
 }
@@ -332,6 +355,18 @@ pub struct ArticleInput {
     /// Its section, by slug (an existing one); none when left out.
     #[serde(default)]
     pub section: Option<SlugInput>,
+    /// The byline: authors by slug, in order; none when left out.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub authors: Option<Vec<SlugInput>>,
+    /// SEO and social fields; when replacing, left out clears them.
+    #[serde(default)]
+    pub seo: Option<SeoInput>,
+    /// Makes the article a translation of another (by id or slug): it joins that
+    /// article's translation group. Left out: unchanged.
+    #[serde(default)]
+    #[schema(max_length = 100, example = "mongolia-looks-to-south-korea")]
+    pub translation_of: Option<String>,
 }
 
 /// A partial update: only the fields sent change. `standfirst: null` clears it; a
@@ -363,6 +398,18 @@ pub struct ArticlePatch {
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
     #[schema(value_type = Option<SlugInput>)]
     pub section: Option<Option<SlugInput>>,
+    /// The byline: authors by slug, in order (`[]` for none).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub authors: Option<Vec<SlugInput>>,
+    /// SEO and social fields, replaced whole (fields left out clear).
+    #[serde(default)]
+    pub seo: Option<SeoInput>,
+    /// Joins another article's translation group (by id or slug); `null` leaves
+    /// the group.
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub translation_of: Option<Option<String>>,
 }
 
 /// When a scheduled article goes live.
@@ -521,6 +568,9 @@ pub struct ArticleFilter {
     /// Section slugs: an article matches a group when it is in any section of it,
     /// and must match every group (`/sections/{s}/articles?section=` narrows).
     pub section_groups: Vec<Vec<String>>,
+    /// Author slugs: an article matches a group when its byline names any author
+    /// of it, and must match every group.
+    pub author_groups: Vec<Vec<String>>,
     /// A web-search query (`q`): only the articles it finds.
     pub search: Option<String>,
     /// Tag slugs no listed article may carry.
@@ -564,6 +614,7 @@ impl ArticleFilter {
             published_before: None,
             language: None,
             section_groups: Vec::new(),
+            author_groups: Vec::new(),
             search: None,
             tags_none: Vec::new(),
             exclude: Vec::new(),

@@ -15,7 +15,9 @@ use crate::content::article_access::{
 use crate::content::article_status::StoredStatus;
 use crate::content::precondition::Write;
 use crate::content::slug::{Key, Slug};
-use crate::content::{article_tags, citations, key_points, markdown, sections};
+use crate::content::{
+    article_authors, article_tags, authors, citations, key_points, markdown, sections, translations,
+};
 use crate::db::schema::articles;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
 
@@ -162,6 +164,24 @@ pub(super) async fn write_parts(
         }
         None => {}
     }
+    if let Some(slugs) = &valid.authors {
+        // A new article has no byline to clear.
+        if replace || !slugs.is_empty() {
+            let author_ids = authors::resolve(conn, slugs).await?;
+            article_authors::replace(conn, id, &author_ids).await?;
+        }
+    }
+    if let Some(seo) = &valid.seo {
+        diesel::update(articles::table.filter(articles::id.eq(id)))
+            .set(articles::seo.eq(serde_json::to_value(seo).unwrap_or_default()))
+            .execute(conn)
+            .await?;
+    }
+    match &valid.translation_of {
+        Some(Some(of)) => translations::join(conn, id, of).await?,
+        Some(None) => translations::leave(conn, id).await?,
+        None => {}
+    }
     Ok(())
 }
 
@@ -178,6 +198,8 @@ pub async fn replace(
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
+    valid.authors.get_or_insert_with(Vec::new);
+    valid.seo.get_or_insert_with(Default::default);
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
@@ -236,7 +258,8 @@ pub(super) async fn update_fields(
         diesel::update(target)
             .set(articles::language.eq(language))
             .execute(conn)
-            .await?;
+            .await
+            .map_err(translations::on_clash())?;
     }
     if let Some(rendered) = &fields.rendered {
         diesel::update(target)
@@ -373,8 +396,14 @@ pub(super) async fn apply_recorded(
         diesel::update(articles::table.filter(articles::id.eq(current.id)))
             .set(articles::language.eq(&recorded.language))
             .execute(conn)
-            .await?;
+            .await
+            .map_err(translations::on_clash())?;
     }
+    // Its translation group is a link between articles, not content: it stays.
+    diesel::update(articles::table.filter(articles::id.eq(current.id)))
+        .set(articles::seo.eq(serde_json::to_value(&recorded.seo).unwrap_or_default()))
+        .execute(conn)
+        .await?;
     key_points::delete_all(conn, current.id).await?;
     let lists = recorded.key_point_lists.as_deref().unwrap_or_default();
     key_points::restore_lists(conn, current.id, lists).await?;
@@ -394,5 +423,8 @@ pub(super) async fn apply_recorded(
             .execute(conn)
             .await?;
     }
+    // Authors deleted since drop out of the byline.
+    let author_ids = authors::still_there(conn, &recorded.authors).await?;
+    article_authors::replace(conn, current.id, &author_ids).await?;
     touch(conn, current.id, write).await
 }

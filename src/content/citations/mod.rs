@@ -128,7 +128,7 @@ pub struct SourceUrl(String);
 
 impl SourceUrl {
     /// The URL trimmed, or its errors recorded under `field`.
-    fn check(&self, field: &str, errors: &mut Vec<FieldError>) -> String {
+    pub(crate) fn check(&self, field: &str, errors: &mut Vec<FieldError>) -> String {
         validate_url(field, &self.0, errors)
     }
 }
