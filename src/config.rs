@@ -57,6 +57,11 @@ pub struct Config {
     pub cors_origins: CorsOrigins,
     /// `CMS_BODY_LIMIT`: largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// `CMS_MEDIA_DIR`: where uploaded images are stored (default
+    /// `<CMS_DATA_DIR>/media`).
+    pub media_dir: PathBuf,
+    /// `CMS_MEDIA_MAX_BYTES`: largest accepted image upload, in bytes.
+    pub media_max_bytes: usize,
     /// `CMS_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
     /// `CMS_RATE_LIMIT_ANONYMOUS`: requests per minute per client address without a
@@ -163,6 +168,14 @@ impl Config {
             },
             cors_origins: parse(&get, "CMS_CORS_ORIGINS", "", parse_cors)?,
             body_limit: parse(&get, "CMS_BODY_LIMIT", "8388608", |v| {
+                positive(v, 1024, 1 << 30)
+            })?,
+            media_dir: match get("CMS_MEDIA_DIR") {
+                Some(dir) => PathBuf::from(dir),
+                None => PathBuf::from(get("CMS_DATA_DIR").unwrap_or_else(|| "data".into()))
+                    .join("media"),
+            },
+            media_max_bytes: parse(&get, "CMS_MEDIA_MAX_BYTES", "20971520", |v| {
                 positive(v, 1024, 1 << 30)
             })?,
             log_format: parse(&get, "CMS_LOG_FORMAT", "text", |v| {

@@ -76,12 +76,18 @@ pub struct HttpOptions {
     pub idempotency_ttl: Duration,
     /// The language of an article created without one.
     pub default_language: String,
+    /// Where uploaded images are stored.
+    pub media_dir: std::path::PathBuf,
+    /// The largest image upload, in bytes.
+    pub media_max_bytes: usize,
 }
 
 impl HttpOptions {
     pub fn from_config(config: &Config, metrics_listener: Option<TcpListener>) -> Self {
         HttpOptions {
             body_limit: config.body_limit,
+            media_dir: config.media_dir.clone(),
+            media_max_bytes: config.media_max_bytes,
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
             metrics_listener,
@@ -188,6 +194,10 @@ pub fn start_server(
         options.default_language.clone(),
     ));
     let idempotency = web::Data::new(Idempotency::new(options.idempotency_ttl));
+    let media = web::Data::new(crate::http::media::MediaSettings::new(
+        crate::content::media::storage::MediaStore::on_disk(&options.media_dir),
+        options.media_max_bytes,
+    ));
     let metrics = web::Data::new(Metrics::new());
     let metrics_address = match &options.metrics_listener {
         Some(listener) => Some(web::Data::new(MetricsAddress(listener.local_addr()?))),
@@ -212,6 +222,7 @@ pub fn start_server(
             .app_data(metrics.clone())
             .app_data(write_slots.clone())
             .app_data(idempotency.clone())
+            .app_data(media.clone())
             .app_data(body_limit)
             .app_data(request_timeout)
             .app_data(web::QueryConfig::default().error_handler(query_error))

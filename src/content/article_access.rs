@@ -59,7 +59,18 @@ pub struct ArticleRow {
     #[diesel(select_expression = diesel::dsl::sql::<Jsonb>(translations::TRANSLATIONS_OF_ROW))]
     #[diesel(select_expression_type = diesel::expression::SqlLiteral<Jsonb>)]
     pub translations: serde_json::Value,
+    pub lead_image_id: Option<Uuid>,
+    /// Its lead image, the article's caption and credit applied (`ImageRef`), read
+    /// with the row.
+    #[diesel(select_expression = diesel::dsl::sql::<Nullable<Jsonb>>(LEAD_IMAGE_OF_ROW))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Nullable<Jsonb>>)]
+    pub lead_image: Option<serde_json::Value>,
 }
+
+/// The lead image of the article row at hand, as JSON (the function the snapshots
+/// use too).
+const LEAD_IMAGE_OF_ROW: &str = "article_lead_image(articles.lead_image_id, \
+     articles.lead_image_caption, articles.lead_image_credit)";
 
 /// The section of the article row at hand, as JSON.
 const SECTION_OF_ROW: &str =

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::content::article_access::{bump_versions, record_revisions, Audience};
 use crate::content::article_status::StoredStatus;
 use crate::content::citations::SourceUrl;
+use crate::content::media::{self, ImageRef};
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::{Key, Slug, SlugInput};
@@ -58,6 +59,10 @@ pub struct Author {
     pub bio: Option<String>,
     /// At most 10, in the author's order.
     pub links: Vec<AuthorLink>,
+    /// Their picture, if any.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub avatar: Option<ImageRef>,
     /// Bumped by every change; the `ETag` carries it.
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -115,6 +120,12 @@ struct AuthorRow {
     updated_at: DateTime<Utc>,
     created_by: Option<Uuid>,
     updated_by: Option<Uuid>,
+    /// The avatar as an image reference, read with the row.
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(
+        "article_lead_image(authors.avatar_id, NULL, NULL)"
+    ))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>)]
+    avatar: Option<serde_json::Value>,
 }
 
 impl From<AuthorRow> for Author {
@@ -126,6 +137,7 @@ impl From<AuthorRow> for Author {
             bio: row.bio,
             // Written only by this module, from validated links.
             links: serde_json::from_value(row.links).unwrap_or_default(),
+            avatar: row.avatar.and_then(ImageRef::from_stored),
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -150,6 +162,9 @@ pub struct NewAuthor {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub links: Option<Vec<AuthorLinkInput>>,
+    /// Their picture: an uploaded media's id.
+    #[serde(default)]
+    pub avatar: Option<Uuid>,
 }
 
 /// A partial update of an author: fields left out stay; `bio: null` clears it;
@@ -167,6 +182,10 @@ pub struct AuthorPatch {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub links: Option<Vec<AuthorLinkInput>>,
+    /// Their picture (an uploaded media's id); `null` removes it.
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub avatar: Option<Option<Uuid>>,
 }
 
 /// How a client names an author: by id or by slug.
@@ -184,6 +203,7 @@ struct AuthorRecord {
     name: String,
     bio: Option<String>,
     links: serde_json::Value,
+    avatar_id: Option<Uuid>,
 }
 
 fn check_links(links: &[AuthorLinkInput], errors: &mut Vec<FieldError>) -> serde_json::Value {
@@ -224,34 +244,64 @@ impl NewAuthor {
             name,
             bio,
             links,
+            avatar_id: self.avatar,
         };
         text::checked((record, self.slug.is_none()), errors)
     }
 }
 
+/// A patch whose fields have been validated.
+struct ValidAuthorPatch {
+    name: Option<String>,
+    slug: Option<String>,
+    bio: Option<Option<String>>,
+    links: Option<serde_json::Value>,
+    avatar: Option<Option<Uuid>>,
+}
+
 impl AuthorPatch {
-    /// The author's fields after the patch, validated.
-    fn apply_to(&self, current: &Author) -> AppResult<AuthorRecord> {
+    /// Validates the fields sent, before anything is read or locked (so that bad
+    /// input is a 422 whatever `If-Match` says).
+    fn validate(&self) -> AppResult<ValidAuthorPatch> {
         let mut errors = Vec::new();
-        let record = AuthorRecord {
-            name: match &self.name {
-                Some(name) => name.check("name", &mut errors),
-                None => current.name.clone(),
-            },
-            slug: match &self.slug {
-                Some(slug) => slug.check(&mut errors),
-                None => current.slug.clone(),
-            },
+        let valid = ValidAuthorPatch {
+            name: self
+                .name
+                .as_ref()
+                .map(|name| name.check("name", &mut errors)),
+            slug: self.slug.as_ref().map(|slug| slug.check(&mut errors)),
+            bio: self
+                .bio
+                .as_ref()
+                .map(|bio| bio.as_ref().and_then(|bio| bio.check("bio", &mut errors))),
+            links: self
+                .links
+                .as_ref()
+                .map(|links| check_links(links, &mut errors)),
+            avatar: self.avatar,
+        };
+        text::checked(valid, errors)
+    }
+}
+
+impl ValidAuthorPatch {
+    /// The author's fields after the patch.
+    fn apply_to(&self, current: &Author) -> AuthorRecord {
+        AuthorRecord {
+            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+            slug: self.slug.clone().unwrap_or_else(|| current.slug.clone()),
             bio: match &self.bio {
-                Some(bio) => bio.as_ref().and_then(|bio| bio.check("bio", &mut errors)),
+                Some(bio) => bio.clone(),
                 None => current.bio.clone(),
             },
-            links: match &self.links {
-                Some(links) => check_links(links, &mut errors),
-                None => serde_json::to_value(&current.links).unwrap_or_default(),
-            },
-        };
-        text::checked(record, errors)
+            links: self
+                .links
+                .clone()
+                .unwrap_or_else(|| serde_json::to_value(&current.links).unwrap_or_default()),
+            avatar_id: self
+                .avatar
+                .unwrap_or_else(|| current.avatar.as_ref().map(|a| a.id)),
+        }
     }
 }
 
@@ -323,6 +373,9 @@ pub async fn create(
     let (mut record, derived) = input.validate()?;
     if derived {
         record.slug = free_slug(conn, &record.slug).await?;
+    }
+    if let Some(avatar) = record.avatar_id {
+        media::hold(conn, avatar, "avatar").await?;
     }
     let row: AuthorRow = diesel::insert_into(authors::table)
         .values((
@@ -464,16 +517,21 @@ pub async fn update(
     patch: &AuthorPatch,
     write: &Write,
 ) -> AppResult<Author> {
+    let patch = patch.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = lock(conn, key, write).await?;
-        let record = patch.apply_to(&current)?;
+        let record = patch.apply_to(&current);
         let current_links = serde_json::to_value(&current.links).unwrap_or_default();
         if record.name == current.name
             && record.slug == current.slug
             && record.bio == current.bio
             && record.links == current_links
+            && record.avatar_id == current.avatar.as_ref().map(|a| a.id)
         {
             return Ok(current);
+        }
+        if let Some(avatar) = record.avatar_id {
+            media::hold(conn, avatar, "avatar").await?;
         }
         let touched = if record.name != current.name || record.slug != current.slug {
             touch_articles_of(conn, current.id).await?
@@ -486,6 +544,7 @@ pub async fn update(
                 authors::name.eq(&record.name),
                 authors::bio.eq(&record.bio),
                 authors::links.eq(&record.links),
+                authors::avatar_id.eq(record.avatar_id),
                 authors::version.eq(authors::version + 1),
                 authors::updated_at.eq(diesel::dsl::now),
                 authors::updated_by.eq(write.actor),

@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod key_points;
 pub mod language;
 pub mod markdown;
+pub mod media;
 pub mod pagination;
 pub mod positions;
 pub mod precondition;

@@ -144,27 +144,45 @@ impl NewSection {
     }
 }
 
+/// A patch whose fields have been validated.
+struct ValidSectionPatch {
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<Option<String>>,
+}
+
 impl SectionPatch {
-    /// The section's fields after the patch, validated.
-    fn apply_to(&self, current: &Section) -> AppResult<SectionRecord> {
+    /// Validates the fields sent, before anything is read or locked (so that bad
+    /// input is a 422 whatever `If-Match` says).
+    fn validate(&self) -> AppResult<ValidSectionPatch> {
         let mut errors = Vec::new();
-        let record = SectionRecord {
-            name: match &self.name {
-                Some(name) => name.check("name", &mut errors),
-                None => current.name.clone(),
-            },
-            slug: match &self.slug {
-                Some(slug) => slug.check(&mut errors),
-                None => current.slug.clone(),
-            },
-            description: match &self.description {
-                Some(description) => description
+        let valid = ValidSectionPatch {
+            name: self
+                .name
+                .as_ref()
+                .map(|name| name.check("name", &mut errors)),
+            slug: self.slug.as_ref().map(|slug| slug.check(&mut errors)),
+            description: self.description.as_ref().map(|description| {
+                description
                     .as_ref()
-                    .and_then(|description| description.check("description", &mut errors)),
+                    .and_then(|description| description.check("description", &mut errors))
+            }),
+        };
+        text::checked(valid, errors)
+    }
+}
+
+impl ValidSectionPatch {
+    /// The section's fields after the patch.
+    fn apply_to(&self, current: &Section) -> SectionRecord {
+        SectionRecord {
+            name: self.name.clone().unwrap_or_else(|| current.name.clone()),
+            slug: self.slug.clone().unwrap_or_else(|| current.slug.clone()),
+            description: match &self.description {
+                Some(description) => description.clone(),
                 None => current.description.clone(),
             },
-        };
-        text::checked(record, errors)
+        }
     }
 }
 
@@ -328,9 +346,10 @@ pub async fn update(
     patch: &SectionPatch,
     write: &Write,
 ) -> AppResult<Section> {
+    let patch = patch.validate()?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = lock(conn, key, write).await?;
-        let record = patch.apply_to(&current)?;
+        let record = patch.apply_to(&current);
         if record.name == current.name
             && record.slug == current.slug
             && record.description == current.description

@@ -76,6 +76,9 @@ diesel::table! {
         section_id -> Nullable<Uuid>,
         seo -> Jsonb,
         translation_group -> Nullable<Uuid>,
+        lead_image_id -> Nullable<Uuid>,
+        lead_image_caption -> Nullable<Text>,
+        lead_image_credit -> Nullable<Text>,
     }
 }
 
@@ -91,6 +94,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         created_by -> Nullable<Uuid>,
         updated_by -> Nullable<Uuid>,
+        avatar_id -> Nullable<Uuid>,
     }
 }
 
@@ -143,6 +147,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    media (id) {
+        id -> Uuid,
+        sha256 -> Text,
+        content_type -> Text,
+        width -> Int4,
+        height -> Int4,
+        size_bytes -> Int8,
+        alt -> Nullable<Text>,
+        caption -> Nullable<Text>,
+        credit -> Nullable<Text>,
+        focal_x -> Float4,
+        focal_y -> Float4,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     sections (id) {
         id -> Uuid,
         slug -> Text,
@@ -183,7 +208,9 @@ diesel::joinable!(article_authors -> authors (author_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(articles -> media (lead_image_id));
 diesel::joinable!(articles -> sections (section_id));
+diesel::joinable!(authors -> media (avatar_id));
 diesel::joinable!(citations -> articles (article_id));
 diesel::joinable!(key_point_lists -> articles (article_id));
 diesel::joinable!(key_points -> key_point_lists (list_id));
@@ -199,6 +226,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     key_point_lists,
     key_points,
+    media,
     sections,
     server_secrets,
     tags,

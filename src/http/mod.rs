@@ -13,6 +13,7 @@ pub mod feeds;
 pub mod health;
 pub mod idempotency;
 pub mod key_points;
+pub mod media;
 pub mod metrics;
 pub mod middleware;
 pub mod paths;
@@ -124,6 +125,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(authors::list_author_articles)
                 .service(authors::update_author)
                 .service(authors::delete_author)
+                .service(media::get_media_file)
+                .service(media::get_media_rendition)
+                .service(media::upload_media)
+                .service(media::list_media)
+                .service(media::get_media)
+                .service(media::update_media)
+                .service(media::delete_media)
                 .service(tokens::list_tokens)
                 .service(tokens::create_token)
                 .service(tokens::get_token)

@@ -35,6 +35,7 @@ pub enum ArticleField {
     UpdatedBy,
     Authors,
     Section,
+    LeadImage,
     Tags,
     Seo,
     Meta,
@@ -45,7 +46,7 @@ pub enum ArticleField {
 }
 
 /// Every field name `fields=` takes: the article's keys as served.
-const NAMES: [&str; 26] = [
+const NAMES: [&str; 27] = [
     "id",
     "slug",
     "title",
@@ -65,6 +66,7 @@ const NAMES: [&str; 26] = [
     "updated_by",
     "authors",
     "section",
+    "lead_image",
     "tags",
     "seo",
     "meta",

@@ -153,6 +153,8 @@ pub struct TestOptions {
     pub redis: Option<(String, String)>,
     /// How long idempotency keys are remembered.
     pub idempotency_ttl: Duration,
+    /// The largest image upload.
+    pub media_max_bytes: usize,
 }
 
 impl Default for TestOptions {
@@ -170,6 +172,7 @@ impl Default for TestOptions {
             body_timeout: Duration::from_secs(8),
             redis: None,
             idempotency_ttl: Duration::from_secs(86_400),
+            media_max_bytes: cms::http::media::DEFAULT_MEDIA_MAX_BYTES,
         }
     }
 }
@@ -233,6 +236,8 @@ impl TestApp {
                 article_url: None,
                 idempotency_ttl: options.idempotency_ttl,
                 default_language: "en".into(),
+                media_dir: media_dir(&name),
+                media_max_bytes: options.media_max_bytes,
             },
         )
         .expect("the server starts");
@@ -367,6 +372,8 @@ impl TestApp {
                 article_url: None,
                 idempotency_ttl: options.idempotency_ttl,
                 default_language: "en".into(),
+                media_dir: media_dir(self.db_config.get_dbname().unwrap_or_default()),
+                media_max_bytes: options.media_max_bytes,
             },
         )
         .expect("the replica starts");
@@ -589,6 +596,12 @@ async fn connect_target(config: &tokio_postgres::Config) -> std::io::Result<Targ
 }
 
 /// Settings of the test server (its `postgres` database).
+/// Where the app of the test whose database is `dbname` (and its replicas) keeps
+/// uploaded images.
+pub fn media_dir(dbname: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("cms-test-media-{dbname}"))
+}
+
 pub fn server_config() -> tokio_postgres::Config {
     cluster().config.clone()
 }

@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod list_queries;
+mod media;
 mod openapi;
 mod pending;
 mod queries;

@@ -708,6 +708,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List media
+         * @description The library, newest first — `content:read`.
+         */
+        get: operations["list_media"];
+        put?: never;
+        /**
+         * Upload an image
+         * @description The body is the file itself (any `Content-Type`; the type is read from the
+         *     bytes): JPEG, PNG, WebP or GIF, at most `CMS_MEDIA_MAX_BYTES` (20 MiB by
+         *     default), 12,000 pixels a side and 40 megapixels. Anything else is refused:
+         *     another format (SVG included) with 415, a damaged file or one past the pixel
+         *     limits (a decompression bomb declares them) with 422, before it is decoded.
+         *     The same bytes uploaded twice share one stored file.
+         */
+        post: operations["upload_media"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/files/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an image file
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The original, `{sha256}.{ext}`: public, and never changes (`Cache-Control:
+         *     immutable`, a strong `ETag`).
+         */
+        get: operations["get_media_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/files/{sha256}/{rendition}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an image rendition
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     The image `{width}` pixels wide, `{width}.{ext}` as a media's `renditions`
+         *     name it (one of 320, 640, 960, 1280, 1920, narrower than the original). Made
+         *     on the first request and kept: public, never changes.
+         */
+        get: operations["get_media_rendition"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{media}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get media
+         * @description One image's record — `content:read`.
+         */
+        get: operations["get_media"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete media
+         * @description In use (a lead image, an avatar) it is a 409 unless `force=true`, which takes
+         *     it off the articles (each a new version and revision) and authors first.
+         */
+        delete: operations["delete_media"];
+        options?: never;
+        head?: never;
+        /**
+         * Update media
+         * @description Its text: `alt`, `caption`, `credit` (`null` clears), `focal_point`. The
+         *     articles it leads get a new version and revision.
+         */
+        patch: operations["update_media"];
+        trace?: never;
+    };
     "/api/v1/previews/{token}": {
         parameters: {
             query?: never;
@@ -1406,6 +1512,7 @@ export interface components {
             /** @description The byline, in order. */
             authors: components["schemas"]["AuthorRef"][];
             section: components["schemas"]["SectionRef"] | null;
+            lead_image: components["schemas"]["ImageRef"] | null;
             /** @description In the article's order. */
             tags: components["schemas"]["TagRef"][];
             /** @description The SEO and social fields as editors set them (each may be `null`). */
@@ -1431,7 +1538,7 @@ export interface components {
          * @description A field of an article, as `fields=` names it.
          * @enum {string}
          */
-        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "authors" | "section" | "tags" | "seo" | "meta" | "translations" | "key_point_lists" | "citations" | "snippet";
+        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "authors" | "section" | "lead_image" | "tags" | "seo" | "meta" | "translations" | "key_point_lists" | "citations" | "snippet";
         /**
          * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
          *     key-point lists, citations and tags.
@@ -1504,6 +1611,7 @@ export interface components {
             /** @description The byline: authors by slug, in order; none when left out. */
             authors?: components["schemas"]["Slug"][] | null;
             seo?: components["schemas"]["SeoInput"] | null;
+            lead_image?: components["schemas"]["LeadImageInput"] | null;
             /**
              * @description Makes the article a translation of another (by id or slug): it joins that
              *     article's translation group. Left out: unchanged.
@@ -1597,6 +1705,7 @@ export interface components {
             /** @description The byline: authors by slug, in order (`[]` for none). */
             authors?: components["schemas"]["Slug"][] | null;
             seo?: components["schemas"]["SeoInput"] | null;
+            lead_image?: components["schemas"]["LeadImageInput"] | null;
             /**
              * @description Joins another article's translation group (by id or slug); `null` leaves
              *     the group.
@@ -1712,6 +1821,7 @@ export interface components {
             /** @description The byline, in order. */
             authors: components["schemas"]["AuthorRef"][];
             section: components["schemas"]["SectionRef"] | null;
+            lead_image: components["schemas"]["ImageRef"] | null;
             /** @description In the article's order. */
             tags: components["schemas"]["TagRef"][];
             /** @description The SEO and social fields as editors set them (each may be `null`). */
@@ -1759,6 +1869,7 @@ export interface components {
             bio?: string | null;
             /** @description At most 10, in the author's order. */
             links: components["schemas"]["AuthorLink"][];
+            avatar: components["schemas"]["ImageRef"] | null;
             /**
              * Format: int32
              * @description Bumped by every change; the `ETag` carries it.
@@ -1808,6 +1919,11 @@ export interface components {
             slug?: components["schemas"]["Slug"] | null;
             bio?: string | null;
             links?: components["schemas"]["AuthorLinkInput"][] | null;
+            /**
+             * Format: uuid
+             * @description Their picture (an uploaded media's id); `null` removes it.
+             */
+            avatar?: string | null;
         };
         /** @description An author as a byline shows it. */
         AuthorRef: {
@@ -1923,10 +2039,51 @@ export interface components {
             /** @description What is wrong with it. */
             message: string;
         };
+        /** @description Where the subject of an image is: crops keep it in frame. */
+        FocalPoint: {
+            /**
+             * Format: float
+             * @description 0 (left edge) to 1 (right edge).
+             * @example 0.5
+             */
+            x: number;
+            /**
+             * Format: float
+             * @description 0 (top) to 1 (bottom).
+             * @example 0.4
+             */
+            y: number;
+        };
         /** @description Health of the process or of its dependencies. */
         Health: {
             /** @example ok */
             status: string;
+        };
+        /**
+         * @description An image where it is used: an article's lead image (with the article's own
+         *     caption and credit where it has them, else the image's) or an author's avatar.
+         */
+        ImageRef: {
+            /**
+             * Format: uuid
+             * @description The media's id.
+             */
+            id: string;
+            sha256: string;
+            /** @example image/jpeg */
+            content_type: string;
+            /** Format: int32 */
+            width: number;
+            /** Format: int32 */
+            height: number;
+            alt?: string | null;
+            caption?: string | null;
+            credit?: string | null;
+            focal_point: components["schemas"]["FocalPoint"];
+            /** @description The original file, root-relative; it never changes. */
+            url: string;
+            /** @description Narrower versions (for `srcset`), at fixed widths below the original's. */
+            renditions: components["schemas"]["Rendition"][];
         };
         /**
          * @description A part an article representation can be asked to carry (`include`).
@@ -2072,6 +2229,16 @@ export interface components {
          * @example en
          */
         Language: string;
+        /** @description An article's lead image as written. */
+        LeadImageInput: {
+            /**
+             * Format: uuid
+             * @description The media's id.
+             */
+            media: string;
+            caption?: components["schemas"]["Text2000"] | null;
+            credit?: components["schemas"]["Line300"] | null;
+        };
         /** @description One line of 1 to 100 characters (trimmed): no control characters, at least one visible character */
         Line100: string;
         /** @description One line of 1 to 1000 characters (trimmed): no control characters, at least one visible character */
@@ -2147,6 +2314,7 @@ export interface components {
             /** @description The byline, in order. */
             authors?: components["schemas"]["AuthorRef"][];
             section?: components["schemas"]["SectionRef"] | null;
+            lead_image?: components["schemas"]["ImageRef"] | null;
             /** @description In the article's order. */
             tags?: components["schemas"]["TagRef"][];
             /** @description The SEO and social fields as editors set them (each may be `null`). */
@@ -2176,6 +2344,56 @@ export interface components {
              */
             article_count?: number | null;
         };
+        /** @description An uploaded image as served. */
+        Media: {
+            /** Format: uuid */
+            id: string;
+            /** @description SHA-256 of the file: uploads of the same bytes share one stored file. */
+            sha256: string;
+            /**
+             * @description Read from the file's bytes.
+             * @example image/jpeg
+             */
+            content_type: string;
+            /** Format: int32 */
+            width: number;
+            /** Format: int32 */
+            height: number;
+            /** Format: int64 */
+            size_bytes: number;
+            alt?: string | null;
+            caption?: string | null;
+            credit?: string | null;
+            focal_point: components["schemas"]["FocalPoint"];
+            /** @description The original file, root-relative; it never changes. */
+            url: string;
+            /** @description Narrower versions, at fixed widths below the original's. */
+            renditions: components["schemas"]["Rendition"][];
+            /** Format: int32 */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: uuid */
+            created_by?: string | null;
+            /** Format: uuid */
+            updated_by?: string | null;
+        };
+        /** @description One page of the library. */
+        MediaPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["Media"][];
+            /** @description Cursor of the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description A partial update of an image's text: fields left out stay, `null` clears. */
+        MediaPatch: {
+            alt?: string | null;
+            caption?: string | null;
+            credit?: string | null;
+            focal_point?: components["schemas"]["FocalPoint"] | null;
+        };
         /** @description A request to create an author. */
         NewAuthor: {
             /** @description As the byline prints it. Names need not be unique; slugs are. */
@@ -2183,6 +2401,11 @@ export interface components {
             slug?: components["schemas"]["Slug"] | null;
             bio?: components["schemas"]["Text5000"] | null;
             links?: components["schemas"]["AuthorLinkInput"][] | null;
+            /**
+             * Format: uuid
+             * @description Their picture: an uploaded media's id.
+             */
+            avatar?: string | null;
         };
         /**
          * @description A key point to add to a list.
@@ -2304,7 +2527,10 @@ export interface components {
             description: string;
             /** @description `seo.canonical_url`; `null`: the page's own URL is canonical. */
             canonical_url?: string | null;
-            /** @description `seo.social_image_url`; `null` when there is none. */
+            /**
+             * @description `seo.social_image_url`, else the lead image (root-relative); `null` when
+             *     there is neither.
+             */
             image_url?: string | null;
             /**
              * @description `noindex` or `index, follow`, for `<meta name="robots">`.
@@ -2382,6 +2608,7 @@ export interface components {
             /** @description The byline: authors by slug, in order; none when left out. */
             authors?: components["schemas"]["Slug"][] | null;
             seo?: components["schemas"]["SeoInput"] | null;
+            lead_image?: components["schemas"]["LeadImageInput"] | null;
         };
         /** @description A preview link. */
         PreviewLink: {
@@ -2431,6 +2658,19 @@ export interface components {
         /** @description Articles related to one, best first. */
         RelatedArticles: {
             items: components["schemas"]["ArticleSummary"][];
+        };
+        /** @description The image at one of the fixed widths. */
+        Rendition: {
+            /**
+             * Format: int32
+             * @example 640
+             */
+            width: number;
+            /**
+             * @description Root-relative; the file never changes (cache it for good).
+             * @example /api/v1/media/files/3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b/640.jpg
+             */
+            url: string;
         };
         /** @description One revision: the whole article as the change made at `version` left it. */
         Revision: {
@@ -2937,6 +3177,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No media has this id */
+        MediaNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Not modified: the `If-None-Match` tag is current */
         NotModified: {
             headers: {
@@ -3087,6 +3337,8 @@ export interface components {
         AuthorKey: string;
         /** @description The citation's id */
         CitationId: string;
+        /** @description `{sha256}.{ext}`, as a media's `url` names it */
+        FileKey: string;
         /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
         IdempotencyKey: string;
         /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
@@ -3095,12 +3347,18 @@ export interface components {
         IfNoneMatch: string;
         /** @description The list's id */
         ListId: string;
+        /** @description The media's id */
+        MediaId: string;
         /** @description The point's id */
         PointId: string;
+        /** @description `{width}.{ext}` */
+        RenditionKey: string;
         /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
         RequestId: string;
         /** @description The section's id or slug */
         SectionKey: string;
+        /** @description The file's hash */
+        Sha256Key: string;
         /** @description The tag's id or slug */
         TagKey: string;
         /** @description The preview link's token, as given */
@@ -5501,6 +5759,357 @@ export interface operations {
             400: components["responses"]["BadParameter"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["AuthorNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_media: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of media */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaPage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    upload_media: {
+        parameters: {
+            query?: {
+                /** @description Alternative text, for readers who cannot see the image. */
+                alt?: string;
+                caption?: string;
+                /** @description Who made the image. */
+                credit?: string;
+            };
+            header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The image file */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description The image was stored */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description URL of the new media */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            /** @description The file is larger than the limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a JPEG, PNG, WebP or GIF image */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_media_file: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description `{sha256}.{ext}`, as a media's `url` names it */
+                file: components["parameters"]["FileKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    /** @description `public, max-age=31536000, immutable` */
+                    "Cache-Control"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": number[];
+                };
+            };
+            /** @description The copy you hold is this one */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such file */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_media_rendition: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The file's hash */
+                sha256: components["parameters"]["Sha256Key"];
+                /** @description `{width}.{ext}` */
+                rendition: components["parameters"]["RenditionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rendition */
+            200: {
+                headers: {
+                    /** @description `public, max-age=31536000, immutable` */
+                    "Cache-Control"?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": number[];
+                };
+            };
+            /** @description The copy you hold is this one */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such file or width */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_media: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The media's id */
+                media: components["parameters"]["MediaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The media */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["MediaNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete_media: {
+        parameters: {
+            query?: {
+                /** @description `true` takes the image off the articles and authors using it first. */
+                force?: boolean;
+            };
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The media's id */
+                media: components["parameters"]["MediaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The media was deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["MediaNotFound"];
+            /** @description The media is in use */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    update_media: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The media's id */
+                media: components["parameters"]["MediaId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated media */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["MediaNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };

@@ -6,6 +6,7 @@ use super::seo::SeoFields;
 use super::types::*;
 use crate::content::article_access::ArticleRow;
 use crate::content::article_status::StoredStatus;
+use crate::content::media::ValidLeadImage;
 use crate::content::slug::Slug;
 use crate::content::{article_authors, article_tags, citations, key_points, markdown, text};
 use crate::error::{AppResult, FieldError};
@@ -40,6 +41,8 @@ pub(super) struct ValidArticle {
     pub(super) authors: Option<Vec<String>>,
     /// `None` leaves them as they are.
     pub(super) seo: Option<SeoFields>,
+    /// `Some(None)` removes it, `None` leaves it as it is.
+    pub(super) lead_image: Option<Option<ValidLeadImage>>,
     /// Another article's id or slug: join its translation group; `Some(None)`
     /// leaves the group; `None` changes nothing.
     pub(super) translation_of: Option<Option<String>>,
@@ -134,6 +137,11 @@ impl ArticleInput {
             .as_deref()
             .map(|authors| article_authors::validate_slugs(authors, &mut errors));
         let seo = self.seo.as_ref().map(|seo| seo.check(&mut errors));
+        let lead_image = Some(
+            self.lead_image
+                .as_ref()
+                .map(|image| image.check(&mut errors)),
+        );
         text::checked(
             ValidArticle {
                 fields: ArticleFields {
@@ -152,6 +160,7 @@ impl ArticleInput {
                 section,
                 authors,
                 seo,
+                lead_image,
                 translation_of: self.translation_of.clone().map(Some),
             },
             errors,
@@ -172,6 +181,7 @@ pub(super) struct ValidPatch {
     pub(super) section: Option<Option<String>>,
     pub(super) authors: Option<Vec<String>>,
     pub(super) seo: Option<SeoFields>,
+    pub(super) lead_image: Option<Option<ValidLeadImage>>,
     pub(super) translation_of: Option<Option<String>>,
 }
 
@@ -220,6 +230,10 @@ impl ArticlePatch {
                 .as_deref()
                 .map(|authors| article_authors::validate_slugs(authors, &mut errors)),
             seo: self.seo.as_ref().map(|seo| seo.check(&mut errors)),
+            lead_image: self
+                .lead_image
+                .as_ref()
+                .map(|image| image.as_ref().map(|image| image.check(&mut errors))),
             translation_of: self.translation_of.clone(),
         };
         text::checked(valid, errors)
@@ -239,6 +253,7 @@ impl ValidPatch {
             && self.section.is_none()
             && self.authors.is_none()
             && self.seo.is_none()
+            && self.lead_image.is_none()
             && self.translation_of.is_none()
     }
 
@@ -263,6 +278,7 @@ impl ValidPatch {
             section: self.section,
             authors: self.authors,
             seo: self.seo,
+            lead_image: self.lead_image,
             translation_of: self.translation_of,
         }
     }

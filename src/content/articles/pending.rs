@@ -171,6 +171,9 @@ pub struct PendingInput {
     /// SEO and social fields; none when left out.
     #[serde(default)]
     pub seo: Option<super::seo::SeoInput>,
+    /// Its lead image; none when left out.
+    #[serde(default)]
+    pub lead_image: Option<crate::content::media::LeadImageInput>,
 }
 
 /// Saves pending changes (parts left out are emptied, as a `PUT` of the article
@@ -196,6 +199,7 @@ pub async fn save(
         section: pending.section,
         authors: pending.authors,
         seo: pending.seo,
+        lead_image: pending.lead_image,
         translation_of: None,
     };
     let mut valid = input.validate(Utc::now())?;

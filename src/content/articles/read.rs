@@ -19,6 +19,7 @@ use crate::content::article_access::{
     key_matches, not_found, visible_to, ArticleKey, ArticleRow, Audience,
 };
 use crate::content::article_status::StoredStatus;
+use crate::content::media::ImageRef;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::{article_tags, citations, key_points, markdown, translations};
 use crate::db::schema::{
@@ -78,12 +79,14 @@ pub(super) async fn assemble(
     Ok(rows
         .into_iter()
         .map(|row| (word_count(&row), row))
-        .map(|(words, row)| {
+        .map(|(words, mut row)| {
             let seo = SeoFields::deserialize(&row.seo).unwrap_or_default();
-            let meta = PageMeta::of(&row.title, &seo, |chars| excerpt(&row, chars));
-            (words, seo, meta, row)
+            let lead_image = row.lead_image.take().and_then(ImageRef::from_stored);
+            let meta = PageMeta::of(&row.title, &seo, |chars| excerpt(&row, chars))
+                .or_image(lead_image.as_ref());
+            (words, seo, meta, lead_image, row)
         })
-        .map(|(words, seo, meta, row)| Article {
+        .map(|(words, seo, meta, lead_image, row)| Article {
             id: row.id,
             status: row.status_at(now),
             excerpt: excerpt(&row, include.excerpt_chars),
@@ -105,6 +108,7 @@ pub(super) async fn assemble(
                 .section
                 .and_then(|section| serde_json::from_value(section).ok()),
             authors: serde_json::from_value(row.authors).unwrap_or_default(),
+            lead_image,
             meta,
             seo,
             translations: translations::visible(&row.translations, (!editors).then_some(now)),

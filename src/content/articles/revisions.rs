@@ -137,6 +137,11 @@ async fn revision(conn: &mut AsyncPgConnection, id: Uuid, version: i32) -> AppRe
     let mut article: Article = serde_json::from_value(snapshot).map_err(damaged)?;
     // Snapshots record what was written; what a read derives from it is derived
     // again, the same way.
+    article.lead_image = article
+        .lead_image
+        .take()
+        .and_then(|image| serde_json::to_value(image).ok())
+        .and_then(crate::content::media::ImageRef::from_stored);
     teaser::derive_from_body(&mut article);
     Ok(Revision {
         version,

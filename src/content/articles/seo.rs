@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 #[cfg(test)]
 use super::teaser;
 use crate::content::citations::SourceUrl;
+use crate::content::media::ImageRef;
 use crate::content::text::{Line, Text};
 use crate::error::FieldError;
 
@@ -93,7 +94,8 @@ pub struct PageMeta {
     pub description: String,
     /// `seo.canonical_url`; `null`: the page's own URL is canonical.
     pub canonical_url: Option<String>,
-    /// `seo.social_image_url`; `null` when there is none.
+    /// `seo.social_image_url`, else the lead image (root-relative); `null` when
+    /// there is neither.
     pub image_url: Option<String>,
     /// `noindex` or `index, follow`, for `<meta name="robots">`.
     #[schema(example = "index, follow")]
@@ -101,6 +103,14 @@ pub struct PageMeta {
 }
 
 impl PageMeta {
+    /// With the lead image as the social image when the editors set none.
+    pub fn or_image(mut self, lead_image: Option<&ImageRef>) -> PageMeta {
+        if self.image_url.is_none() {
+            self.image_url = lead_image.map(|image| image.url.clone());
+        }
+        self
+    }
+
     /// The meta of an article titled `title` with `seo`; `excerpt` gives its
     /// excerpt of at most so many characters (the description's fallback).
     pub fn of(title: &str, seo: &SeoFields, excerpt: impl FnOnce(u16) -> String) -> PageMeta {

@@ -76,7 +76,8 @@ pub(super) fn derive_from_body(article: &mut Article) {
     article.excerpt = excerpt(article.standfirst.as_deref(), &lead, DEFAULT_EXCERPT_CHARS);
     article.meta = PageMeta::of(&article.title, &article.seo, |chars| {
         excerpt(article.standfirst.as_deref(), &lead, chars)
-    });
+    })
+    .or_image(article.lead_image.as_ref());
     article.word_count = i32::try_from(markdown::word_count(body)).unwrap_or(i32::MAX);
     article.reading_time_minutes = reading_time_minutes(article.word_count);
 }

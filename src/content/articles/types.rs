@@ -18,6 +18,7 @@ use crate::content::authors::AuthorRef;
 use crate::content::citations::{Citation, CitationInput};
 use crate::content::key_points::{KeyPointList, KeyPointListInput};
 use crate::content::language::LanguageInput;
+use crate::content::media::{ImageRef, LeadImageInput};
 use crate::content::precondition::EntityState;
 use crate::content::sections::SectionRef;
 use crate::content::slug::SlugInput;
@@ -95,6 +96,10 @@ pub struct Article {
     #[serde(default)]
     #[schema(required = true)]
     pub section: Option<SectionRef>,
+    /// The image at its head, if any, with this article's caption and credit.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub lead_image: Option<ImageRef>,
     /// In the article's order.
     pub tags: Vec<TagRef>,
     /// The SEO and social fields as editors set them (each may be `null`).
@@ -362,6 +367,10 @@ pub struct ArticleInput {
     /// SEO and social fields; when replacing, left out clears them.
     #[serde(default)]
     pub seo: Option<SeoInput>,
+    /// Its lead image (an uploaded media's id), with its own caption and credit
+    /// when they differ from the image's; none when left out.
+    #[serde(default)]
+    pub lead_image: Option<LeadImageInput>,
     /// Makes the article a translation of another (by id or slug): it joins that
     /// article's translation group. Left out: unchanged.
     #[serde(default)]
@@ -405,6 +414,10 @@ pub struct ArticlePatch {
     /// SEO and social fields, replaced whole (fields left out clear).
     #[serde(default)]
     pub seo: Option<SeoInput>,
+    /// Its lead image; `null` removes it.
+    #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]
+    #[schema(value_type = Option<LeadImageInput>)]
+    pub lead_image: Option<Option<LeadImageInput>>,
     /// Joins another article's translation group (by id or slug); `null` leaves
     /// the group.
     #[serde(default, deserialize_with = "crate::content::serde_helpers::present")]

@@ -13,6 +13,7 @@ use crate::content::article_access::{
     after_write, lock, not_found, touch, ArticleKey, ArticleRow, Audience,
 };
 use crate::content::article_status::StoredStatus;
+use crate::content::media::{self, ValidLeadImage};
 use crate::content::precondition::Write;
 use crate::content::slug::{Key, Slug};
 use crate::content::{
@@ -177,11 +178,38 @@ pub(super) async fn write_parts(
             .execute(conn)
             .await?;
     }
+    match &valid.lead_image {
+        // A new article has no lead image until it is given one.
+        Some(None) if !replace => {}
+        Some(image) => {
+            if let Some(image) = image {
+                media::hold(conn, image.media, "lead_image.media").await?;
+            }
+            set_lead_image(conn, id, image.as_ref()).await?;
+        }
+        None => {}
+    }
     match &valid.translation_of {
         Some(Some(of)) => translations::join(conn, id, of).await?,
         Some(None) => translations::leave(conn, id).await?,
         None => {}
     }
+    Ok(())
+}
+
+async fn set_lead_image(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    image: Option<&ValidLeadImage>,
+) -> AppResult<()> {
+    diesel::update(articles::table.filter(articles::id.eq(id)))
+        .set((
+            articles::lead_image_id.eq(image.map(|i| i.media)),
+            articles::lead_image_caption.eq(image.and_then(|i| i.caption.as_deref())),
+            articles::lead_image_credit.eq(image.and_then(|i| i.credit.as_deref())),
+        ))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -423,6 +451,17 @@ pub(super) async fn apply_recorded(
             .execute(conn)
             .await?;
     }
+    // An image deleted since is not put back; the caption and credit shown then
+    // are kept as the article's own.
+    let lead_image = match &recorded.lead_image {
+        Some(image) if media::still_there(conn, image.id).await? => Some(ValidLeadImage {
+            media: image.id,
+            caption: image.caption.clone(),
+            credit: image.credit.clone(),
+        }),
+        _ => None,
+    };
+    set_lead_image(conn, current.id, lead_image.as_ref()).await?;
     // Authors deleted since drop out of the byline.
     let author_ids = authors::still_there(conn, &recorded.authors).await?;
     article_authors::replace(conn, current.id, &author_ids).await?;
