@@ -29,6 +29,11 @@ use crate::http::{connection, with_location, with_next_link, write_connection, A
 /// The largest upload when `CMS_MEDIA_MAX_BYTES` is not set: 20 MiB.
 pub const DEFAULT_MEDIA_MAX_BYTES: usize = 20 << 20;
 
+/// How many uploads a server reads at once: each holds up to `max_bytes` in
+/// memory, so uploads in flight hold at most this many times that (one more is a
+/// 429).
+pub const UPLOADS_AT_ONCE: usize = 8;
+
 /// Where media files go and how much an upload may be; image work (decoding,
 /// resizing) is CPU- and memory-heavy, so at most two images are worked on at once
 /// per server, on the blocking pool.
@@ -37,6 +42,7 @@ pub struct MediaSettings {
     pub store: MediaStore,
     pub max_bytes: usize,
     work: Arc<Semaphore>,
+    uploads: Arc<Semaphore>,
 }
 
 impl MediaSettings {
@@ -45,6 +51,7 @@ impl MediaSettings {
             store,
             max_bytes,
             work: Arc::new(Semaphore::new(2)),
+            uploads: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
         }
     }
 
@@ -121,7 +128,8 @@ fn answer(req: &HttpRequest, status: StatusCode, media: &Media) -> AppResult<Htt
 /// default), 12,000 pixels a side and 40 megapixels. Anything else is refused:
 /// another format (SVG included) with 415, a damaged file or one past the pixel
 /// limits (a decompression bomb declares them) with 422, before it is decoded.
-/// The same bytes uploaded twice share one stored file.
+/// The same bytes uploaded twice share one stored file. A server reads at most 8
+/// uploads at once (429 beyond).
 #[utoipa::path(
     tag = "media",
     security(("bearer" = ["content:write"])),
@@ -137,6 +145,8 @@ fn answer(req: &HttpRequest, status: StatusCode, media: &Media) -> AppResult<Htt
         (status = 415, description = "Not a JPEG, PNG, WebP or GIF image", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, response = InvalidFields),
+        (status = 429, description = "Too many uploads at once; retry after `Retry-After`",
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/media")]
@@ -159,6 +169,10 @@ pub async fn upload_media(
         ));
     }
     let text = upload_text(&params)?;
+    let _reading = settings
+        .uploads
+        .try_acquire()
+        .map_err(|_| AppError::TooManyRequests { retry_after: 1 })?;
     let limit = settings.max_bytes;
     let declared = req
         .headers()
