@@ -62,6 +62,9 @@ pub struct Config {
     pub media_dir: PathBuf,
     /// `CMS_MEDIA_MAX_BYTES`: largest accepted image upload, in bytes.
     pub media_max_bytes: usize,
+    /// `CMS_MEDIA_S3_BUCKET` (with `CMS_MEDIA_S3_ENDPOINT`, `CMS_MEDIA_S3_REGION`):
+    /// store media in an S3-compatible bucket instead of `media_dir`.
+    pub media_s3: Option<crate::content::media::storage::S3Location>,
     /// `CMS_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
     /// `CMS_RATE_LIMIT_ANONYMOUS`: requests per minute per client address without a
@@ -178,6 +181,14 @@ impl Config {
             media_max_bytes: parse(&get, "CMS_MEDIA_MAX_BYTES", "20971520", |v| {
                 positive(v, 1024, 1 << 30)
             })?,
+            media_s3: get("CMS_MEDIA_S3_BUCKET")
+                .filter(|bucket| !bucket.trim().is_empty())
+                .map(|bucket| crate::content::media::storage::S3Location {
+                    bucket,
+                    endpoint: get("CMS_MEDIA_S3_ENDPOINT").filter(|e| !e.trim().is_empty()),
+                    region: get("CMS_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    keys: None,
+                }),
             log_format: parse(&get, "CMS_LOG_FORMAT", "text", |v| {
                 match v.to_ascii_lowercase().as_str() {
                     "text" => Ok(LogFormat::Text),

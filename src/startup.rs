@@ -80,6 +80,8 @@ pub struct HttpOptions {
     pub media_dir: std::path::PathBuf,
     /// The largest image upload, in bytes.
     pub media_max_bytes: usize,
+    /// A bucket to store uploaded images in instead of `media_dir`.
+    pub media_s3: Option<crate::content::media::storage::S3Location>,
 }
 
 impl HttpOptions {
@@ -88,6 +90,7 @@ impl HttpOptions {
             body_limit: config.body_limit,
             media_dir: config.media_dir.clone(),
             media_max_bytes: config.media_max_bytes,
+            media_s3: config.media_s3.clone(),
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
             metrics_listener,
@@ -194,8 +197,12 @@ pub fn start_server(
         options.default_language.clone(),
     ));
     let idempotency = web::Data::new(Idempotency::new(options.idempotency_ttl));
+    let media_store = match &options.media_s3 {
+        Some(bucket) => crate::content::media::storage::MediaStore::in_bucket(bucket)?,
+        None => crate::content::media::storage::MediaStore::on_disk(&options.media_dir)?,
+    };
     let media = web::Data::new(crate::http::media::MediaSettings::new(
-        crate::content::media::storage::MediaStore::on_disk(&options.media_dir),
+        media_store,
         options.media_max_bytes,
     ));
     let metrics = web::Data::new(Metrics::new());

@@ -155,6 +155,8 @@ pub struct TestOptions {
     pub idempotency_ttl: Duration,
     /// The largest image upload.
     pub media_max_bytes: usize,
+    /// A bucket to store uploads in instead of a folder.
+    pub media_s3: Option<cms::content::media::storage::S3Location>,
 }
 
 impl Default for TestOptions {
@@ -173,6 +175,7 @@ impl Default for TestOptions {
             redis: None,
             idempotency_ttl: Duration::from_secs(86_400),
             media_max_bytes: cms::http::media::DEFAULT_MEDIA_MAX_BYTES,
+            media_s3: None,
         }
     }
 }
@@ -238,6 +241,7 @@ impl TestApp {
                 default_language: "en".into(),
                 media_dir: media_dir(&name),
                 media_max_bytes: options.media_max_bytes,
+                media_s3: options.media_s3.clone(),
             },
         )
         .expect("the server starts");
@@ -374,6 +378,7 @@ impl TestApp {
                 default_language: "en".into(),
                 media_dir: media_dir(self.db_config.get_dbname().unwrap_or_default()),
                 media_max_bytes: options.media_max_bytes,
+                media_s3: options.media_s3.clone(),
             },
         )
         .expect("the replica starts");

@@ -398,3 +398,79 @@ async fn an_author_has_an_avatar_and_media_in_use_needs_force() {
     assert_eq!(author["avatar"], Value::Null);
     assert_eq!(author["version"], 2);
 }
+
+/// With a bucket configured, files and renditions go to S3-compatible storage
+/// (`.ci/run` starts a local S3-compatible server and names it in
+/// `CMS_TEST_S3_ENDPOINT`; without one this test says so and passes).
+#[tokio::test]
+async fn media_is_stored_in_an_s3_compatible_bucket_when_one_is_configured() {
+    let Ok(endpoint) = std::env::var("CMS_TEST_S3_ENDPOINT") else {
+        eprintln!(
+            "skipping: CMS_TEST_S3_ENDPOINT is not set (.ci/run starts a local \
+             S3-compatible server and sets it)"
+        );
+        return;
+    };
+    let bucket = format!("cms-test-{}", uuid::Uuid::new_v4().simple());
+    let s3 = reqwest::Client::new();
+    let created = s3
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3-compatible server answers");
+    assert!(
+        created.status().is_success(),
+        "bucket: {}",
+        created.status()
+    );
+    let location = cms::content::media::storage::S3Location {
+        bucket: bucket.clone(),
+        endpoint: Some(endpoint.clone()),
+        region: "us-east-1".into(),
+        keys: Some(("test".into(), "test".into())),
+    };
+    let app = TestApp::spawn_with(TestOptions {
+        media_s3: Some(location.clone()),
+        ..TestOptions::default()
+    })
+    .await;
+    // The bucket as another replica (or a CDN origin) would see it.
+    let bucket_store = cms::content::media::storage::MediaStore::in_bucket(&location).unwrap();
+    let bytes = photo();
+    let media: Value = upload(&app, bytes.clone(), "").await.expect(201).await;
+    let sha = media["sha256"].as_str().unwrap();
+
+    let stored = bucket_store.get(sha, "original.png").await.unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some(bytes.as_slice()),
+        "the original is in the bucket"
+    );
+    assert!(
+        !media_dir(app.db_config.get_dbname().unwrap()).exists(),
+        "nothing on disk"
+    );
+    let served = app
+        .public
+        .get(app.url(media["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    assert_eq!(bucket_store.get(sha, "640.png").await.unwrap(), None);
+    let rendition = app
+        .public
+        .get(app.url(media["renditions"][1]["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rendition.status(), 200);
+    let rendition = rendition.bytes().await.unwrap();
+    let kept = bucket_store.get(sha, "640.png").await.unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some(rendition.as_ref()),
+        "the rendition is kept in the bucket"
+    );
+}

@@ -728,7 +728,8 @@ export interface paths {
          *     default), 12,000 pixels a side and 40 megapixels. Anything else is refused:
          *     another format (SVG included) with 415, a damaged file or one past the pixel
          *     limits (a decompression bomb declares them) with 422, before it is decoded.
-         *     The same bytes uploaded twice share one stored file.
+         *     The same bytes uploaded twice share one stored file. A server reads at most 8
+         *     uploads at once (429 beyond).
          */
         post: operations["upload_media"];
         delete?: never;
@@ -5865,7 +5866,16 @@ export interface operations {
                 };
             };
             422: components["responses"]["InvalidFields"];
-            429: components["responses"]["RateLimited"];
+            /** @description Too many uploads at once; retry after `Retry-After` */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
