@@ -55,20 +55,37 @@ impl MediaSettings {
         }
     }
 
+    /// A turn at image work: held by the work itself (not the request), so the
+    /// bound holds even when a request is cut off while its image is decoded.
+    async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        self.work
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal("image work is shut down".into()))
+    }
+
     /// Runs image work off the async workers, a bounded number at a time.
     async fn image_work<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
-            .work
-            .acquire()
-            .await
-            .map_err(|_| AppError::Internal("image work is shut down".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| AppError::Internal("image work failed".into()))?
+        let turn = self.turn().await?;
+        run_image_work(turn, work).await
     }
+}
+
+/// Runs `work` on the blocking pool, holding `turn` until it is done.
+async fn run_image_work<T: Send + 'static>(
+    turn: tokio::sync::OwnedSemaphorePermit,
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+    .map_err(|_| AppError::Internal("image work failed".into()))?
 }
 
 /// Alternative text, caption and credit of an upload (each may be set later).
@@ -380,7 +397,7 @@ pub async fn get_media_file(
     file: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (sha256, extension) = file.split_once('.').ok_or_else(no_file)?;
-    let kind = known_file(&pool, sha256, extension, false).await?;
+    let (kind, _) = known_file(&pool, sha256, extension, false).await?;
     let tag = format!("\"{sha256}\"");
     if let Some(response) = not_modified(&req, &tag) {
         return Ok(response);
@@ -426,10 +443,12 @@ pub async fn get_media_rendition(
     let (sha256, rendition) = path.into_inner();
     let (width, extension) = rendition.split_once('.').ok_or_else(no_file)?;
     let width: u32 = width.parse().map_err(|_| no_file())?;
-    if !images::RENDITION_WIDTHS.contains(&width) {
+    let (kind, original_width) = known_file(&pool, &sha256, extension, true).await?;
+    // Only the widths the image lists exist (never an enlargement): refused before
+    // anything is read or decoded.
+    if !images::widths_for(original_width).contains(&width) {
         return Err(no_file());
     }
-    let kind = known_file(&pool, &sha256, extension, true).await?;
     let tag = format!("\"{sha256}-{width}\"");
     if let Some(response) = not_modified(&req, &tag) {
         return Ok(response);
@@ -439,22 +458,15 @@ pub async fn get_media_rendition(
     if let Some(bytes) = settings.store.get(&sha256, &name).await? {
         return Ok(file_response(out_kind, tag, bytes));
     }
+    // The original is read only once it is this request's turn, so waiting
+    // requests hold no image in memory.
+    let turn = settings.turn().await?;
     let original = settings
         .store
         .get(&sha256, &original_name(kind))
         .await?
         .ok_or_else(no_file)?;
-    let rendered = settings
-        .image_work(move || {
-            let probe = images::inspect(&original)?;
-            if probe.width <= width {
-                // Never an enlargement: only the widths a media lists exist.
-                return Ok(None);
-            }
-            images::render(&original, width, out_kind).map(Some)
-        })
-        .await?
-        .ok_or_else(no_file)?;
+    let rendered = run_image_work(turn, move || images::render(&original, width, out_kind)).await?;
     settings.store.put(&sha256, &name, &rendered).await?;
     Ok(file_response(out_kind, tag, rendered))
 }
@@ -463,14 +475,14 @@ fn no_file() -> AppError {
     AppError::NotFound("No image file has this name.".into())
 }
 
-/// The kind of the file `sha256` that some media has, if `extension` names it
-/// (as an original, or as a rendition).
+/// The kind and width of the file `sha256` that some media has, if `extension`
+/// names it (as an original, or as a rendition).
 async fn known_file(
     pool: &DbPool,
     sha256: &str,
     extension: &str,
     rendition: bool,
-) -> AppResult<Kind> {
+) -> AppResult<(Kind, u32)> {
     if sha256.len() != 64
         || !sha256
             .bytes()
@@ -479,7 +491,7 @@ async fn known_file(
         return Err(no_file());
     }
     let mut conn = connection(pool).await?;
-    let kind = media::file_kind(&mut conn, sha256)
+    let (kind, width) = media::file_kind(&mut conn, sha256)
         .await?
         .ok_or_else(no_file)?;
     let expected = if rendition {
@@ -490,19 +502,19 @@ async fn known_file(
     if Kind::from_extension(extension) != Some(expected) {
         return Err(no_file());
     }
-    Ok(kind)
+    Ok((kind, width))
 }
 
 fn not_modified(req: &HttpRequest, tag: &str) -> Option<HttpResponse> {
     let held = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    held.split(',')
-        .any(|t| t.trim() == tag || t.trim() == "*")
-        .then(|| {
-            HttpResponse::NotModified()
-                .insert_header((header::ETAG, tag.to_string()))
-                .insert_header((header::CACHE_CONTROL, IMMUTABLE))
-                .finish()
-        })
+    // Weak comparison (RFC 9110 13.1.2): a proxy may have weakened the tag.
+    let matches = |t: &str| t == tag || t == "*" || t.strip_prefix("W/") == Some(tag);
+    held.split(',').any(|t| matches(t.trim())).then(|| {
+        HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag.to_string()))
+            .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+            .finish()
+    })
 }
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -115,6 +115,19 @@ async fn an_upload_gets_metadata_a_public_immutable_file_and_cached_renditions()
         .await
         .unwrap();
     assert_eq!(response.status(), 304);
+    let weakened = format!("W/{etag}");
+    let response = app
+        .public
+        .get(app.url(url))
+        .header("if-none-match", &weakened)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        304,
+        "a tag a proxy weakened still matches"
+    );
 
     // A rendition is made on first request, then kept: the second is the stored file.
     let rendition = media["renditions"][0]["url"].as_str().unwrap();
@@ -142,7 +155,13 @@ async fn an_upload_gets_metadata_a_public_immutable_file_and_cached_renditions()
         format!("/api/v1/media/files/{}.png", "0".repeat(64)),
         "/api/v1/media/files/..%2F..%2Fetc%2Fpasswd".to_string(),
     ] {
-        let response = app.public.get(app.url(&missing)).send().await.unwrap();
+        let response = app
+            .public
+            .get(app.url(&missing))
+            .header("if-none-match", "*")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 404, "{missing}");
     }
 
@@ -386,6 +405,14 @@ async fn an_author_has_an_avatar_and_media_in_use_needs_force() {
     )
     .await;
     assert_eq!(body["errors"][0]["field"], "avatar");
+    // The avatar's text is part of the author: changing it is a new version.
+    app.patch_json(&format!("/api/v1/media/{id}"), &json!({"alt": "Aya, 2026"}))
+        .await
+        .expect::<Value>(200)
+        .await;
+    let author: Value = app.get("/api/v1/authors/aya").await.expect(200).await;
+    assert_eq!(author["avatar"]["alt"], "Aya, 2026");
+    assert_eq!(author["version"], 2);
 
     problem(app.delete(&format!("/api/v1/media/{id}")).await, 409).await;
     assert_eq!(
@@ -396,7 +423,7 @@ async fn an_author_has_an_avatar_and_media_in_use_needs_force() {
     );
     let author: Value = app.get("/api/v1/authors/aya").await.expect(200).await;
     assert_eq!(author["avatar"], Value::Null);
-    assert_eq!(author["version"], 2);
+    assert_eq!(author["version"], 3);
 }
 
 /// With a bucket configured, files and renditions go to S3-compatible storage

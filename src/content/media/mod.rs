@@ -368,16 +368,24 @@ pub async fn list(
     }))
 }
 
-/// The kind of the stored file `sha256`, if some media has it (files are served
-/// only for known hashes).
-pub async fn file_kind(conn: &mut AsyncPgConnection, sha256: &str) -> AppResult<Option<Kind>> {
-    let content_type: Option<String> = media::table
+/// The kind and width of the stored file `sha256`, if some media has it (files
+/// are served only for known hashes).
+pub async fn file_kind(
+    conn: &mut AsyncPgConnection,
+    sha256: &str,
+) -> AppResult<Option<(Kind, u32)>> {
+    let found: Option<(String, i32)> = media::table
         .filter(media::sha256.eq(sha256))
-        .select(media::content_type)
+        .select((media::content_type, media::width))
         .first(conn)
         .await
         .optional()?;
-    Ok(content_type.as_deref().and_then(Kind::from_content_type))
+    Ok(found.and_then(|(content_type, width)| {
+        Some((
+            Kind::from_content_type(&content_type)?,
+            u32::try_from(width).ok()?,
+        ))
+    }))
 }
 
 async fn lock(conn: &mut AsyncPgConnection, id: Uuid, write: &Write) -> AppResult<Media> {
@@ -448,6 +456,11 @@ pub async fn update(
             return Ok(current);
         }
         let touched = touch_articles_leading_with(conn, id).await?;
+        // Authors show their avatar's text too: their representation changed.
+        diesel::update(authors::table.filter(authors::avatar_id.eq(id)))
+            .set(authors::version.eq(authors::version + 1))
+            .execute(conn)
+            .await?;
         let row: MediaRow = diesel::update(media::table.find(id))
             .set((
                 media::alt.eq(alt),
