@@ -65,7 +65,17 @@ pub struct ArticleRow {
     #[diesel(select_expression = diesel::dsl::sql::<Nullable<Jsonb>>(LEAD_IMAGE_OF_ROW))]
     #[diesel(select_expression_type = diesel::expression::SqlLiteral<Nullable<Jsonb>>)]
     pub lead_image: Option<serde_json::Value>,
+    /// The images its body shows (`ImageRef`s, without caption overrides), read
+    /// with the row.
+    #[diesel(select_expression = diesel::dsl::sql::<Jsonb>(BODY_MEDIA_OF_ROW))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Jsonb>)]
+    pub body_media: serde_json::Value,
 }
+
+/// The images the body of the article row at hand shows, as a JSON array.
+const BODY_MEDIA_OF_ROW: &str = "COALESCE((SELECT jsonb_agg(\
+     article_lead_image(am.media_id, NULL, NULL) ORDER BY am.media_id) \
+     FROM article_media am WHERE am.article_id = articles.id), '[]'::jsonb)";
 
 /// The lead image of the article row at hand, as JSON (the function the snapshots
 /// use too).

@@ -29,6 +29,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_media (article_id, media_id) {
+        article_id -> Uuid,
+        media_id -> Uuid,
+    }
+}
+
+diesel::table! {
     article_revisions (article_id, version) {
         article_id -> Uuid,
         version -> Int4,
@@ -205,6 +212,8 @@ diesel::table! {
 
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> authors (author_id));
+diesel::joinable!(article_media -> articles (article_id));
+diesel::joinable!(article_media -> media (media_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -218,6 +227,7 @@ diesel::joinable!(key_points -> key_point_lists (list_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     article_authors,
+    article_media,
     article_revisions,
     article_tags,
     articles,

@@ -26,6 +26,7 @@ pub enum ArticleField {
     ReadingTimeMinutes,
     Body,
     BodyHtml,
+    BodyMedia,
     Status,
     PublishedAt,
     CreatedAt,
@@ -46,7 +47,7 @@ pub enum ArticleField {
 }
 
 /// Every field name `fields=` takes: the article's keys as served.
-const NAMES: [&str; 27] = [
+const NAMES: [&str; 28] = [
     "id",
     "slug",
     "title",
@@ -57,6 +58,7 @@ const NAMES: [&str; 27] = [
     "reading_time_minutes",
     "body",
     "body_html",
+    "body_media",
     "status",
     "published_at",
     "created_at",
@@ -113,7 +115,8 @@ impl ArticleFields {
     /// `include` with the parts the fields name added.
     pub fn include(&self, mut include: Include) -> Include {
         if let Some(names) = &self.0 {
-            include.body |= names.contains(&"body");
+            // The images a body names come with the body.
+            include.body |= names.contains(&"body") || names.contains(&"body_media");
             include.body_html |= names.contains(&"body_html");
             include.key_point_lists |= names.contains(&"key_point_lists");
             include.citations |= names.contains(&"citations");
@@ -195,7 +198,7 @@ mod tests {
             "id": "00000000-0000-7000-8000-000000000000",
             "slug": "a", "title": "A", "standfirst": null, "language": "en",
             "excerpt": "", "word_count": 0, "reading_time_minutes": 0,
-            "body": "", "body_html": "", "status": "draft", "published_at": null,
+            "body": "", "body_html": "", "body_media": [], "status": "draft", "published_at": null,
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "version": 1, "created_by": "00000000-0000-7000-8000-000000000001",
             "updated_by": "00000000-0000-7000-8000-000000000001", "tags": [],

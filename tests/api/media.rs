@@ -383,6 +383,148 @@ async fn a_lead_image_costs_an_article_read_no_query() {
 }
 
 #[tokio::test]
+async fn a_body_shows_media_it_names_and_they_stay_until_deleted_with_force() {
+    let app = TestApp::spawn().await;
+    let media: Value = upload(&app, photo(), "?alt=The%20steppe")
+        .await
+        .expect(201)
+        .await;
+    let id = media["id"].as_str().unwrap();
+    let body = format!("Before.\n\n![A yurt at dawn](media:{id})\n\nAnd ![](media:{id}) again.");
+    let article = app
+        .create_article(json!({"title": "Pictured", "slug": "pictured",
+            "status": "published", "published_at": Utc::now() - Duration::days(1),
+            "body": body}))
+        .await;
+    assert_eq!(
+        article["body"],
+        body.as_str(),
+        "the Markdown is kept as written"
+    );
+    assert_eq!(article["body_media"][0]["id"], id);
+    assert_eq!(article["body_media"][0]["url"], media["url"]);
+    assert_eq!(article["body_media"].as_array().unwrap().len(), 1);
+
+    let public: Value = app
+        .public_get("/api/v1/articles/pictured?include=body_html")
+        .await
+        .expect(200)
+        .await;
+    let html = public["body_html"].as_str().unwrap();
+    let url = media["url"].as_str().unwrap();
+    let narrowest = media["renditions"][0]["url"].as_str().unwrap();
+    assert!(html.contains(&format!("<img src=\"{url}\"")), "{html}");
+    assert!(html.contains(&format!("{narrowest} 320w")), "{html}");
+    assert!(html.contains("width=\"1000\" height=\"500\""), "{html}");
+    assert!(html.contains("alt=\"A yurt at dawn\""), "{html}");
+    assert!(
+        html.contains("alt=\"The steppe\""),
+        "the image's own alt: {html}"
+    );
+    assert_eq!(public["body_media"][0]["id"], id);
+    let summary: Value = app.public_get("/api/v1/articles").await.expect(200).await;
+    assert!(
+        summary["items"][0].get("body_media").is_none(),
+        "only with the body"
+    );
+
+    // A body that names no media, or media that does not exist, is a 422.
+    for (named, says) in [
+        ("not-an-id".to_string(), "names no media id"),
+        (uuid::Uuid::now_v7().to_string(), "no media has this id"),
+    ] {
+        let response = app
+            .patch_json(
+                "/api/v1/articles/pictured",
+                &json!({"body": format!("![x](media:{named})")}),
+            )
+            .await;
+        let problem = problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "body");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{problem}"
+        );
+    }
+
+    // The image's alt text is in the rendered body: changing it renders it again.
+    app.patch_json(&format!("/api/v1/media/{id}"), &json!({"alt": "Grassland"}))
+        .await
+        .expect::<Value>(200)
+        .await;
+    let read: Value = app
+        .get("/api/v1/articles/pictured?include=body_html")
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(read["version"], 2);
+    assert!(read["body_html"]
+        .as_str()
+        .unwrap()
+        .contains("alt=\"Grassland\""));
+
+    // Named by a body, it is in use; deleted with force, the body's HTML leaves it
+    // out and its Markdown stays.
+    let conflict = problem(app.delete(&format!("/api/v1/media/{id}")).await, 409).await;
+    assert!(conflict["detail"]
+        .as_str()
+        .unwrap()
+        .contains("in the body of 1"));
+    assert_eq!(
+        app.delete(&format!("/api/v1/media/{id}?force=true"))
+            .await
+            .status(),
+        204
+    );
+    let read: Value = app
+        .get("/api/v1/articles/pictured?include=body_html")
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(read["version"], 3);
+    assert_eq!(read["body"], body.as_str());
+    assert_eq!(read["body_media"], json!([]));
+    let html = read["body_html"].as_str().unwrap();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(
+        html.contains("Before.") && html.contains("again."),
+        "{html}"
+    );
+    // A revision that showed it restores without it (and without a 422).
+    let restored: Value = app
+        .post("/api/v1/articles/pictured/revisions/1/restore")
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(restored["body_media"], json!([]));
+}
+
+#[tokio::test]
+async fn body_media_costs_an_article_read_no_query() {
+    let app = TestApp::spawn().await;
+    let media: Value = upload(&app, photo(), "").await.expect(201).await;
+    let past = Utc::now() - Duration::days(1);
+    let id = media["id"].as_str().unwrap();
+    app.create_article(
+        json!({"title": "With", "slug": "with", "status": "published",
+        "published_at": past, "body": format!("![a](media:{id})")}),
+    )
+    .await;
+    app.create_article(
+        json!({"title": "Without", "slug": "without", "status": "published",
+        "published_at": past, "body": "No image."}),
+    )
+    .await;
+    let path = |slug: &str| format!("/api/v1/articles/{slug}?include=body_html");
+    let (_, with) = app.count_queries(app.public_get(&path("with"))).await;
+    let (_, without) = app.count_queries(app.public_get(&path("without"))).await;
+    assert_eq!(with, without);
+}
+
+#[tokio::test]
 async fn an_author_has_an_avatar_and_media_in_use_needs_force() {
     let app = TestApp::spawn().await;
     let media: Value = upload(&app, photo(), "?alt=Aya").await.expect(201).await;

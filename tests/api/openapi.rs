@@ -204,6 +204,21 @@ async fn the_examples_in_the_spec_are_accepted_and_answered() {
         .await
         .expect::<Tag>(201)
         .await;
+    // The example article names a section and an author, which must exist.
+    app.post_json(
+        "/api/v1/sections",
+        &serde_json::json!({"name": "Diplomacy"}),
+    )
+    .await
+    .expect::<Value>(201)
+    .await;
+    app.post_json(
+        "/api/v1/authors",
+        &serde_json::json!({"name": "Aya Batbayar"}),
+    )
+    .await
+    .expect::<Value>(201)
+    .await;
     let article: Article = app
         .post_json("/api/v1/articles", &example("ArticleInput"))
         .await

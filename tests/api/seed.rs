@@ -1,9 +1,10 @@
 //! The example article (examples/seed-article.json, from the seed fixture) goes in
-//! with one request and comes back whole.
+//! with one request, as the README's quickstart sends it (its section and author
+//! made first, the example image uploaded as its lead image), and comes back whole.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Expect, TestApp};
 
 #[tokio::test]
 async fn the_seed_article_is_posted_and_read_back_whole() {
@@ -13,8 +14,31 @@ async fn the_seed_article_is_posted_and_read_back_whole() {
         "/examples/seed-article.json"
     ))
     .unwrap();
-    let input: Value = serde_json::from_str(&text).unwrap();
+    let mut input: Value = serde_json::from_str(&text).unwrap();
+    app.post_json("/api/v1/sections", &json!({"name": "Diplomacy"}))
+        .await
+        .expect::<Value>(201)
+        .await;
+    app.post_json("/api/v1/authors", &json!({"name": "Aya Batbayar"}))
+        .await
+        .expect::<Value>(201)
+        .await;
+    let image = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/steppe.png")).unwrap();
+    let media: Value = app
+        .client
+        .post(app.url("/api/v1/media?alt=The%20steppe%20at%20dusk"))
+        .body(image)
+        .send()
+        .await
+        .unwrap()
+        .expect(201)
+        .await;
+    input["lead_image"] = json!({"media": media["id"], "caption": "Ulaanbaatar's edge."});
     let created = app.create_article(input.clone()).await;
+    assert_eq!(created["section"]["name"], "Diplomacy");
+    assert_eq!(created["authors"][0]["name"], "Aya Batbayar");
+    assert_eq!(created["lead_image"]["id"], media["id"]);
+    assert_eq!(created["lead_image"]["caption"], "Ulaanbaatar's edge.");
     let path = format!("/api/v1/articles/{}", created["slug"].as_str().unwrap());
     let article: Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(article, created);

@@ -1465,10 +1465,16 @@ export interface components {
             /** @description Markdown; citation n is referred to as `[n]`. */
             body: string;
             /**
-             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
-             *     with `include=body_html`.
+             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`, each
+             *     `media:` image an `<img>` with `srcset`, `width` and `height`; only with
+             *     `include=body_html`.
              */
             body_html?: string | null;
+            /**
+             * @description The media the body's `media:<id>` images name, by id (to resolve them when
+             *     rendering `body` yourself); with `body` or `body_html`.
+             */
+            body_media?: components["schemas"]["ImageRef"][] | null;
             /**
              * @description A teaser: the standfirst, or else the body's first paragraph as plain text,
              *     cut at a word boundary to `excerpt_length` characters (default 200) with an
@@ -1539,11 +1545,14 @@ export interface components {
          * @description A field of an article, as `fields=` names it.
          * @enum {string}
          */
-        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "authors" | "section" | "lead_image" | "tags" | "seo" | "meta" | "translations" | "key_point_lists" | "citations" | "snippet";
+        ArticleField: "id" | "slug" | "title" | "standfirst" | "language" | "excerpt" | "word_count" | "reading_time_minutes" | "body" | "body_html" | "body_media" | "status" | "published_at" | "created_at" | "updated_at" | "version" | "created_by" | "updated_by" | "authors" | "section" | "lead_image" | "tags" | "seo" | "meta" | "translations" | "key_point_lists" | "citations" | "snippet";
         /**
          * @description A whole article, to create (`POST`) or replace (`PUT`) in one request with its
          *     key-point lists, citations and tags.
          * @example {
+         *       "authors": [
+         *         "aya-batbayar"
+         *       ],
          *       "body": "## Freestyle Chat with the South Korean Ambassador to Mongolia\n\nHey there! Ever wondered what's up with the expanding Korean culture in Mongolia? Let's chat with the South Korean Ambassador to Mongolia, Choi Jin-won, about the \"Koreanization\" of Mongolia and other opportunities to strengthen the bilateral relationship.\n\nFirst off, the ambassador sees the spread of Korean culture as a valuable foundation for building economic partnerships rather than a one-sided cultural imposition. In fact, he believes that increased cultural familiarity (with an estimated 300,000 Mongolians visiting Korea) can lead to strategic economic partnerships.\n\nSo, what's next? Economic diversification is one of the key opportunities to strengthen ties. South Korea currently only makes up less than 10% of foreign investment in Mongolia, and there's a lot of room for improvement. Addressing infrastructure gaps and improving Mongolia’s export accessibility could unlock growth.\n\nAnother opportunity lies in cultural diplomacy. Annual events like Korea Week, featuring taekwondo and traditional music, will be amped up in 2025 to mark the 35th anniversary of diplomatic relations, deepening people-to-people connections.\n\nNow, let's talk about infrastructure and mining cooperation. Expanding Korean agencies into Mongolia’s infrastructure projects could help address logistical bottlenecks and facilitate mineral exports. And guess what? Mongolia's mineral reserves align perfectly with South Korea’s industrial needs, but progress requires some work.\n\nFirst, there needs to be more government-level dialogue, with Mongolia supporting South Korean policies on North Korean denuclearization, providing a shared geopolitical framework for resource collaboration. Second, strategic partnerships in mining could mirror historical ties, such as the 13th–14th-century Goryeo-Mongol dynastic alliances that fused political and economic interests.\n\nHowever, long-term collaboration hinges on Korea's ability to leverage cultural affinity into large-scale industrial investments, particularly in Mongolia’s critical mining sector. So, keep an eye on that!\n\nThat's all for now! If you have any more questions, feel free to ask. Let's keep the conversation flowing!\n",
          *       "citations": [
          *         {
@@ -1579,6 +1588,7 @@ export interface components {
          *           "title": "Key points"
          *         }
          *       ],
+         *       "section": "diplomacy",
          *       "standfirst": "Mongolian efforts aim at broadening trade connections beyond China and Russia, as outlined in the \"third neighbor policy.\" South Korea, according to the Korean Ambassador to Ulaanbaatar, Choi Jin-won, could serve as an optimal ally in this endeavor.",
          *       "status": "published",
          *       "tags": [
@@ -1771,13 +1781,22 @@ export interface components {
              * @example en
              */
             language?: string;
-            /** @description Markdown. Left out of lists unless `include=body`. */
+            /**
+             * @description Markdown. Left out of lists unless `include=body`. An image written
+             *     `![alt](media:<id>)` shows uploaded media (see `body_media`).
+             */
             body?: string | null;
             /**
-             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
-             *     with `include=body_html`.
+             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`, each
+             *     `media:` image an `<img>` with `srcset`, `width` and `height`; only with
+             *     `include=body_html`.
              */
             body_html?: string | null;
+            /**
+             * @description The media the body's `media:<id>` images name, by id (to resolve them when
+             *     rendering `body` yourself); with `body` or `body_html`.
+             */
+            body_media?: components["schemas"]["ImageRef"][] | null;
             /**
              * @description A teaser: the standfirst, or else the body's first paragraph as plain text,
              *     cut at a word boundary to `excerpt_length` characters (default 200) with an
@@ -2264,13 +2283,22 @@ export interface components {
              * @example en
              */
             language?: string;
-            /** @description Markdown. Left out of lists unless `include=body`. */
+            /**
+             * @description Markdown. Left out of lists unless `include=body`. An image written
+             *     `![alt](media:<id>)` shows uploaded media (see `body_media`).
+             */
             body?: string | null;
             /**
-             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
-             *     with `include=body_html`.
+             * @description The body rendered to sanitized HTML, `[n]` linked to `#citation-n`, each
+             *     `media:` image an `<img>` with `srcset`, `width` and `height`; only with
+             *     `include=body_html`.
              */
             body_html?: string | null;
+            /**
+             * @description The media the body's `media:<id>` images name, by id (to resolve them when
+             *     rendering `body` yourself); with `body` or `body_html`.
+             */
+            body_media?: components["schemas"]["ImageRef"][] | null;
             /**
              * @description A teaser: the standfirst, or else the body's first paragraph as plain text,
              *     cut at a word boundary to `excerpt_length` characters (default 200) with an

@@ -3,6 +3,7 @@
 //! names an article, who may see it and the write hook are in
 //! [`article_access`](crate::content::article_access), which both build on.
 
+mod body;
 mod input;
 pub mod pending;
 pub mod preview;
@@ -18,6 +19,7 @@ mod workflow;
 mod write;
 
 pub use crate::content::article_access::{parse_key, ArticleKey, Audience};
+pub use body::MAX_BODY_MEDIA;
 pub use read::{count, explain_list, find, list};
 pub use related::{related, DEFAULT_RELATED, MAX_RELATED};
 pub use search::{parse_query, MAX_QUERY_CHARS};

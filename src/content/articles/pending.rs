@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::body::{self, Unknown};
 use super::read::{assemble, find};
 use super::types::*;
 use super::write::{apply_recorded, update_fields, write_parts};
@@ -21,10 +22,10 @@ use crate::content::article_status::StoredStatus;
 use crate::content::citations::CitationInput;
 use crate::content::key_points::KeyPointListInput;
 use crate::content::language::LanguageInput;
-use crate::content::markdown;
 use crate::content::precondition::{EntityState, Precondition, Write};
 use crate::content::slug::{Key, SlugInput};
 use crate::content::tags::TagReference;
+use crate::content::{markdown, media};
 use crate::db::schema::articles;
 use crate::error::{conflict_on, AppError, AppResult};
 
@@ -203,7 +204,7 @@ pub async fn save(
         translation_of: None,
     };
     let mut valid = input.validate(Utc::now())?;
-    valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.fields.rendered = Some(body::render(conn, &valid.fields.body, Unknown::Refused).await?);
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
@@ -267,6 +268,8 @@ pub async fn save(
                         .map_err(conflict_on("articles_slug_key", || {
                             "Saving pending changes clashed with another write; retry.".into()
                         }))?;
+                    let shown = fields.rendered.as_ref().map_or(&[][..], |r| &r.media);
+                    media::show_in_body(conn, row.id, shown).await?;
                     write_parts(conn, row.id, &valid, false, write).await?;
                     after_write(conn, &row, write).await?;
                 }
@@ -444,8 +447,16 @@ async fn apply(
             html,
             lead,
             word_count,
+            media: media::shown_in_body(conn, copy.id).await?,
         },
-        _ => markdown::render_off_thread(held.body.as_deref().unwrap_or_default()).await?,
+        _ => {
+            body::render(
+                conn,
+                held.body.as_deref().unwrap_or_default(),
+                Unknown::LeftOut,
+            )
+            .await?
+        }
     };
     diesel::delete(articles::table.filter(articles::id.eq(copy.id)))
         .execute(conn)

@@ -11,6 +11,7 @@ use diesel::sql_types::{Float4, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::body::{self, Unknown};
 use super::search;
 use super::seo::{PageMeta, SeoFields};
 use super::teaser;
@@ -84,9 +85,17 @@ pub(super) async fn assemble(
             let lead_image = row.lead_image.take().and_then(ImageRef::from_stored);
             let meta = PageMeta::of(&row.title, &seo, |chars| excerpt(&row, chars))
                 .or_image(lead_image.as_ref());
-            (words, seo, meta, lead_image, row)
+            let body_media = (include.body || include.body_html).then(|| {
+                let stored: Vec<serde_json::Value> =
+                    serde_json::from_value(row.body_media.take()).unwrap_or_default();
+                stored
+                    .into_iter()
+                    .filter_map(ImageRef::from_stored)
+                    .collect()
+            });
+            (words, seo, meta, lead_image, body_media, row)
         })
-        .map(|(words, seo, meta, lead_image, row)| Article {
+        .map(|(words, seo, meta, lead_image, body_media, row)| Article {
             id: row.id,
             status: row.status_at(now),
             excerpt: excerpt(&row, include.excerpt_chars),
@@ -94,6 +103,7 @@ pub(super) async fn assemble(
             reading_time_minutes: teaser::reading_time_minutes(words),
             body_html: html.remove(&row.id),
             body: include.body.then_some(row.body),
+            body_media,
             slug: row.slug,
             title: row.title,
             standfirst: row.standfirst,
@@ -165,7 +175,7 @@ pub(super) async fn bodies_html(
                 // Written before bodies were stored rendered: rendered once, now,
                 // and kept (unless the body changed meanwhile).
                 Some(row) => {
-                    let rendered = markdown::render_off_thread(&row.body).await?;
+                    let rendered = body::render(conn, &row.body, Unknown::LeftOut).await?;
                     diesel::update(
                         articles::table
                             .filter(articles::id.eq(id))

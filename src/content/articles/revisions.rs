@@ -142,6 +142,13 @@ async fn revision(conn: &mut AsyncPgConnection, id: Uuid, version: i32) -> AppRe
         .take()
         .and_then(|image| serde_json::to_value(image).ok())
         .and_then(crate::content::media::ImageRef::from_stored);
+    article.body_media = article.body_media.take().map(|images| {
+        images
+            .into_iter()
+            .filter_map(|image| serde_json::to_value(image).ok())
+            .filter_map(crate::content::media::ImageRef::from_stored)
+            .collect()
+    });
     teaser::derive_from_body(&mut article);
     Ok(Revision {
         version,

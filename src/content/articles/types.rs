@@ -50,13 +50,19 @@ pub struct Article {
     #[serde(default)]
     #[schema(example = "en")]
     pub language: String,
-    /// Markdown. Left out of lists unless `include=body`.
+    /// Markdown. Left out of lists unless `include=body`. An image written
+    /// `![alt](media:<id>)` shows uploaded media (see `body_media`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// The body rendered to sanitized HTML, `[n]` linked to `#citation-n`; only
-    /// with `include=body_html`.
+    /// The body rendered to sanitized HTML, `[n]` linked to `#citation-n`, each
+    /// `media:` image an `<img>` with `srcset`, `width` and `height`; only with
+    /// `include=body_html`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_html: Option<String>,
+    /// The media the body's `media:<id>` images name, by id (to resolve them when
+    /// rendering `body` yourself); with `body` or `body_html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_media: Option<Vec<ImageRef>>,
     /// A teaser: the standfirst, or else the body's first paragraph as plain text,
     /// cut at a word boundary to `excerpt_length` characters (default 200) with an
     /// ellipsis when cut. Plain text: escape it for HTML.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::body::{self, Unknown};
 use super::input::*;
 use super::read::find;
 use super::types::*;
@@ -31,7 +32,7 @@ pub async fn create(
     write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
-    valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.fields.rendered = Some(body::render(conn, &valid.fields.body, Unknown::Refused).await?);
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let (status, published_at) = valid.status.unwrap_or((StoredStatus::Draft, None));
@@ -59,6 +60,8 @@ pub async fn create(
                 .map_err(conflict_on("articles_slug_key", || {
                     format!("An article with the slug `{slug}` already exists.")
                 }))?;
+            let rendered = fields.rendered.as_ref();
+            media::show_in_body(conn, row.id, rendered.map_or(&[], |r| &r.media)).await?;
             write_parts(conn, row.id, &valid, false, write).await?;
             after_write(conn, &row, write).await?;
             Ok(row.id)
@@ -222,7 +225,7 @@ pub async fn replace(
     write: &Write,
 ) -> AppResult<Article> {
     let mut valid = input.validate(Utc::now())?;
-    valid.fields.rendered = Some(markdown::render_off_thread(&valid.fields.body).await?);
+    valid.fields.rendered = Some(body::render(conn, &valid.fields.body, Unknown::Refused).await?);
     valid.key_point_lists.get_or_insert_with(Vec::new);
     valid.citations.get_or_insert_with(Vec::new);
     valid.tags.get_or_insert_with(Vec::new);
@@ -298,6 +301,7 @@ pub(super) async fn update_fields(
             ))
             .execute(conn)
             .await?;
+        media::show_in_body(conn, id, &rendered.media).await?;
     }
     if let Some((status, published_at)) = &valid.status {
         diesel::update(target)
@@ -320,7 +324,7 @@ pub async fn update(
 ) -> AppResult<Article> {
     let patch = patch.validate()?;
     let rendered = match &patch.body {
-        Some(body) => Some(markdown::render_off_thread(body).await?),
+        Some(body) => Some(body::render(conn, body, Unknown::Refused).await?),
         None => None,
     };
     let id = conn
@@ -374,8 +378,8 @@ pub(super) async fn restore_recorded(
     write: &Write,
 ) -> AppResult<Article> {
     // Rendered before the article is locked: a long body must not hold its lock.
-    let rendered =
-        markdown::render_off_thread(recorded.body.as_deref().unwrap_or_default()).await?;
+    let recorded_body = recorded.body.as_deref().unwrap_or_default();
+    let rendered = body::render(conn, recorded_body, Unknown::LeftOut).await?;
     let id = conn
         .transaction::<_, AppError, _>(async |conn| {
             let current = lock(conn, key, write).await?;
@@ -419,6 +423,7 @@ pub(super) async fn apply_recorded(
         ))
         .execute(conn)
         .await?;
+    media::show_in_body(conn, current.id, &rendered.media).await?;
     // Revisions recorded before articles had a language keep the current one.
     if !recorded.language.is_empty() {
         diesel::update(articles::table.filter(articles::id.eq(current.id)))

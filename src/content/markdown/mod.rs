@@ -13,6 +13,8 @@ mod shape;
 use crate::error::{AppError, AppResult};
 use pulldown_cmark::{html, BrokenLink, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use shape::shape;
+use std::collections::HashMap;
+use uuid::Uuid;
 
 /// How deeply elements may nest in a rendered body; deeper tags are dropped (their
 /// text stays).
@@ -72,10 +74,96 @@ fn reference_html(n: i32) -> String {
     format!("<sup class=\"citation-ref\"><a href=\"#citation-{n}\">[{n}]</a></sup>")
 }
 
+/// The scheme of an image destination that names uploaded media:
+/// `![A yurt at dawn](media:0192...)`.
+pub const MEDIA_SCHEME: &str = "media:";
+
+/// An image the body names as `media:<id>`, as it is shown: its file, its
+/// narrower versions for `srcset`, its size, and its alt text for images whose
+/// Markdown gives none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyImage {
+    pub src: String,
+    /// `url 320w, url 640w, ...`, the original last.
+    pub srcset: String,
+    pub width: i32,
+    pub height: i32,
+    pub alt: Option<String>,
+}
+
+/// The images a body names, by id, as found when it is rendered.
+pub type BodyImages = HashMap<Uuid, BodyImage>;
+
+/// What each `media:` image destination in the body names (the text after the
+/// scheme), each once, in order of first use. The same reading as [`render`].
+pub fn media_references(body: &str) -> Vec<String> {
+    let mut callback = |link: BrokenLink<'_>| {
+        let n = citation_number(&link.reference)?;
+        Some((CowStr::from(format!("#citation-{n}")), CowStr::from("")))
+    };
+    let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
+    let mut seen = std::collections::HashSet::new();
+    parser
+        .filter_map(|event| match event {
+            Event::Start(Tag::Image { dest_url, .. }) => dest_url
+                .strip_prefix(MEDIA_SCHEME)
+                .map(|named| named.trim().to_string()),
+            _ => None,
+        })
+        .filter(|named| seen.insert(named.clone()))
+        .collect()
+}
+
+/// `text` safe inside a double-quoted HTML attribute.
+fn attribute(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `<img>` for a `media:` image: `alt` is the Markdown's, else the image's own.
+fn media_image_html(image: &BodyImage, alt: &str, title: &str) -> String {
+    let alt = match alt.trim() {
+        "" => image.alt.as_deref().unwrap_or_default(),
+        alt => alt,
+    };
+    let title = match title {
+        "" => String::new(),
+        title => format!(" title=\"{}\"", attribute(title)),
+    };
+    format!(
+        "<img src=\"{}\" srcset=\"{}\" sizes=\"100vw\" width=\"{}\" height=\"{}\" alt=\"{}\"{title} loading=\"lazy\">",
+        attribute(&image.src),
+        attribute(&image.srcset),
+        image.width,
+        image.height,
+        attribute(alt),
+    )
+}
+
+/// A `srcset` is kept only when each of its candidates is a root-relative path
+/// (the files this service serves), so it can name nothing elsewhere.
+fn root_relative_srcset(value: &str) -> bool {
+    value.split(',').all(|candidate| {
+        let url = candidate.split_whitespace().next().unwrap_or_default();
+        url.starts_with('/') && !url.starts_with("//") && !url.contains('\\')
+    })
+}
+
 /// Renders the body to HTML with no scripts, event handlers or styles. Each `[n]`
-/// becomes a link to `#citation-n`, the anchor frontends give citation n. Linear in
-/// the length of the body (see the module's note).
-pub fn render(body: &str) -> String {
+/// becomes a link to `#citation-n`, the anchor frontends give citation n. Each
+/// `media:<id>` image found in `images` becomes an `<img>` with its `srcset`,
+/// width and height; one not found (deleted since) is left out. Linear in the
+/// length of the body (see the module's note).
+pub fn render(body: &str, images: &BodyImages) -> String {
     let mut callback = |link: BrokenLink<'_>| {
         let n = citation_number(&link.reference)?;
         Some((CowStr::from(format!("#citation-{n}")), CowStr::from("")))
@@ -83,11 +171,38 @@ pub fn render(body: &str) -> String {
     let parser = Parser::new_with_broken_link_callback(body, options(), Some(&mut callback));
     let mut in_reference = false;
     let mut scan = HtmlScan::default();
+    // Inside a `media:` image: what it shows (if found), its title, its alt text
+    // so far, and how many images deep (alt text may hold images).
+    let mut media_image: Option<(Option<&BodyImage>, String, String, usize)> = None;
     let events = parser.filter_map(|event| {
         if !matches!(event, Event::Html(_)) {
             scan = HtmlScan::default();
         }
+        if let Some((image, title, alt, depth)) = &mut media_image {
+            match event {
+                Event::Start(Tag::Image { .. }) => *depth += 1,
+                Event::End(TagEnd::Image) if *depth > 0 => *depth -= 1,
+                Event::End(TagEnd::Image) => {
+                    let html = image.map(|image| media_image_html(image, alt, title));
+                    media_image = None;
+                    return html.map(|html| Event::InlineHtml(CowStr::from(html)));
+                }
+                Event::Text(text) | Event::Code(text) => alt.push_str(&text),
+                Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                _ => {}
+            }
+            return None;
+        }
         match event {
+            Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) if dest_url.starts_with(MEDIA_SCHEME) => {
+                let image = Uuid::parse_str(dest_url[MEDIA_SCHEME.len()..].trim())
+                    .ok()
+                    .and_then(|id| images.get(&id));
+                media_image = Some((image, title.to_string(), String::new(), 0));
+                None
+            }
             Event::Start(Tag::Link {
                 link_type: LinkType::ShortcutUnknown,
                 dest_url,
@@ -115,6 +230,11 @@ pub fn render(body: &str) -> String {
     let shaped = shape(&unsafe_html, MAX_NESTING);
     ammonia::Builder::default()
         .add_allowed_classes("sup", ["citation-ref"])
+        .add_tag_attributes("img", ["srcset", "sizes", "loading", "title"])
+        .attribute_filter(|_, attribute, value| match attribute {
+            "srcset" if !root_relative_srcset(value) => None,
+            _ => Some(value.into()),
+        })
         .clean(&shaped)
         .to_string()
 }
@@ -210,18 +330,26 @@ pub struct RenderedBody {
     pub lead: String,
     /// Words in the text as read ([`word_count`]).
     pub word_count: i32,
+    /// The media its `media:` images name and that were found, each once.
+    pub media: Vec<Uuid>,
 }
 
 /// The longest lead kept, in characters; excerpts are cut from it.
 pub const LEAD_CHARS: usize = 1000;
 
 impl RenderedBody {
-    pub fn of(body: &str) -> RenderedBody {
+    pub fn of(body: &str, images: &BodyImages) -> RenderedBody {
         let (lead, word_count) = lead_and_word_count(body);
+        let media = media_references(body)
+            .iter()
+            .filter_map(|named| Uuid::parse_str(named).ok())
+            .filter(|id| images.contains_key(id))
+            .collect();
         RenderedBody {
-            html: render(body),
+            html: render(body, images),
             lead,
             word_count,
+            media,
         }
     }
 }
@@ -236,8 +364,13 @@ fn lead_and_word_count(body: &str) -> (String, i32) {
 
 /// [`RenderedBody::of`] on a blocking thread, off the async workers (rendering is
 /// linear, but a body of 500,000 characters still takes tens of milliseconds).
-pub async fn render_off_thread(body: &str) -> AppResult<RenderedBody> {
-    off_thread(body, RenderedBody::of).await
+pub async fn render_off_thread(body: &str, images: BodyImages) -> AppResult<RenderedBody> {
+    off_thread(body, move |body| RenderedBody::of(body, &images)).await
+}
+
+/// [`media_references`] on a blocking thread.
+pub async fn media_references_off_thread(body: &str) -> AppResult<Vec<String>> {
+    off_thread(body, media_references).await
 }
 
 /// A body's lead and word count ([`RenderedBody`] without the HTML), on a blocking
@@ -318,7 +451,10 @@ pub async fn citation_references_off_thread(body: &str) -> AppResult<Vec<i32>> {
 /// (the turn is held until the work is done, even if the request that asked for
 /// it has gone): a request whose deadline passes stops waiting for its turn, so
 /// no caller can queue up more parsing than the cores can do.
-async fn off_thread<T: Send + 'static>(body: &str, work: fn(&str) -> T) -> AppResult<T> {
+async fn off_thread<T: Send + 'static>(
+    body: &str,
+    work: impl FnOnce(&str) -> T + Send + 'static,
+) -> AppResult<T> {
     static TURNS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
         std::sync::OnceLock::new();
     let turns = TURNS.get_or_init(|| {
@@ -399,6 +535,49 @@ mod tests {
 
     use super::*;
 
+    fn no_images() -> BodyImages {
+        BodyImages::new()
+    }
+
+    #[test]
+    fn a_media_image_is_shown_with_its_srcset_and_one_not_found_is_left_out() {
+        let id = Uuid::now_v7();
+        let gone = Uuid::now_v7();
+        let images = BodyImages::from([(
+            id,
+            BodyImage {
+                src: "/api/v1/media/files/ab.jpg".into(),
+                srcset: "/api/v1/media/files/ab/320.jpg 320w, /api/v1/media/files/ab.jpg 800w"
+                    .into(),
+                width: 800,
+                height: 600,
+                alt: Some("The image's own alt".into()),
+            },
+        )]);
+        let body = format!(
+            "A yurt: ![At *dawn* \"now\"](media:{id} \"Title\") and ![](media:{id}) and \
+             ![lost](media:{gone}) and ![bad](media:nope).\n\n\
+             <img src=\"/x.jpg\" srcset=\"javascript:alert(1) 1x\">"
+        );
+        assert_eq!(
+            media_references(&body),
+            vec![id.to_string(), gone.to_string(), "nope".to_string()]
+        );
+        let html = render(&body, &images);
+        assert!(
+            html.contains(
+                "<img src=\"/api/v1/media/files/ab.jpg\" srcset=\"/api/v1/media/files/ab/320.jpg \
+             320w, /api/v1/media/files/ab.jpg 800w\" sizes=\"100vw\" width=\"800\" \
+             height=\"600\" alt=\"At dawn &quot;now&quot;\" title=\"Title\" loading=\"lazy\">"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("alt=\"The image's own alt\""), "{html}");
+        assert!(!html.contains("lost") && !html.contains("bad"), "{html}");
+        assert!(!html.contains("javascript"), "{html}");
+        assert_eq!(RenderedBody::of(&body, &images).media, vec![id]);
+    }
+
     #[test]
     fn an_excerpt_is_the_first_paragraph_cut_at_a_word() {
         let body = "## Trade\n\nInvestment is *under* 10% [1], says the `envoy` [2].\n\nMore.";
@@ -438,7 +617,7 @@ mod tests {
             "As reported [1], and [ 2 ]. See [the site](https://x.example), [3](https://y), \
                     `code [4]`, [0] and [0005].\n\n[6]: https://defined.example\n\nAlso [6].";
         assert_eq!(citation_references(body), vec![1, 2, 5]);
-        let html = render(body);
+        let html = render(body, &no_images());
         assert!(
             html.contains("#citation-2") && html.contains("#citation-5"),
             "{html}"
@@ -451,7 +630,7 @@ mod tests {
 
     #[test]
     fn renders_references_as_links_to_citations() {
-        let html = render("Trade grew [1].");
+        let html = render("Trade grew [1].", &no_images());
         assert!(
             html.contains(r##"<sup class="citation-ref"><a href="#citation-1""##),
             "{html}"
@@ -463,7 +642,7 @@ mod tests {
     fn references_inside_html_blocks_are_linked_and_found() {
         let body = "Intro [2].\n\n<div class=\"box\" title=\"[7]\">see [1] and [12]</div>\n";
         assert_eq!(citation_references(body), vec![2, 1, 12]);
-        let html = render(body);
+        let html = render(body, &no_images());
         assert!(
             html.contains("see <sup class=\"citation-ref\"><a href=\"#citation-1\""),
             "{html}"
@@ -477,7 +656,7 @@ mod tests {
 
     #[test]
     fn strips_scripts_and_event_handlers() {
-        let html = render("Hi <script>alert(1)</script> <img src=x onerror=alert(2)> <a href=\"javascript:alert(3)\">x</a>\n\n## Heading");
+        let html = render("Hi <script>alert(1)</script> <img src=x onerror=alert(2)> <a href=\"javascript:alert(3)\">x</a>\n\n## Heading", &no_images());
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
@@ -486,9 +665,9 @@ mod tests {
 
     #[test]
     fn html_comments_and_unfinished_tags_lose_no_text() {
-        let html = render("Before <span title=\"x\n\nAfter");
+        let html = render("Before <span title=\"x\n\nAfter", &no_images());
         assert!(html.contains("After"), "{html}");
-        let html = render("<!-- hidden -->\n\nShown");
+        let html = render("<!-- hidden -->\n\nShown", &no_images());
         assert!(html.contains("Shown") && !html.contains("hidden"), "{html}");
     }
 
@@ -552,7 +731,7 @@ mod tests {
         ];
         for (name, body) in cases {
             let started = Instant::now();
-            let html = render(&body);
+            let html = render(&body, &no_images());
             let took = started.elapsed();
             assert!(
                 took < Duration::from_secs(4),

@@ -13,10 +13,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::content::article_access::{bump_versions, record_revisions};
+use crate::content::markdown::{BodyImage, BodyImages};
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::{EntityState, Write};
 use crate::content::text::{self, Line, Text};
-use crate::db::schema::{articles, authors, media};
+use crate::db::schema::{article_media, articles, authors, media};
 use crate::error::{AppError, AppResult, FieldError};
 use images::{Kind, Probe};
 
@@ -402,24 +403,33 @@ async fn lock(conn: &mut AsyncPgConnection, id: Uuid, write: &Write) -> AppResul
     Ok(current)
 }
 
-/// The articles whose lead image `id` is (trashed ones and pending copies too),
-/// locked in id order; their versions bumped.
-async fn touch_articles_leading_with(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> AppResult<Vec<Uuid>> {
+/// The articles that show image `id` (as lead image or in the body; trashed ones
+/// and pending copies too), locked in id order; their versions bumped, and the
+/// bodies that show it rendered again when next read (its text is in them).
+async fn touch_articles_showing(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Vec<Uuid>> {
+    let in_body = article_media::table
+        .filter(article_media::media_id.eq(id))
+        .select(article_media::article_id);
     let ids: Vec<Uuid> = articles::table
-        .filter(articles::lead_image_id.eq(id))
+        .filter(
+            articles::lead_image_id
+                .eq(id)
+                .or(articles::id.eq_any(in_body)),
+        )
         .select(articles::id)
         .order(articles::id)
         .for_no_key_update()
         .load(conn)
         .await?;
     bump_versions(conn, &ids).await?;
+    diesel::update(articles::table.filter(articles::id.eq_any(in_body)))
+        .set(articles::body_html.eq(None::<String>))
+        .execute(conn)
+        .await?;
     Ok(ids)
 }
 
-/// Changes an image's text, if the precondition holds. The articles it leads
+/// Changes an image's text, if the precondition holds. The articles that show it
 /// read differently: each gets a new version and revision.
 pub async fn update(
     conn: &mut AsyncPgConnection,
@@ -455,7 +465,7 @@ pub async fn update(
         {
             return Ok(current);
         }
-        let touched = touch_articles_leading_with(conn, id).await?;
+        let touched = touch_articles_showing(conn, id).await?;
         // Authors show their avatar's text too: their representation changed.
         diesel::update(authors::table.filter(authors::avatar_id.eq(id)))
             .set(authors::version.eq(authors::version + 1))
@@ -482,9 +492,10 @@ pub async fn update(
 }
 
 /// Deletes an image's record, if the precondition holds. In use (an article's
-/// lead image, trashed ones and pending changes included, or an author's avatar)
-/// it is a 409, unless `force`: then it is taken off them first (each article a
-/// new version and revision). The file stays while other records share it.
+/// lead image or in its body, trashed ones and pending changes included, or an
+/// author's avatar) it is a 409, unless `force`: then it is taken off them first
+/// (each article a new version and revision; a body keeps its Markdown, and its
+/// HTML leaves the image out). The file stays while other records share it.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -503,15 +514,23 @@ pub async fn delete(
             .count()
             .get_result(conn)
             .await?;
-        if leading + avatars > 0 && !force {
+        let in_bodies: i64 = article_media::table
+            .filter(article_media::media_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        if leading + in_bodies + avatars > 0 && !force {
             return Err(AppError::Conflict(format!(
-                "The image is in use: the lead image of {leading} article(s) (trashed ones \
-                 and pending changes count) and the avatar of {avatars} author(s). Delete \
-                 with `force=true` to take it off them first."
+                "The image is in use: the lead image of {leading} article(s), in the body of \
+                 {in_bodies} (trashed ones and pending changes count), and the avatar of \
+                 {avatars} author(s). Delete with `force=true` to take it off them first."
             )));
         }
-        if leading > 0 {
-            let touched = touch_articles_leading_with(conn, id).await?;
+        if leading + in_bodies > 0 {
+            let touched = touch_articles_showing(conn, id).await?;
+            diesel::delete(article_media::table.filter(article_media::media_id.eq(id)))
+                .execute(conn)
+                .await?;
             diesel::update(articles::table.filter(articles::lead_image_id.eq(id)))
                 .set((
                     articles::lead_image_id.eq(None::<Uuid>),
@@ -564,4 +583,100 @@ pub(crate) async fn still_there(conn: &mut AsyncPgConnection, id: Uuid) -> AppRe
         .await
         .optional()?
         .is_some())
+}
+
+/// How an image the body names is shown, for the ids in `ids` that exist (one
+/// query).
+pub async fn body_images(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<BodyImages> {
+    if ids.is_empty() {
+        return Ok(BodyImages::new());
+    }
+    let rows: Vec<(Uuid, String, String, i32, i32, Option<String>)> = media::table
+        .filter(media::id.eq_any(ids))
+        .select((
+            media::id,
+            media::sha256,
+            media::content_type,
+            media::width,
+            media::height,
+            media::alt,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, sha256, content_type, width, height, alt)| {
+            let kind = Kind::from_content_type(&content_type)?;
+            let (src, renditions) = urls(&sha256, kind, u32::try_from(width).ok()?);
+            let srcset = renditions
+                .iter()
+                .map(|r| format!("{} {}w", r.url, r.width))
+                .chain(std::iter::once(format!("{src} {width}w")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let image = BodyImage {
+                src,
+                srcset,
+                width,
+                height,
+                alt,
+            };
+            Some((id, image))
+        })
+        .collect())
+}
+
+/// Records that article `article`'s body shows the images `ids` (replacing what
+/// it showed), holding them until the transaction ends: a 422 on `body` when one
+/// has been deleted meanwhile.
+pub(crate) async fn show_in_body(
+    conn: &mut AsyncPgConnection,
+    article: Uuid,
+    ids: &[Uuid],
+) -> AppResult<()> {
+    diesel::delete(article_media::table.filter(article_media::article_id.eq(article)))
+        .execute(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<Uuid> = media::table
+        .filter(media::id.eq_any(ids))
+        .select(media::id)
+        .order(media::id)
+        .for_key_share()
+        .load(conn)
+        .await?;
+    if let Some(gone) = ids.iter().find(|id| !held.contains(id)) {
+        return Err(AppError::validation(
+            "body",
+            format!("names `media:{gone}`, which was deleted meanwhile"),
+        ));
+    }
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                article_media::article_id.eq(article),
+                article_media::media_id.eq(*id),
+            )
+        })
+        .collect();
+    diesel::insert_into(article_media::table)
+        .values(&rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The images article `article`'s body was recorded as showing.
+pub(crate) async fn shown_in_body(
+    conn: &mut AsyncPgConnection,
+    article: Uuid,
+) -> AppResult<Vec<Uuid>> {
+    Ok(article_media::table
+        .filter(article_media::article_id.eq(article))
+        .select(article_media::media_id)
+        .load(conn)
+        .await?)
 }
