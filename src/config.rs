@@ -65,6 +65,8 @@ pub struct Config {
     /// `CMS_MEDIA_S3_BUCKET` (with `CMS_MEDIA_S3_ENDPOINT`, `CMS_MEDIA_S3_REGION`):
     /// store media in an S3-compatible bucket instead of `media_dir`.
     pub media_s3: Option<crate::content::media::storage::S3Location>,
+    /// `CMS_WEBHOOK_*`: how webhooks are sent.
+    pub webhooks: crate::content::webhooks::WebhookSettings,
     /// `CMS_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
     /// `CMS_RATE_LIMIT_ANONYMOUS`: requests per minute per client address without a
@@ -200,13 +202,25 @@ impl Config {
                 per_minute(v)
             })?,
             rate_limit_token: parse(&get, "CMS_RATE_LIMIT_TOKEN", "3000", per_minute)?,
-            trust_forwarded: parse(&get, "CMS_TRUST_FORWARDED", "false", |v| {
-                match v.to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" => Ok(true),
-                    "false" | "0" | "no" => Ok(false),
-                    _ => Err("expected true or false".into()),
-                }
-            })?,
+            trust_forwarded: parse(&get, "CMS_TRUST_FORWARDED", "false", boolean)?,
+            webhooks: crate::content::webhooks::WebhookSettings {
+                allow_private_targets: parse(
+                    &get,
+                    "CMS_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                    "false",
+                    boolean,
+                )?,
+                timeout: parse(&get, "CMS_WEBHOOK_TIMEOUT_MS", "10000", millis)?,
+                retry_for: parse(&get, "CMS_WEBHOOK_RETRY_FOR_SECS", "86400", |v| {
+                    positive(v, 1, 30 * 24 * 3600).map(|secs| Duration::from_secs(secs as u64))
+                })?,
+                first_retry_after: parse(&get, "CMS_WEBHOOK_FIRST_RETRY_MS", "5000", millis)?,
+                disable_after_failures: parse(&get, "CMS_WEBHOOK_DISABLE_AFTER", "5", |v| {
+                    positive(v, 1, 1000).map(|n| n as i32)
+                })?,
+                poll_every: parse(&get, "CMS_WEBHOOK_POLL_MS", "500", millis)?,
+                deliver: parse(&get, "CMS_WEBHOOK_DELIVER", "true", boolean)?,
+            },
             revisions_keep: parse(&get, "CMS_REVISIONS_KEEP", "0", |v| {
                 v.parse::<u32>()
                     .map(|n| (n > 0).then_some(n))
@@ -255,6 +269,14 @@ fn positive(value: &str, min: usize, max: usize) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+fn boolean(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err("expected true or false".into()),
     }
 }
 

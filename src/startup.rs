@@ -13,7 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, CorsOrigins};
 use crate::content::articles::{self, pending};
+use crate::content::events;
 use crate::content::housekeeping::{self, Removed, Retention};
+use crate::content::webhooks::{delivery, WebhookSettings};
 use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
 use crate::http::auth::AuthCache;
@@ -82,6 +84,8 @@ pub struct HttpOptions {
     pub media_max_bytes: usize,
     /// A bucket to store uploaded images in instead of `media_dir`.
     pub media_s3: Option<crate::content::media::storage::S3Location>,
+    /// How webhooks are sent (and whether this server sends them).
+    pub webhooks: WebhookSettings,
 }
 
 impl HttpOptions {
@@ -91,6 +95,7 @@ impl HttpOptions {
             media_dir: config.media_dir.clone(),
             media_max_bytes: config.media_max_bytes,
             media_s3: config.media_s3.clone(),
+            webhooks: config.webhooks.clone(),
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
             metrics_listener,
@@ -162,11 +167,15 @@ pub fn start_server(
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
             runtime.spawn(publish_scheduled(pool.clone()));
+            if options.webhooks.deliver {
+                runtime.spawn(delivery::run(pool.clone(), options.webhooks.clone()));
+            }
         }
         Err(_) => {
             tracing::warn!("no async runtime: scheduled pending changes will not be published")
         }
     }
+    let webhook_settings = web::Data::new(options.webhooks.clone());
     let pool = web::Data::new(pool);
     let spec = crate::openapi::spec_for(&options.public_url);
     let mut routes = RouteTable::from_openapi(&spec);
@@ -230,6 +239,7 @@ pub fn start_server(
             .app_data(write_slots.clone())
             .app_data(idempotency.clone())
             .app_data(media.clone())
+            .app_data(webhook_settings.clone())
             .app_data(body_limit)
             .app_data(request_timeout)
             .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -320,7 +330,11 @@ async fn publish_scheduled(pool: DbPool) {
     loop {
         every.tick().await;
         let published = match pool.get().await {
-            Ok(mut conn) => pending::publish_due(&mut conn).await,
+            Ok(mut conn) => match pending::publish_due(&mut conn).await {
+                // Scheduled articles whose time has come are announced too.
+                Ok(n) => events::announce_due(&mut conn).await.map(|m| n + m),
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error.into()),
         };
         match published {

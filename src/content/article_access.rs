@@ -278,7 +278,8 @@ pub(crate) async fn record_revisions(
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(actor)
     .execute(conn)
     .await?;
-    Ok(())
+    // Every change that makes a revision is an event too (pending copies aside).
+    crate::content::events::articles_changed(conn, ids, None).await
 }
 
 /// The publishing check: every `[n]` in the body (`references`) has a citation n.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::content::article_access::{bump_versions, record_revisions, Audience};
 use crate::content::article_status::StoredStatus;
+use crate::content::events;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::{Key, Slug, SlugInput};
@@ -285,17 +286,40 @@ fn on_clash(record: &TagRecord) -> impl FnOnce(diesel::result::Error) -> AppErro
 /// Creates a tag.
 pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag, write: &Write) -> AppResult<Tag> {
     let record = input.validate()?;
-    diesel::insert_into(tags::table)
-        .values((
-            tags::id.eq(Uuid::now_v7()),
-            &record,
-            tags::created_by.eq(write.actor),
-            tags::updated_by.eq(write.actor),
-        ))
-        .returning(Tag::as_returning())
-        .get_result(conn)
-        .await
-        .map_err(on_clash(&record))
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let tag = diesel::insert_into(tags::table)
+            .values((
+                tags::id.eq(Uuid::now_v7()),
+                &record,
+                tags::created_by.eq(write.actor),
+                tags::updated_by.eq(write.actor),
+            ))
+            .returning(Tag::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(on_clash(&record))?;
+        events::tag_changed(conn, "tag.created", tag.id, &tag.slug, tag.version).await?;
+        Ok(tag)
+    })
+    .await
+}
+
+/// The tags among `ids` that `audience` may see, in no particular order.
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    audience: Audience,
+) -> AppResult<Vec<Tag>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tags: Vec<Tag> = tags::table
+        .filter(tags::id.eq_any(ids))
+        .filter(visible_to(audience))
+        .select(Tag::as_select())
+        .load(conn)
+        .await?;
+    Ok(tags.into_iter().map(|tag| tag.seen_by(audience)).collect())
 }
 
 /// Finds a tag by id or slug, if `audience` may see it.
@@ -508,6 +532,7 @@ pub async fn update(
             .await
             .map_err(on_clash(&record))?;
         record_revisions(conn, &touched, write.actor).await?;
+        events::tag_changed(conn, "tag.updated", tag.id, &tag.slug, tag.version).await?;
         Ok(tag)
     })
     .await
@@ -545,7 +570,9 @@ pub async fn delete(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -
         diesel::delete(tags::table.filter(tags::id.eq(current.id)))
             .execute(conn)
             .await?;
-        record_revisions(conn, &touched, write.actor).await
+        record_revisions(conn, &touched, write.actor).await?;
+        let (id, slug, version) = (current.id, &current.slug, current.version + 1);
+        events::tag_changed(conn, "tag.deleted", id, slug, version).await
     })
     .await
 }

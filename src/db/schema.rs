@@ -86,6 +86,7 @@ diesel::table! {
         lead_image_id -> Nullable<Uuid>,
         lead_image_caption -> Nullable<Text>,
         lead_image_credit -> Nullable<Text>,
+        announce_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -116,6 +117,22 @@ diesel::table! {
         author -> Nullable<Text>,
         published_on -> Nullable<Date>,
         quote -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> Int8,
+        id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        resource_type -> Text,
+        resource_id -> Uuid,
+        slug -> Text,
+        version -> Nullable<Int4>,
+        public -> Bool,
+        was_public -> Bool,
+        created_at -> Timestamptz,
     }
 }
 
@@ -210,6 +227,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (delivery_id, number) {
+        delivery_id -> Uuid,
+        number -> Int4,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        latency_ms -> Int4,
+        response_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        event_seq -> Int8,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        retry_from -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        events -> Array<Nullable<Text>>,
+        active -> Bool,
+        secret -> Text,
+        description -> Nullable<Text>,
+        failed_in_a_row -> Int4,
+        disabled_reason -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> authors (author_id));
 diesel::joinable!(article_media -> articles (article_id));
@@ -223,6 +282,9 @@ diesel::joinable!(authors -> media (avatar_id));
 diesel::joinable!(citations -> articles (article_id));
 diesel::joinable!(key_point_lists -> articles (article_id));
 diesel::joinable!(key_points -> key_point_lists (list_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> events (event_seq));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -233,6 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     authors,
     citations,
+    events,
     idempotency_keys,
     key_point_lists,
     key_points,
@@ -240,4 +303,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sections,
     server_secrets,
     tags,
+    webhook_attempts,
+    webhook_deliveries,
+    webhooks,
 );

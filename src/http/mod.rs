@@ -6,6 +6,7 @@ pub mod article_tags;
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod changes;
 pub mod citations;
 pub mod conditional;
 pub mod extract;
@@ -27,6 +28,7 @@ pub mod sparse;
 pub mod tags;
 pub mod tokens;
 pub mod trash;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,7 +137,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tokens::list_tokens)
                 .service(tokens::create_token)
                 .service(tokens::get_token)
-                .service(tokens::revoke_token),
+                .service(tokens::revoke_token)
+                .service(changes::list_changes)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::create_webhook)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::redeliver),
         );
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use cms::auth::tokens::NewToken;
 use cms::auth::Scope;
 use cms::config::CorsOrigins;
+pub use cms::content::webhooks::WebhookSettings;
 use cms::db::local_postgres::{Durability, LocalPostgres};
 use cms::db::PoolOptions;
 use cms::http::rate_limit::RateLimits;
@@ -157,6 +158,20 @@ pub struct TestOptions {
     pub media_max_bytes: usize,
     /// A bucket to store uploads in instead of a folder.
     pub media_s3: Option<cms::content::media::storage::S3Location>,
+    /// How webhooks are sent: to local receivers, retried within moments.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook settings for tests: receivers on this machine are allowed, and
+/// retries come quickly.
+pub fn test_webhook_settings() -> WebhookSettings {
+    WebhookSettings {
+        allow_private_targets: true,
+        timeout: Duration::from_secs(3),
+        first_retry_after: Duration::from_millis(200),
+        poll_every: Duration::from_millis(100),
+        ..WebhookSettings::default()
+    }
 }
 
 impl Default for TestOptions {
@@ -176,6 +191,7 @@ impl Default for TestOptions {
             idempotency_ttl: Duration::from_secs(86_400),
             media_max_bytes: cms::http::media::DEFAULT_MEDIA_MAX_BYTES,
             media_s3: None,
+            webhooks: test_webhook_settings(),
         }
     }
 }
@@ -242,6 +258,7 @@ impl TestApp {
                 media_dir: media_dir(&name),
                 media_max_bytes: options.media_max_bytes,
                 media_s3: options.media_s3.clone(),
+                webhooks: options.webhooks.clone(),
             },
         )
         .expect("the server starts");
@@ -379,6 +396,7 @@ impl TestApp {
                 media_dir: media_dir(self.db_config.get_dbname().unwrap_or_default()),
                 media_max_bytes: options.media_max_bytes,
                 media_s3: options.media_s3.clone(),
+                webhooks: options.webhooks.clone(),
             },
         )
         .expect("the replica starts");

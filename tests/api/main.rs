@@ -28,4 +28,5 @@ mod seo_and_translations;
 mod tags;
 mod teasers;
 mod trash;
+mod webhooks;
 mod workflow;

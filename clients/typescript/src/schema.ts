@@ -708,6 +708,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The change feed
+         * @description **No token needed** for published content; a token with `content:read` also sees drafts, scheduled and archived articles.
+         *
+         *     Every change to articles and tags after `cursor`, in commit order: the event
+         *     (`article.created`, `.updated`, `.published`, `.unpublished`, `.archived`,
+         *     `.trashed`, `.restored`, `.deleted`; `tag.created`, `.updated`, `.deleted`),
+         *     the resource's id and slug, and the resource as it is now, or `deleted: true`.
+         *     Applying the changes in order (upsert, or remove when `deleted`) reproduces
+         *     the content. Without a token, only what the public may see: a published
+         *     article that is unpublished, archived or trashed comes as a deletion, and
+         *     drafts never appear.
+         */
+        get: operations["list_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/media": {
         parameters: {
             query?: never;
@@ -1113,6 +1142,99 @@ export interface paths {
          *     article is live again at once.
          */
         post: operations["restore_article"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhooks */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Create a webhook
+         * @description Events are posted to `url` as JSON, signed per Standard Webhooks
+         *     (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The answer holds the
+         *     signing secret, the only time it is shown. The URL must be `http` or `https`
+         *     and, unless `CMS_WEBHOOK_ALLOW_PRIVATE_TARGETS` is set, resolve to public
+         *     addresses only (422 otherwise).
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a webhook */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description With its deliveries; nothing more is sent to it.
+         */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook
+         * @description `url`, `events`, `description`; `active: true` starts a webhook the server
+         *     disabled (its failure count reset). `If-Match` is honoured.
+         */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries
+         * @description Newest first, each with every attempt (status code, latency, the start of the
+         *     answer or why there was none).
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook}/deliveries/{delivery}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver
+         * @description Sends the delivery again now, whatever became of it; it is retried for a whole
+         *     retry period from now. Same event, same `webhook-id`.
+         */
+        post: operations["redeliver"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1875,6 +1997,27 @@ export interface components {
             /** @description Tags by slug or name, in order; unknown names create the tag. */
             tags: components["schemas"]["Line100"][];
         };
+        /** @description One attempt to deliver. */
+        Attempt: {
+            /**
+             * Format: int32
+             * @description 1 for the first.
+             */
+            number: number;
+            /** Format: date-time */
+            attempted_at: string;
+            /**
+             * Format: int32
+             * @description The receiver's status code; `null` when there was no answer.
+             */
+            status_code?: number | null;
+            /** Format: int32 */
+            latency_ms: number;
+            /** @description The start of the receiver's answer (at most 1,000 characters). */
+            response_excerpt?: string | null;
+            /** @description Why there was no answer (timeout, refused connection, …). */
+            error?: string | null;
+        };
         /** @description An author as served. */
         Author: {
             /** Format: uuid */
@@ -1959,11 +2102,60 @@ export interface components {
             /** @description Authors by slug, in order (`[]` for none). */
             authors: components["schemas"]["Slug"][];
         };
+        /** @description One change. */
+        Change: {
+            /** @description This change's place in the feed: the changes after it start here. */
+            cursor: string;
+            /**
+             * Format: uuid
+             * @description The event's id (a webhook delivery's `webhook-id`).
+             */
+            event_id: string;
+            /** @example article.published */
+            type: string;
+            resource: components["schemas"]["ResourceType"];
+            /**
+             * Format: uuid
+             * @description The resource's id.
+             */
+            id: string;
+            /** @description Its slug when it changed. */
+            slug: string;
+            /**
+             * Format: int32
+             * @description Its version after the change.
+             */
+            version?: number | null;
+            /**
+             * Format: date-time
+             * @description When the change was committed.
+             */
+            at: string;
+            /**
+             * @description `true`: remove the resource. It was deleted or trashed, or (for the public)
+             *     it is no longer published; or it is gone by now.
+             */
+            deleted: boolean;
+            article?: components["schemas"]["ArticleSummary"] | null;
+            tag?: components["schemas"]["Tag"] | null;
+        };
         /**
          * @description How a part changed.
          * @enum {string}
          */
         ChangeKind: "added" | "removed" | "changed" | "moved";
+        /** @description A page of the change feed. */
+        ChangePage: {
+            /** @description In commit order. */
+            items: components["schemas"]["Change"][];
+            /**
+             * @description Where to read next: the last change's cursor, or the one given when there
+             *     was nothing new. Never `null`: keep it, and ask again later.
+             */
+            next_cursor: string;
+            /** @description Whether more changes are there already (ask again at once). */
+            has_more: boolean;
+        };
         /**
          * @description A source of the article.
          * @example {
@@ -2046,6 +2238,53 @@ export interface components {
          * @enum {string}
          */
         CountMode: "exact";
+        /** @description A new webhook, with its signing secret: shown this once. */
+        CreatedWebhook: components["schemas"]["Webhook"] & {
+            /**
+             * @description The signing secret (Standard Webhooks: `whsec_` and the base64 of the key).
+             *     It is not shown again.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+        };
+        /** @description One event sent (or to be sent) to one webhook, with every attempt. */
+        Delivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            webhook_id: string;
+            /**
+             * Format: uuid
+             * @description The event's id: the `webhook-id` header, the same on every attempt (a
+             *     receiver deduplicates by it).
+             */
+            event_id: string;
+            /** @example article.published */
+            event_type: string;
+            status: components["schemas"]["DeliveryStatus"];
+            attempts: components["schemas"]["Attempt"][];
+            /**
+             * Format: date-time
+             * @description When it is tried next (pending ones).
+             */
+            next_attempt_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A page of a webhook's deliveries. */
+        DeliveryPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["Delivery"][];
+            /** @description Cursor of the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
         /** @description One field's value before and after. */
         FieldChange: {
             field: string;
@@ -2543,6 +2782,22 @@ export interface components {
              */
             secret: string;
         };
+        /** @description A webhook to create. */
+        NewWebhook: {
+            /** @example https://build.example.com/hooks/cms */
+            url: string;
+            /**
+             * @description The event types to send; left out or empty: every type.
+             * @example [
+             *       "article.published",
+             *       "article.unpublished"
+             *     ]
+             */
+            events?: string[];
+            /** @default true */
+            active: boolean;
+            description?: components["schemas"]["Line500"] | null;
+        };
         /** @description One line of at most 300 characters (trimmed; blank counts as absent): no control characters */
         OptionalLine300: string;
         /** @description What a page prints in its `<head>`, fallbacks applied. */
@@ -2701,6 +2956,11 @@ export interface components {
              */
             url: string;
         };
+        /**
+         * @description What changed.
+         * @enum {string}
+         */
+        ResourceType: "article" | "tag";
         /** @description One revision: the whole article as the change made at `version` left it. */
         Revision: {
             /** Format: int32 */
@@ -3090,6 +3350,92 @@ export interface components {
              */
             trashed_by?: string | null;
         };
+        /** @description A subscription: where events go, and which. */
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Where events are posted (`http` or `https`).
+             * @example https://build.example.com/hooks/cms
+             */
+            url: string;
+            /**
+             * @description The event types sent; empty: every type.
+             * @example [
+             *       "article.published",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: string[];
+            /** @description Inactive webhooks get no deliveries. */
+            active: boolean;
+            description?: string | null;
+            /**
+             * Format: int32
+             * @description Deliveries that failed for good in a row (reset by a success).
+             */
+            failed_in_a_row: number;
+            /** @description Why the server disabled it, if it did (set `active` to start again). */
+            disabled_reason?: string | null;
+            /** Format: int32 */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        WebhookData: {
+            /**
+             * Format: uuid
+             * @description The resource's id.
+             */
+            id: string;
+            resource: components["schemas"]["ResourceType"];
+            slug: string;
+            /**
+             * Format: int32
+             * @description The resource's version after the change.
+             */
+            version?: number | null;
+            /**
+             * @description The resource in the API (root-relative).
+             * @example /api/v1/articles/0192f0c4-8e1a-7d2b-9c3e-4f5a6b7c8d9e
+             */
+            url: string;
+            /**
+             * @description The change feed's cursor just before this change: `GET
+             *     /api/v1/changes?cursor=` with it starts at this change.
+             */
+            cursor: string;
+        };
+        /** @description Every webhook. */
+        WebhookList: {
+            /** @description Oldest first. */
+            items: components["schemas"]["Webhook"][];
+        };
+        /** @description Changes to a webhook; what is left out stays. */
+        WebhookPatch: {
+            url?: string | null;
+            events?: string[] | null;
+            /** @description `true` starts a disabled webhook again (its failure count is reset). */
+            active?: boolean | null;
+            /** @description `null` clears it. */
+            description?: string | null;
+        };
+        /**
+         * @description What a webhook receives: the Standard Webhooks shape. The representation is
+         *     not in it: fetch it (`data.url`), or follow the change feed from `data.cursor`.
+         */
+        WebhookPayload: {
+            /** @example article.published */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When the change was committed.
+             */
+            timestamp: string;
+            data: components["schemas"]["WebhookData"];
+        };
     };
     responses: {
         /** @description No article has this id or slug */
@@ -3146,6 +3492,16 @@ export interface components {
         };
         /** @description No such article or citation */
         CitationNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No delivery has this id */
+        DeliveryNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
@@ -3358,6 +3714,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No webhook has this id */
+        WebhookNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description The article's id or slug */
@@ -3366,6 +3732,8 @@ export interface components {
         AuthorKey: string;
         /** @description The citation's id */
         CitationId: string;
+        /** @description The delivery's id */
+        DeliveryId: string;
         /** @description `{sha256}.{ext}`, as a media's `url` names it */
         FileKey: string;
         /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
@@ -3394,6 +3762,8 @@ export interface components {
         TokenKey: string;
         /** @description The revision's version number */
         VersionKey: number;
+        /** @description The webhook's id */
+        WebhookId: string;
     };
     requestBodies: never;
     headers: {
@@ -5792,6 +6162,46 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    list_changes: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The changes after this one: a `cursor` (or `next_cursor`) of an earlier
+                 *     answer; left out, from the first change.
+                 */
+                cursor?: string;
+                /** @description How many changes at most. */
+                limit?: number;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_media: {
         parameters: {
             query?: {
@@ -7104,6 +7514,291 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ArticleNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewWebhook"];
+            };
+        };
+        responses: {
+            /** @description The webhook, with its secret */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description URL of the webhook */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The webhook's id */
+                webhook: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The webhook's id */
+                webhook: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook was deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The webhook's id */
+                webhook: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated webhook */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadBody"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            408: components["responses"]["BodyTimeout"];
+            409: components["responses"]["IdempotencyKeyInProgress"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidFields"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Only those in this state. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Page size. */
+                limit?: number;
+                /** @description Where the page starts: the `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Entity tags of representations you hold (`"v3-0123456789abcdef"`, comma-separated, or `*`); 304 when one is current */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The webhook's id */
+                webhook: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redeliver: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the write only if the resource is still in the state this entity tag names (the `ETag` you read, quoted, as given; compared whole and strongly, so a weak or made-up tag fails with 412). For an article, the tag of any of its representations (another `include=`, one of its parts) will do. `*`: any state */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Makes the write safe to retry: sent with a key of your choosing (a new UUID per intended write, say), it is performed once; a retry with the same key and the same request (method, path, query and body) answers the first response again (status, headers and body, a refusal such as a 4xx included). Keys are per token and kept for `CMS_IDEMPOTENCY_TTL_SECS` (24 hours by default). The same key with another request: 422 (`/problems/idempotency-key-reused`). While the first request still runs, a retry waits for its answer, or gets 409 (`/problems/idempotency-key-in-progress`) with `Retry-After` if it does not finish in time. When the first request's outcome is unknown (it answered a 5xx, or was cut off by its deadline or a disconnect, so it may have taken effect), a retry gets 409 (`/problems/idempotency-outcome-unknown`) and nothing runs again: check the resource, and send the write with a new key if it is still needed. Not 1 to 255 printable ASCII characters without spaces: 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description An id to trace this request by, echoed on the response; an unusable one is replaced */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The webhook's id */
+                webhook: components["parameters"]["WebhookId"];
+                /** @description The delivery's id */
+                delivery: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            400: components["responses"]["BadParameter"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DeliveryNotFound"];
             409: components["responses"]["IdempotencyKeyInProgress"];
             412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["IdempotencyKeyReused"];

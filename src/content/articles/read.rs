@@ -49,6 +49,26 @@ pub async fn find(
     articles.pop().ok_or_else(not_found)
 }
 
+/// The articles among `ids` that `audience` may see, with the parts asked for, in
+/// no particular order (a fixed number of queries, whatever their number).
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    include: Include,
+    audience: Audience,
+) -> AppResult<Vec<Article>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = articles::table
+        .filter(articles::id.eq_any(ids))
+        .filter(visible_to(audience))
+        .select(ArticleRow::as_select())
+        .load(conn)
+        .await?;
+    assemble(conn, rows, include, audience).await
+}
+
 /// Turns rows into representations, loading each kind of part for all rows at once:
 /// a fixed number of queries whatever the number of rows or parts. The tokens
 /// that wrote an article are named to editors only.

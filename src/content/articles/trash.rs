@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::read::{assemble, find};
 use super::types::*;
 use crate::content::article_access::{key_matches, ArticleKey, ArticleRow, Audience};
+use crate::content::events;
 use crate::content::pagination::{into_page, PageRequest};
 use crate::content::precondition::Write;
 use crate::content::slug::Key;
@@ -114,6 +115,7 @@ pub async fn restore(
                 .execute(conn)
                 .await
                 .map_err(crate::content::translations::on_clash())?;
+            events::articles_changed(conn, &[row.id], Some("article.restored")).await?;
             Ok(row.id)
         })
         .await?;
@@ -124,6 +126,7 @@ pub async fn restore(
 pub async fn purge(conn: &mut AsyncPgConnection, key: &ArticleKey, write: &Write) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let row = lock_trashed(conn, key, write).await?;
+        events::articles_changed(conn, &[row.id], Some("article.deleted")).await?;
         diesel::delete(articles::table.filter(articles::id.eq(row.id)))
             .execute(conn)
             .await?;
@@ -137,9 +140,22 @@ pub async fn purge_older_than(conn: &mut AsyncPgConnection, age: Duration) -> Ap
     let age = chrono::Duration::from_std(age)
         .map_err(|_| AppError::Internal("trash age out of range".into()))?;
     let cutoff = Utc::now() - age;
-    Ok(
-        diesel::delete(articles::table.filter(articles::trashed_at.lt(cutoff)))
-            .execute(conn)
-            .await?,
-    )
+    conn.transaction::<_, AppError, _>(async |conn| {
+        // Each replica purges what no other is purging; each article's deletion is
+        // announced once.
+        let ids: Vec<Uuid> = articles::table
+            .filter(articles::trashed_at.lt(cutoff))
+            .select(articles::id)
+            .for_update()
+            .skip_locked()
+            .load(conn)
+            .await?;
+        events::articles_changed(conn, &ids, Some("article.deleted")).await?;
+        Ok(
+            diesel::delete(articles::table.filter(articles::id.eq_any(&ids)))
+                .execute(conn)
+                .await?,
+        )
+    })
+    .await
 }

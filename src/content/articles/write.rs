@@ -18,7 +18,8 @@ use crate::content::media::{self, ValidLeadImage};
 use crate::content::precondition::Write;
 use crate::content::slug::{Key, Slug};
 use crate::content::{
-    article_authors, article_tags, authors, citations, key_points, markdown, sections, translations,
+    article_authors, article_tags, authors, citations, events, key_points, markdown, sections,
+    translations,
 };
 use crate::db::schema::articles;
 use crate::error::{conflict_on, AppError, AppResult, FieldError};
@@ -362,6 +363,7 @@ pub async fn delete(
             ))
             .execute(conn)
             .await?;
+        events::articles_changed(conn, &[current.id], Some("article.trashed")).await?;
         Ok(())
     })
     .await

@@ -1,0 +1,135 @@
+//! Where a webhook may post: `http` or `https` URLs whose host is a public
+//! address. Private, loopback, link-local and other special addresses are refused
+//! unless the setting allows them (a hostname is resolved, and every address it
+//! has must be public), so that nobody with an admin token can make the server
+//! probe the network it runs in. Checked when a webhook is written and again
+//! before each attempt.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{AppError, AppResult};
+
+/// The longest a target's name may take to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest target URL.
+const MAX_URL_CHARS: usize = 2000;
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::validation("url", message)
+}
+
+/// `url` as stored, if a webhook may post to it.
+pub async fn check_target(url: &str, allow_private: bool) -> AppResult<String> {
+    if url.chars().count() > MAX_URL_CHARS {
+        return Err(invalid(format!("at most {MAX_URL_CHARS} characters")));
+    }
+    let parsed = Url::parse(url.trim()).map_err(|e| invalid(format!("is not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("must be an http or https URL"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("must not carry a user name or password"));
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| invalid("has no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    if !allow_private {
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
+            Ok(address) => vec![address],
+            Err(_) => {
+                let lookup = tokio::net::lookup_host((host.as_str(), port));
+                match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                    Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+                    Ok(Err(_)) | Err(_) => {
+                        return Err(invalid(format!("the host `{host}` does not resolve")))
+                    }
+                }
+            }
+        };
+        if addresses.is_empty() {
+            return Err(invalid(format!("the host `{host}` does not resolve")));
+        }
+        if let Some(address) = addresses.iter().find(|a| !is_public(a)) {
+            return Err(invalid(format!(
+                "`{host}` is a private, loopback or otherwise non-public address \
+                 ({address}); set CMS_WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow them"
+            )));
+        }
+    }
+    Ok(parsed.to_string())
+}
+
+/// Whether an address is on the public internet.
+fn is_public(address: &IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(&v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(a: &Ipv4Addr) -> bool {
+    let [first, second, ..] = a.octets();
+    !(a.is_private()
+        || a.is_loopback()
+        || a.is_link_local()
+        || a.is_unspecified()
+        || a.is_broadcast()
+        || a.is_multicast()
+        || a.is_documentation()
+        || first == 0
+        // Shared address space (carrier-grade NAT), benchmarking, reserved.
+        || (first == 100 && (64..128).contains(&second))
+        || (first == 198 && (18..20).contains(&second))
+        || first >= 240)
+}
+
+fn is_public_v6(a: &Ipv6Addr) -> bool {
+    let first = a.segments()[0];
+    !(a.is_loopback()
+        || a.is_unspecified()
+        || a.is_multicast()
+        // Unique local (fc00::/7) and link-local (fe80::/10).
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        // Documentation (2001:db8::/32).
+        || (first == 0x2001 && a.segments()[1] == 0x0db8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn private_and_odd_targets_are_refused_unless_allowed() {
+        for url in [
+            "http://127.0.0.1:8080/hook",
+            "http://10.1.2.3/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::ffff:192.168.0.1]/",
+            "http://localhost/",
+            "ftp://example.com/",
+            "http://user:pw@93.184.215.14/",
+            "not a url",
+        ] {
+            assert!(check_target(url, false).await.is_err(), "{url}");
+        }
+        assert!(check_target("http://93.184.215.14/hook", false)
+            .await
+            .is_ok());
+        assert!(check_target("http://127.0.0.1:8080/hook", true)
+            .await
+            .is_ok());
+        assert!(check_target("ftp://127.0.0.1/", true).await.is_err());
+    }
+}
