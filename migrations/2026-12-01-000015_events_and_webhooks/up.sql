@@ -77,12 +77,28 @@ CREATE TABLE webhook_attempts (
     PRIMARY KEY (delivery_id, number)
 );
 
--- Writes events (and a delivery for each active webhook that wants them) in the
--- caller's transaction. The advisory lock, held until the transaction ends, keeps
--- seq in commit order.
+-- Delivers the events just inserted (`inserted`: their seq and type) to every
+-- active webhook that wants them. The webhooks are locked against deletion
+-- (FOR KEY SHARE) so that a webhook deleted meanwhile is skipped, not a foreign
+-- key error in the content write.
+CREATE FUNCTION deliver_events(seqs bigint[], types text[]) RETURNS void
+LANGUAGE sql AS $$
+    WITH hooks AS (SELECT id, events FROM webhooks WHERE active FOR KEY SHARE)
+    INSERT INTO webhook_deliveries (webhook_id, event_seq)
+    SELECT h.id, i.seq FROM unnest(seqs, types) AS i(seq, type)
+    JOIN hooks h ON h.events = '{}' OR i.type = ANY (h.events);
+$$;
+
+-- Writes events in the caller's transaction, with their deliveries. The
+-- advisory lock, held until the transaction ends, keeps seq in commit order;
+-- callers write events last in their transaction, so that it is held only for
+-- the instant before the commit.
 CREATE FUNCTION record_events(kind text, ids uuid[], types text[], slugs text[],
     versions integer[], publics boolean[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    seqs bigint[];
+    kinds text[];
 BEGIN
     PERFORM pg_advisory_xact_lock(7216311001);
     WITH given AS (
@@ -96,55 +112,86 @@ BEGIN
         FROM given g ORDER BY g.n
         RETURNING seq, type
     )
-    INSERT INTO webhook_deliveries (webhook_id, event_seq)
-    SELECT w.id, i.seq FROM inserted i
-    JOIN webhooks w ON w.active AND (w.events = '{}' OR i.type = ANY (w.events));
+    SELECT array_agg(seq), array_agg(type) INTO seqs, kinds FROM inserted;
+    PERFORM deliver_events(seqs, kinds);
 END
 $$;
 
--- The events of a change to these articles (pending copies have none): `kind` names
--- it (`article.trashed`), or, when null, it is worked out from the article: created
--- (first event; `article.published` too when public at once), published,
--- unpublished, archived or updated. Scheduled ones get their announce_at.
+-- The events of a change to these articles (pending copies have none), set-based:
+-- `kind` names it (`article.trashed`), or, when null, it is worked out from each
+-- article and its last event: created (and `article.published` after it when
+-- public at once), published, unpublished, archived or updated. Their tags come
+-- first: `tag.created` for a tag that has no event yet, `tag.updated` for one the
+-- public now sees or no longer sees (a tag is public while a published article
+-- carries it). Scheduled articles get their announce_at.
 CREATE FUNCTION record_article_events(ids uuid[], kind text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    r record;
-    e_ids uuid[] := '{}';
-    e_types text[] := '{}';
-    e_slugs text[] := '{}';
-    e_versions integer[] := '{}';
-    e_publics boolean[] := '{}';
-    is_public boolean;
-    was_public boolean;
-    known boolean;
-    t text;
+    seqs bigint[];
+    kinds text[];
 BEGIN
-    FOR r IN SELECT a.id, a.slug, a.version, a.status, a.published_at, a.trashed_at
-             FROM articles a WHERE a.id = ANY (ids) AND a.pending_for IS NULL ORDER BY a.id
-    LOOP
-        is_public := r.trashed_at IS NULL AND r.status = 'published' AND r.published_at <= now()
-            AND kind IS DISTINCT FROM 'article.deleted';
-        SELECT e.public, true INTO was_public, known FROM events e
-            WHERE e.resource_id = r.id ORDER BY e.seq DESC LIMIT 1;
-        was_public := COALESCE(was_public, false);
-        known := COALESCE(known, false);
-        t := CASE
+    PERFORM pg_advisory_xact_lock(7216311001);
+    WITH tagged AS (
+        SELECT DISTINCT t.id, t.slug, t.version FROM article_tags at
+        JOIN tags t ON t.id = at.tag_id WHERE at.article_id = ANY (ids)
+    ), judged AS (
+        SELECT t.*, last.seq IS NOT NULL AS known, COALESCE(last.public, false) AS was_public,
+            EXISTS (SELECT 1 FROM article_tags at JOIN articles a ON a.id = at.article_id
+                    WHERE at.tag_id = t.id AND a.trashed_at IS NULL AND a.pending_for IS NULL
+                      AND a.status = 'published' AND a.published_at <= now()) AS is_public
+        FROM tagged t
+        LEFT JOIN LATERAL (SELECT e.seq, e.public FROM events e WHERE e.resource_id = t.id
+                           ORDER BY e.seq DESC LIMIT 1) last ON true
+    ), inserted AS (
+        INSERT INTO events (type, resource_type, resource_id, slug, version, public, was_public)
+        SELECT CASE WHEN known THEN 'tag.updated' ELSE 'tag.created' END, 'tag',
+            id, slug, version, is_public, was_public
+        FROM judged WHERE NOT known OR is_public <> was_public ORDER BY id
+        RETURNING seq, type
+    )
+    SELECT array_agg(seq), array_agg(type) INTO seqs, kinds FROM inserted;
+    IF seqs IS NOT NULL THEN
+        PERFORM deliver_events(seqs, kinds);
+    END IF;
+
+    WITH judged AS (
+        SELECT a.id, a.slug, a.version, a.status,
+            last.seq IS NOT NULL AS known, COALESCE(last.public, false) AS was_public,
+            (a.trashed_at IS NULL AND a.status = 'published' AND a.published_at <= now()
+                AND kind IS DISTINCT FROM 'article.deleted') AS is_public
+        FROM articles a
+        LEFT JOIN LATERAL (SELECT e.seq, e.public FROM events e WHERE e.resource_id = a.id
+                           ORDER BY e.seq DESC LIMIT 1) last ON true
+        WHERE a.id = ANY (ids) AND a.pending_for IS NULL
+    ), typed AS (
+        SELECT j.*, CASE
             WHEN kind IS NOT NULL THEN kind
-            WHEN NOT known THEN 'article.created'
-            WHEN is_public AND NOT was_public THEN 'article.published'
-            WHEN was_public AND NOT is_public AND r.status = 'archived' THEN 'article.archived'
-            WHEN was_public AND NOT is_public THEN 'article.unpublished'
-            ELSE 'article.updated' END;
-        IF t = 'article.created' AND is_public THEN
-            -- Created public: the public first hears of it as published.
-            e_ids := e_ids || r.id; e_types := e_types || t; e_slugs := e_slugs || r.slug;
-            e_versions := e_versions || r.version; e_publics := e_publics || false;
-            t := 'article.published';
-        END IF;
-        e_ids := e_ids || r.id; e_types := e_types || t; e_slugs := e_slugs || r.slug;
-        e_versions := e_versions || r.version; e_publics := e_publics || is_public;
-    END LOOP;
+            WHEN NOT j.known THEN 'article.created'
+            WHEN j.is_public AND NOT j.was_public THEN 'article.published'
+            WHEN j.was_public AND NOT j.is_public AND j.status = 'archived' THEN 'article.archived'
+            WHEN j.was_public AND NOT j.is_public THEN 'article.unpublished'
+            ELSE 'article.updated' END AS type
+        FROM judged j
+    ), rows AS (
+        -- Created public: the public first hears of it as published.
+        SELECT id, slug, version, 'article.created' AS type, false AS public,
+            was_public, 0 AS n
+        FROM typed WHERE type = 'article.created' AND is_public
+        UNION ALL
+        SELECT id, slug, version,
+            CASE WHEN type = 'article.created' AND is_public THEN 'article.published' ELSE type END,
+            is_public, was_public AND NOT (type = 'article.created' AND is_public), 1
+        FROM typed
+    ), inserted AS (
+        INSERT INTO events (type, resource_type, resource_id, slug, version, public, was_public)
+        SELECT type, 'article', id, slug, version, public, was_public FROM rows ORDER BY id, n
+        RETURNING seq, type
+    )
+    SELECT array_agg(seq), array_agg(type) INTO seqs, kinds FROM inserted;
+    IF seqs IS NOT NULL THEN
+        PERFORM deliver_events(seqs, kinds);
+    END IF;
+
     UPDATE articles a SET announce_at = CASE
         WHEN a.trashed_at IS NULL AND a.status = 'published' AND a.published_at > now()
             AND kind IS DISTINCT FROM 'article.deleted'
@@ -152,9 +199,26 @@ BEGIN
     WHERE a.id = ANY (ids) AND a.pending_for IS NULL
       AND a.announce_at IS DISTINCT FROM (CASE
         WHEN a.trashed_at IS NULL AND a.status = 'published' AND a.published_at > now()
+            AND kind IS DISTINCT FROM 'article.deleted'
         THEN a.published_at END);
-    IF cardinality(e_ids) > 0 THEN
-        PERFORM record_events('article', e_ids, e_types, e_slugs, e_versions, e_publics);
-    END IF;
 END
 $$;
+
+-- Content written before events were kept: each live article and tag gets a
+-- `created` event as it is now (so a feed read from the start rebuilds it), and
+-- scheduled articles their announce_at.
+INSERT INTO events (type, resource_type, resource_id, slug, version, public, was_public, created_at)
+SELECT 'tag.created', 'tag', t.id, t.slug, t.version,
+    EXISTS (SELECT 1 FROM article_tags at JOIN articles a ON a.id = at.article_id
+            WHERE at.tag_id = t.id AND a.trashed_at IS NULL AND a.pending_for IS NULL
+              AND a.status = 'published' AND a.published_at <= now()),
+    false, t.updated_at
+FROM tags t ORDER BY t.created_at, t.id;
+INSERT INTO events (type, resource_type, resource_id, slug, version, public, was_public, created_at)
+SELECT 'article.created', 'article', a.id, a.slug, a.version,
+    a.status = 'published' AND a.published_at <= now(), false, a.updated_at
+FROM articles a WHERE a.pending_for IS NULL AND a.trashed_at IS NULL
+ORDER BY a.created_at, a.id;
+UPDATE articles SET announce_at = published_at
+WHERE status = 'published' AND published_at > now() AND trashed_at IS NULL
+  AND pending_for IS NULL;

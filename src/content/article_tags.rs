@@ -118,13 +118,13 @@ pub(crate) async fn resolve(
         // Another writer may create the same tag meanwhile (same slug, or same name
         // in any case): the insert waits for it and skips the row, and the select
         // below takes theirs. One name gives one tag, however many writers race.
-        let inserted: Vec<(Uuid, String)> = diesel::insert_into(tags::table)
+        // Their `tag.created` events come with the article's, at the end of the
+        // write (`record_article_events`).
+        diesel::insert_into(tags::table)
             .values(rows)
             .on_conflict_do_nothing()
-            .returning((tags::id, tags::slug))
-            .get_results(conn)
+            .execute(conn)
             .await?;
-        crate::content::events::tags_created(conn, &inserted).await?;
         let new_slugs: Vec<String> = new.iter().map(|(_, s)| s.clone()).collect();
         let new_names: Vec<String> = new.iter().map(|(n, _)| n.to_lowercase()).collect();
         let created: Vec<(Uuid, String, String)> = tags::table

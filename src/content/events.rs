@@ -66,10 +66,12 @@ impl Event {
     }
 }
 
-/// Records the events of a change to these articles, in the caller's transaction:
-/// `kind` names it (`article.trashed`), or, when `None`, the database works it out
-/// from each article and its last event (created, published, unpublished,
-/// archived or updated). Pending copies have none. One statement.
+/// Records the events of a change to these articles, in the caller's transaction,
+/// as its last write (the events' lock is held until the commit): `kind` names it
+/// (`article.trashed`), or, when `None`, the database works it out from each
+/// article and its last event (created, published, unpublished, archived or
+/// updated); their tags' events come first (created, or seen or no longer seen by
+/// the public). Pending copies have none. One statement.
 pub(crate) async fn articles_changed(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
@@ -119,28 +121,6 @@ pub(crate) async fn tag_changed(
     Ok(())
 }
 
-/// Records `tag.created` for tags an article write created by naming them (no
-/// published article carries them yet: not public).
-pub(crate) async fn tags_created(
-    conn: &mut AsyncPgConnection,
-    created: &[(Uuid, String)],
-) -> AppResult<()> {
-    if created.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = created.iter().map(|(id, _)| *id).collect();
-    let slugs: Vec<&str> = created.iter().map(|(_, slug)| slug.as_str()).collect();
-    diesel::sql_query("SELECT record_events('tag', $1, $2, $3, $4, $5)")
-        .bind::<Array<diesel::sql_types::Uuid>, _>(&ids)
-        .bind::<Array<Text>, _>(vec!["tag.created"; ids.len()])
-        .bind::<Array<Text>, _>(&slugs)
-        .bind::<Array<Integer>, _>(vec![1; ids.len()])
-        .bind::<Array<Bool>, _>(vec![false; ids.len()])
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// How many scheduled articles one round announces at most.
 const ANNOUNCE_BATCH: i64 = 100;
 
@@ -150,7 +130,7 @@ const ANNOUNCE_BATCH: i64 = 100;
 pub async fn announce_due(conn: &mut AsyncPgConnection) -> AppResult<usize> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let due: Vec<Uuid> = articles::table
-            .filter(articles::announce_at.le(Utc::now()))
+            .filter(articles::announce_at.le(diesel::dsl::now))
             .order(articles::announce_at)
             .limit(ANNOUNCE_BATCH)
             .select(articles::id)

@@ -37,6 +37,20 @@ pub struct ChangesParams {
     pub limit: Option<i64>,
 }
 
+/// The most bytes of article bodies (Markdown and HTML) one page carries.
+const BODY_BUDGET: i64 = 4 << 20;
+
+fn article_ids_in(found: &[events::Event]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = found
+        .iter()
+        .filter(|e| e.resource() == ResourceType::Article)
+        .map(|e| e.resource_id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// One change.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Change {
@@ -57,13 +71,16 @@ pub struct Change {
     /// When the change was committed.
     pub at: DateTime<Utc>,
     /// `true`: remove the resource. It was deleted or trashed, or (for the public)
-    /// it is no longer published; or it is gone by now.
+    /// it is no longer published; or it is gone by now. `false` on a change
+    /// carrying no representation: a later change in the page carries it.
     pub deleted: bool,
     /// The article as it is now (body, rendered body and every part), unless
-    /// `deleted`.
+    /// `deleted`; carried by its last change in the page only (earlier ones are
+    /// superseded by it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article: Option<Article>,
-    /// The tag as it is now, unless `deleted`.
+    /// The tag as it is now, unless `deleted` (as `article`: by its last change
+    /// in the page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<Tag>,
 }
@@ -111,8 +128,26 @@ pub async fn list_changes(
     let audience = caller.audience();
     let mut conn = connection(&pool).await?;
     let mut found = events::after(&mut conn, after, page.limit + 1, audience).await?;
-    let has_more = found.len() as i64 > page.limit;
+    let mut has_more = found.len() as i64 > page.limit;
     found.truncate(page.limit as usize);
+    // A page carries at most BODY_BUDGET bytes of bodies (and at least one
+    // change): the rest waits for the next page.
+    let sizes = articles::body_sizes(&mut conn, &article_ids_in(&found)).await?;
+    let mut carried = 0;
+    let mut seen = std::collections::HashSet::new();
+    let fits = found
+        .iter()
+        .position(|event| {
+            if seen.insert(event.resource_id) {
+                carried += sizes.get(&event.resource_id).copied().unwrap_or(0);
+            }
+            carried > BODY_BUDGET
+        })
+        .map_or(found.len(), |at| at.max(1));
+    if fits < found.len() {
+        found.truncate(fits);
+        has_more = true;
+    }
 
     let ids_of = |kind: ResourceType| -> Vec<Uuid> {
         let mut ids: Vec<Uuid> = found
@@ -159,10 +194,10 @@ pub async fn list_changes(
             let resource = event.resource();
             let (article, tag) = match event.resource() {
                 ResourceType::Article if last => (current_articles.remove(&id), None),
-                ResourceType::Article => (current_articles.get(&id).cloned(), None),
                 ResourceType::Tag if last => (None, current_tags.remove(&id)),
-                ResourceType::Tag => (None, current_tags.get(&id).cloned()),
+                _ => (None, None),
             };
+            let exists = current_articles.contains_key(&id) || current_tags.contains_key(&id);
             Change {
                 cursor: encode_cursor(&event.seq),
                 event_id: event.id,
@@ -172,7 +207,7 @@ pub async fn list_changes(
                 slug: event.slug,
                 version: event.version,
                 at: event.created_at,
-                deleted: article.is_none() && tag.is_none(),
+                deleted: article.is_none() && tag.is_none() && !exists,
                 article,
                 tag,
             }

@@ -2133,7 +2133,8 @@ export interface components {
             at: string;
             /**
              * @description `true`: remove the resource. It was deleted or trashed, or (for the public)
-             *     it is no longer published; or it is gone by now.
+             *     it is no longer published; or it is gone by now. `false` on a change
+             *     carrying no representation: a later change in the page carries it.
              */
             deleted: boolean;
             article?: components["schemas"]["ArticleSummary"] | null;

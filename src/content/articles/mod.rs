@@ -20,7 +20,7 @@ mod write;
 
 pub use crate::content::article_access::{parse_key, ArticleKey, Audience};
 pub use body::MAX_BODY_MEDIA;
-pub use read::{count, explain_list, find, find_many, list};
+pub use read::{body_sizes, count, explain_list, find, find_many, list};
 pub use related::{related, DEFAULT_RELATED, MAX_RELATED};
 pub use search::{parse_query, MAX_QUERY_CHARS};
 pub use teaser::{

@@ -69,6 +69,35 @@ pub async fn find_many(
     assemble(conn, rows, include, audience).await
 }
 
+/// The bytes of each article's body and rendered body, by id (one query): what
+/// carrying it whole costs.
+pub async fn body_sizes(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sizes: Vec<(Uuid, Option<i32>, Option<i32>)> = articles::table
+        .filter(articles::id.eq_any(ids))
+        .select((
+            articles::id,
+            diesel::dsl::sql::<Nullable<diesel::sql_types::Integer>>("octet_length(body)"),
+            diesel::dsl::sql::<Nullable<diesel::sql_types::Integer>>("octet_length(body_html)"),
+        ))
+        .load(conn)
+        .await?;
+    Ok(sizes
+        .into_iter()
+        .map(|(id, body, html)| {
+            (
+                id,
+                i64::from(body.unwrap_or(0)) + i64::from(html.unwrap_or(0)),
+            )
+        })
+        .collect())
+}
+
 /// Turns rows into representations, loading each kind of part for all rows at once:
 /// a fixed number of queries whatever the number of rows or parts. The tokens
 /// that wrote an article are named to editors only.

@@ -135,7 +135,11 @@ pub async fn purge(conn: &mut AsyncPgConnection, key: &ArticleKey, write: &Write
     .await
 }
 
-/// Removes for good every article trashed longer than `age` ago; how many.
+/// How many articles one round of housekeeping purges at most.
+const PURGE_BATCH: i64 = 500;
+
+/// Removes for good the articles trashed longer than `age` ago (at most
+/// [`PURGE_BATCH`] a round; the next round takes the rest); how many.
 pub async fn purge_older_than(conn: &mut AsyncPgConnection, age: Duration) -> AppResult<usize> {
     let age = chrono::Duration::from_std(age)
         .map_err(|_| AppError::Internal("trash age out of range".into()))?;
@@ -145,6 +149,8 @@ pub async fn purge_older_than(conn: &mut AsyncPgConnection, age: Duration) -> Ap
         // announced once.
         let ids: Vec<Uuid> = articles::table
             .filter(articles::trashed_at.lt(cutoff))
+            .order(articles::trashed_at)
+            .limit(PURGE_BATCH)
             .select(articles::id)
             .for_update()
             .skip_locked()

@@ -526,7 +526,7 @@ pub async fn delete(
                  {avatars} author(s). Delete with `force=true` to take it off them first."
             )));
         }
-        if leading + in_bodies > 0 {
+        let touched = if leading + in_bodies > 0 {
             let touched = touch_articles_showing(conn, id).await?;
             diesel::delete(article_media::table.filter(article_media::media_id.eq(id)))
                 .execute(conn)
@@ -539,8 +539,10 @@ pub async fn delete(
                 ))
                 .execute(conn)
                 .await?;
-            record_revisions(conn, &touched, write.actor).await?;
-        }
+            Some(touched)
+        } else {
+            None
+        };
         if avatars > 0 {
             diesel::update(authors::table.filter(authors::avatar_id.eq(id)))
                 .set((
@@ -552,6 +554,10 @@ pub async fn delete(
                 .await?;
         }
         diesel::delete(media::table.find(id)).execute(conn).await?;
+        // Last: recording takes the events' lock, held until the commit.
+        if let Some(touched) = touched {
+            record_revisions(conn, &touched, write.actor).await?;
+        }
         Ok(())
     })
     .await

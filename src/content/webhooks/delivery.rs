@@ -16,14 +16,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{check_target, signature, WebhookSettings};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::{check_target, signature, PublicOnly, WebhookSettings};
 use crate::content::events::ResourceType;
 use crate::content::pagination::encode_cursor;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 
-/// Deliveries one worker sends at once.
-const BATCH: i64 = 10;
 /// The longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How much of a receiver's answer is kept, in bytes read and characters kept.
@@ -126,62 +128,94 @@ impl Outcome {
     }
 }
 
-/// Runs for as long as the process does: announces scheduled articles whose time
-/// has come, then sends what is due, every `poll_every`.
+/// How many deliveries one server sends at once.
+const SENDERS: usize = 10;
+
+/// Runs for as long as the process does: every `poll_every`, takes due deliveries
+/// for its free senders and sends each on a task of its own (a slow receiver
+/// holds one sender, not the others).
 pub async fn run(pool: DbPool, settings: WebhookSettings) {
-    let client = match reqwest::Client::builder()
+    let mut client = reqwest::Client::builder()
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("cms-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+        .user_agent(concat!("cms-webhooks/", env!("CARGO_PKG_VERSION")));
+    if !settings.allow_private_targets {
+        client = client.dns_resolver(Arc::new(PublicOnly));
+    }
+    let client = match client.build() {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "no HTTP client: webhooks will not be sent");
             return;
         }
     };
+    let senders = Arc::new(Semaphore::new(SENDERS));
     let mut every = tokio::time::interval(settings.poll_every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        // Send batches until none is due, then wait for the next tick.
+        // Take work until no more is due or every sender is busy.
         loop {
-            match send_due(&pool, &client, &settings).await {
-                Ok(n) if n as i64 == BATCH => continue,
-                Ok(_) => break,
+            let free = senders.available_permits();
+            if free == 0 {
+                break;
+            }
+            let claimed = match pool.get().await {
+                Ok(mut conn) => claim(&mut conn, &settings, free as i64).await,
+                Err(error) => Err(error.into()),
+            };
+            let claimed = match claimed {
+                Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::debug!(%error, "webhook deliveries: trying again later");
                     break;
                 }
+            };
+            let taken = claimed.len();
+            for delivery in claimed {
+                let Ok(sender) = senders.clone().try_acquire_owned() else {
+                    break;
+                };
+                let (pool, client, settings) = (pool.clone(), client.clone(), settings.clone());
+                tokio::spawn(async move {
+                    let _sender = sender;
+                    send(&pool, &client, &settings, &delivery).await;
+                });
+            }
+            if taken < free {
+                break;
             }
         }
     }
 }
 
-/// Takes up to a batch of due deliveries and sends them at once; how many.
-async fn send_due(
+/// One attempt, recorded. An attempt is cut off at the timeout, whatever it
+/// waits for (a name lookup included), so that it ends within the lease.
+async fn send(
     pool: &DbPool,
     client: &reqwest::Client,
     settings: &WebhookSettings,
-) -> AppResult<usize> {
-    let claimed = {
-        let mut conn = pool.get().await?;
-        claim(&mut conn, settings).await?
+    delivery: &Claimed,
+) {
+    let started = Instant::now();
+    let outcome =
+        match tokio::time::timeout(settings.timeout, attempt(client, settings, delivery)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome {
+                status_code: None,
+                latency: started.elapsed(),
+                excerpt: None,
+                error: Some("timed out".into()),
+            },
+        };
+    let recorded = match pool.get().await {
+        Ok(mut conn) => record(&mut conn, settings, delivery, &outcome).await,
+        Err(error) => Err(error.into()),
     };
-    let count = claimed.len();
-    let sends = claimed.into_iter().map(|delivery| async move {
-        let outcome = attempt(client, settings, &delivery).await;
-        let mut conn = pool.get().await?;
-        record(&mut conn, settings, &delivery, &outcome).await
-    });
-    for result in futures_util::future::join_all(sends).await {
-        if let Err(error) = result {
-            tracing::warn!(%error, "a webhook attempt could not be recorded; it is retried");
-        }
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "a webhook attempt could not be recorded; it is retried");
     }
-    Ok(count)
 }
 
 /// Takes due deliveries of active webhooks: each moved past the lease and its
@@ -189,6 +223,7 @@ async fn send_due(
 async fn claim(
     conn: &mut AsyncPgConnection,
     settings: &WebhookSettings,
+    limit: i64,
 ) -> AppResult<Vec<Claimed>> {
     let claimed = diesel::sql_query(
         "WITH due AS ( \
@@ -205,7 +240,7 @@ async fn claim(
            e.seq, e.id AS event_id, e.type AS event_type, e.resource_type, e.resource_id, \
            e.slug, e.version, e.created_at",
     )
-    .bind::<BigInt, _>(BATCH)
+    .bind::<BigInt, _>(limit)
     .bind::<Interval, _>(interval(settings.lease()))
     .bind::<Interval, _>(interval(settings.retry_for))
     .load(conn)
@@ -321,7 +356,7 @@ async fn record(
         if succeeded {
             diesel::sql_query(
                 "UPDATE webhook_deliveries SET status = 'succeeded', updated_at = now() \
-                 WHERE id = $1",
+                 WHERE id = $1 AND status = 'pending'",
             )
             .bind::<diesel::sql_types::Uuid, _>(delivery.delivery_id)
             .execute(conn)
@@ -333,13 +368,18 @@ async fn record(
             .execute(conn)
             .await?;
         } else if delivery.out_of_time {
-            diesel::sql_query(
+            // Unless another worker took it again meanwhile (a lease ran out).
+            let failed = diesel::sql_query(
                 "UPDATE webhook_deliveries SET status = 'failed', updated_at = now() \
-                 WHERE id = $1",
+                 WHERE id = $1 AND attempts = $2 AND status = 'pending'",
             )
             .bind::<diesel::sql_types::Uuid, _>(delivery.delivery_id)
+            .bind::<Integer, _>(delivery.attempt)
             .execute(conn)
             .await?;
+            if failed == 0 {
+                return Ok(());
+            }
             diesel::sql_query(
                 "UPDATE webhooks SET failed_in_a_row = failed_in_a_row + 1, \
                    active = active AND failed_in_a_row + 1 < $2, \
@@ -356,13 +396,15 @@ async fn record(
             ))
             .execute(conn)
             .await?;
+            super::park_if_inactive(conn, delivery.webhook_id).await?;
         } else {
             diesel::sql_query(
                 "UPDATE webhook_deliveries SET next_attempt_at = now() + $2, updated_at = now() \
-                 WHERE id = $1",
+                 WHERE id = $1 AND attempts = $3 AND status = 'pending'",
             )
             .bind::<diesel::sql_types::Uuid, _>(delivery.delivery_id)
             .bind::<Interval, _>(interval(retry_in))
+            .bind::<Integer, _>(delivery.attempt)
             .execute(conn)
             .await?;
         }

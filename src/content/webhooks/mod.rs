@@ -7,7 +7,7 @@ mod target;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use crate::content::precondition::{EntityState, Write};
 use crate::content::text::{self, Line};
 use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhooks};
 use crate::error::{AppError, AppResult, FieldError};
-pub use target::check_target;
+pub use target::{check_target, PublicOnly};
 
 /// How webhooks are sent (from the `CMS_WEBHOOK_*` settings).
 #[derive(Debug, Clone)]
@@ -59,9 +59,10 @@ impl Default for WebhookSettings {
 
 impl WebhookSettings {
     /// How long a worker holds a delivery it took: past it (the worker died),
-    /// another takes it again.
+    /// another takes it again. An attempt is cut off at `timeout`; the rest is
+    /// room to record it (a pool wait, a slow database).
     pub fn lease(&self) -> Duration {
-        self.timeout + Duration::from_secs(5)
+        self.timeout * 2 + Duration::from_secs(10)
     }
 }
 
@@ -318,9 +319,45 @@ pub async fn update(
             .returning(WebhookRow::as_returning())
             .get_result(conn)
             .await?;
+        if row.active {
+            unpark(conn, id).await?;
+        } else {
+            park_if_inactive(conn, id).await?;
+        }
         Ok(row.into())
     })
     .await
+}
+
+/// When deliveries of a webhook that is not active wait: far ahead, so that the
+/// workers' scan of due deliveries never meets them.
+const PARKED: &str = "'9999-01-01 00:00:00+00'";
+
+/// Parks the pending deliveries of a webhook that is not active (any more).
+pub(crate) async fn park_if_inactive(conn: &mut AsyncPgConnection, webhook: Uuid) -> AppResult<()> {
+    diesel::sql_query(format!(
+        "UPDATE webhook_deliveries d SET next_attempt_at = {PARKED}::timestamptz \
+         FROM webhooks w WHERE w.id = $1 AND NOT w.active AND d.webhook_id = w.id \
+           AND d.status = 'pending'"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(webhook)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sends the parked deliveries of a webhook made active again, now, each retried
+/// for a whole retry period from now.
+async fn unpark(conn: &mut AsyncPgConnection, webhook: Uuid) -> AppResult<()> {
+    diesel::sql_query(format!(
+        "UPDATE webhook_deliveries SET next_attempt_at = now(), retry_from = now() \
+         WHERE webhook_id = $1 AND status = 'pending' \
+           AND next_attempt_at >= {PARKED}::timestamptz"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(webhook)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Deletes a webhook and its deliveries, if the precondition holds.
@@ -509,7 +546,9 @@ async fn with_attempts(
                             error: a.6.clone(),
                         })
                         .collect(),
-                    next_attempt_at: (status == DeliveryStatus::Pending).then_some(next),
+                    // Parked ones wait for their webhook, not for a time.
+                    next_attempt_at: (status == DeliveryStatus::Pending && next.year() < 9000)
+                        .then_some(next),
                     created_at,
                     updated_at,
                 }

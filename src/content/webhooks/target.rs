@@ -3,9 +3,11 @@
 //! unless the setting allows them (a hostname is resolved, and every address it
 //! has must be public), so that nobody with an admin token can make the server
 //! probe the network it runs in. Checked when a webhook is written and again
-//! before each attempt.
+//! before each attempt; and the sender connects only to public addresses
+//! ([`PublicOnly`]), so a name that resolves elsewhere the second time (DNS
+//! rebinding) reaches nothing private.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use url::Url;
@@ -27,6 +29,10 @@ pub async fn check_target(url: &str, allow_private: bool) -> AppResult<String> {
         return Err(invalid(format!("at most {MAX_URL_CHARS} characters")));
     }
     let parsed = Url::parse(url.trim()).map_err(|e| invalid(format!("is not a URL ({e})")))?;
+    // Normalized (percent-encoded), it may have grown.
+    if parsed.as_str().len() > MAX_URL_CHARS {
+        return Err(invalid(format!("at most {MAX_URL_CHARS} characters")));
+    }
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("must be an http or https URL"));
     }
@@ -78,7 +84,7 @@ fn is_public(address: &IpAddr) -> bool {
 }
 
 fn is_public_v4(a: &Ipv4Addr) -> bool {
-    let [first, second, ..] = a.octets();
+    let [first, second, third, _] = a.octets();
     !(a.is_private()
         || a.is_loopback()
         || a.is_link_local()
@@ -90,19 +96,57 @@ fn is_public_v4(a: &Ipv4Addr) -> bool {
         // Shared address space (carrier-grade NAT), benchmarking, reserved.
         || (first == 100 && (64..128).contains(&second))
         || (first == 198 && (18..20).contains(&second))
+        || (first == 192 && second == 0 && third == 0)
         || first >= 240)
 }
 
 fn is_public_v6(a: &Ipv6Addr) -> bool {
-    let first = a.segments()[0];
+    let s = a.segments();
+    let first = s[0];
+    // Forms that carry an IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16, the
+    // old IPv4-compatible ::/96) reach what that address reaches.
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if first == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return is_public_v4(&embedded(s[6], s[7]));
+    }
+    if first == 0x2002 {
+        return is_public_v4(&embedded(s[1], s[2]));
+    }
+    if s[..6] == [0, 0, 0, 0, 0, 0] {
+        return false;
+    }
     !(a.is_loopback()
         || a.is_unspecified()
         || a.is_multicast()
-        // Unique local (fc00::/7) and link-local (fe80::/10).
+        // Unique local (fc00::/7), link-local (fe80::/10), site-local (fec0::/10).
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
-        // Documentation (2001:db8::/32).
-        || (first == 0x2001 && a.segments()[1] == 0x0db8))
+        || (first & 0xffc0) == 0xfec0
+        // Discard-only (100::/64) and documentation (2001:db8::/32).
+        || (first == 0x0100 && s[1..4] == [0, 0, 0])
+        || (first == 0x2001 && s[1] == 0x0db8))
+}
+
+/// A resolver for the webhook sender that hands out only public addresses: a
+/// name with none is an error, whatever it resolved to when it was checked.
+pub struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let lookup = tokio::net::lookup_host((host.as_str(), 0));
+            let found = tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
+                .await
+                .map_err(|_| format!("resolving `{host}` timed out"))??;
+            let public: Vec<SocketAddr> = found.filter(|a| is_public(&a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("`{host}` has no public address").into());
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addresses)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +161,11 @@ mod tests {
             "http://[::1]/",
             "http://169.254.169.254/latest/meta-data",
             "http://[::ffff:192.168.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:7f00:1::]/",
+            "http://[::7f00:1]/",
+            "http://[fec0::1]/",
+            "http://192.0.0.8/",
             "http://localhost/",
             "ftp://example.com/",
             "http://user:pw@93.184.215.14/",
