@@ -65,6 +65,9 @@ pub struct Config {
     /// `CMS_MEDIA_S3_BUCKET` (with `CMS_MEDIA_S3_ENDPOINT`, `CMS_MEDIA_S3_REGION`):
     /// store media in an S3-compatible bucket instead of `media_dir`.
     pub media_s3: Option<crate::content::media::storage::S3Location>,
+    /// `CMS_CACHE_MAX_AGE`, `CMS_CACHE_S_MAXAGE`, `CMS_CACHE_STALE_WHILE_REVALIDATE`:
+    /// the `Cache-Control` of public reads, in seconds.
+    pub cache: crate::http::caching::CachePolicy,
     /// `CMS_WEBHOOK_*`: how webhooks are sent.
     pub webhooks: crate::content::webhooks::WebhookSettings,
     /// `CMS_LOG_FORMAT`: `text` or `json`.
@@ -203,6 +206,16 @@ impl Config {
             })?,
             rate_limit_token: parse(&get, "CMS_RATE_LIMIT_TOKEN", "3000", per_minute)?,
             trust_forwarded: parse(&get, "CMS_TRUST_FORWARDED", "false", boolean)?,
+            cache: crate::http::caching::CachePolicy {
+                max_age: parse(&get, "CMS_CACHE_MAX_AGE", "0", seconds)?,
+                s_maxage: parse(&get, "CMS_CACHE_S_MAXAGE", "60", seconds)?,
+                stale_while_revalidate: parse(
+                    &get,
+                    "CMS_CACHE_STALE_WHILE_REVALIDATE",
+                    "30",
+                    seconds,
+                )?,
+            },
             webhooks: crate::content::webhooks::WebhookSettings {
                 allow_private_targets: parse(
                     &get,
@@ -269,6 +282,14 @@ fn positive(value: &str, min: usize, max: usize) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+/// Seconds for a `Cache-Control` directive: 0 to a year.
+fn seconds(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(n) if n <= 31_536_000 => Ok(n),
+        _ => Err("expected a whole number of seconds from 0 to 31536000".into()),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::content::webhooks::{delivery, WebhookSettings};
 use crate::db::local_postgres::{Durability, LocalPostgres, LocalPostgresError};
 use crate::db::{self, DbPool, SetupError};
 use crate::http::auth::AuthCache;
+use crate::http::caching::CachePolicy;
 use crate::http::extract::{path_error, query_error, BodyLimit};
 use crate::http::idempotency::Idempotency;
 use crate::http::metrics::{Metrics, MetricsAddress, METRICS_PATH};
@@ -86,6 +87,8 @@ pub struct HttpOptions {
     pub media_s3: Option<crate::content::media::storage::S3Location>,
     /// How webhooks are sent (and whether this server sends them).
     pub webhooks: WebhookSettings,
+    /// The `Cache-Control` of public reads.
+    pub cache: CachePolicy,
 }
 
 impl HttpOptions {
@@ -96,6 +99,7 @@ impl HttpOptions {
             media_max_bytes: config.media_max_bytes,
             media_s3: config.media_s3.clone(),
             webhooks: config.webhooks.clone(),
+            cache: config.cache,
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
             metrics_listener,
@@ -176,6 +180,7 @@ pub fn start_server(
         }
     }
     let webhook_settings = web::Data::new(options.webhooks.clone());
+    let cache_policy = web::Data::new(options.cache);
     let pool = web::Data::new(pool);
     let spec = crate::openapi::spec_for(&options.public_url);
     let mut routes = RouteTable::from_openapi(&spec);
@@ -240,6 +245,7 @@ pub fn start_server(
             .app_data(idempotency.clone())
             .app_data(media.clone())
             .app_data(webhook_settings.clone())
+            .app_data(cache_policy.clone())
             .app_data(body_limit)
             .app_data(request_timeout)
             .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -256,6 +262,7 @@ pub fn start_server(
             .wrap(from_fn(identify_and_limit))
             .wrap(from_fn(middleware::deadline))
             .wrap(from_fn(middleware::problem_details))
+            .wrap(from_fn(crate::http::caching::cache_headers))
             .wrap(Condition::new(cors_enabled, cors(&cors_origins)))
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::metrics::metrics_port_only))

@@ -20,6 +20,7 @@ use crate::content::precondition::{EntityState, Write};
 use crate::content::slug::Slug;
 use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult, Problem};
+use crate::http::caching::{article_keys, list_keys, with_surrogate_keys};
 use crate::http::conditional::json_with_etag;
 use crate::http::extract::{JsonBody, Query};
 use crate::http::paths::{PathParam, Segment, Shape};
@@ -208,6 +209,7 @@ pub(crate) async fn list_response(
         Sort::NEWEST
     });
     let (items, next_cursor) = articles::list(conn, &filter, sort, include, &page).await?;
+    let keys = list_keys(&items);
     let total = match params.count {
         Some(CountMode::Exact) => Some(articles::count(conn, &filter).await?),
         None => None,
@@ -222,6 +224,7 @@ pub(crate) async fn list_response(
             total,
         },
     )?;
+    let response = with_surrogate_keys(response, keys);
     Ok(with_next_link(req, response, next_cursor.as_deref()))
 }
 
@@ -331,6 +334,10 @@ pub(crate) fn part_deleted(state: &EntityState) -> HttpResponse {
     responses(
         (status = 200, description = "A page of articles", body = ArticlePage, headers(
             ("Link" = String, description = "`<url>; rel=\"next\"` when there is a next page"),
+            ("Cache-Control" = String, description = "Without a token: `public, max-age=…, s-maxage=…, stale-while-revalidate=…` (`CMS_CACHE_*`); with one: `private, no-store`"),
+            ("Vary" = String, description = "Includes `Authorization`"),
+            ("Surrogate-Key" = String, description = "`articles` and `article-<id>` of each item, space-separated"),
+            ("Cache-Tag" = String, description = "The same keys, comma-separated"),
         )),
         (status = 400, response = BadParameter),
     )
@@ -402,7 +409,13 @@ pub async fn create_article(
     security((), ("bearer" = ["content:read"])),
     params(ArticlePath, ArticleParams),
     responses(
-        (status = 200, description = "The article", body = WholeArticle),
+        (status = 200, description = "The article", body = WholeArticle, headers(
+            ("ETag" = String, description = "The article's version and the parts included"),
+            ("Cache-Control" = String, description = "Without a token: `public, max-age=…, s-maxage=…, stale-while-revalidate=…` (`CMS_CACHE_*`); with one: `private, no-store`"),
+            ("Vary" = String, description = "Includes `Authorization`"),
+            ("Surrogate-Key" = String, description = "What the article shows, space-separated: `article-<id>`, `tag-<id>`, `author-<id>`, `section-<id>`, `media-<id>` (purge by these)"),
+            ("Cache-Tag" = String, description = "The same keys, comma-separated"),
+        )),
         (status = 400, response = BadParameter),
     )
 )]
@@ -418,12 +431,13 @@ pub async fn get_article(
     let key = article.key()?;
     let mut conn = connection(&pool).await?;
     let article = articles::find(&mut conn, &key, include, caller.audience()).await?;
-    json_with_etag(
+    let response = json_with_etag(
         &req,
         StatusCode::OK,
         article_tag(&article, include),
         &article,
-    )
+    )?;
+    Ok(with_surrogate_keys(response, article_keys(&article)))
 }
 
 /// Replace an article

@@ -6,6 +6,7 @@ pub mod article_tags;
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod caching;
 pub mod changes;
 pub mod citations;
 pub mod conditional;

@@ -261,6 +261,7 @@ impl TestApp {
                 media_max_bytes: options.media_max_bytes,
                 media_s3: options.media_s3.clone(),
                 webhooks: options.webhooks.clone(),
+                cache: Default::default(),
             },
         )
         .expect("the server starts");
@@ -402,6 +403,7 @@ impl TestApp {
                     deliver: true,
                     ..options.webhooks.clone()
                 },
+                cache: Default::default(),
             },
         )
         .expect("the replica starts");

@@ -6,6 +6,7 @@ mod article_lists;
 mod article_parts;
 mod articles;
 mod authors;
+mod caching;
 mod cli;
 mod errors;
 mod feeds;

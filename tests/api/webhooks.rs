@@ -294,6 +294,12 @@ async fn a_webhook_gets_each_event_it_wants_signed_per_standard_webhooks() {
         payload["data"]["url"],
         format!("/api/v1/articles/{}", article["id"].as_str().unwrap())
     );
+    // The keys a CDN purges: those the article's cached answers carry.
+    let article_key = format!("article-{}", article["id"].as_str().unwrap());
+    assert_eq!(
+        payload["data"]["surrogate_keys"],
+        json!([article_key, "articles"])
+    );
     assert_eq!(event.headers["content-type"], "application/json");
     let timestamp: i64 = event.headers["webhook-timestamp"].parse().unwrap();
     assert!((Utc::now().timestamp() - timestamp).abs() < 60);

@@ -3408,6 +3408,15 @@ export interface components {
              *     /api/v1/changes?cursor=` with it starts at this change.
              */
             cursor: string;
+            /**
+             * @description The surrogate keys (`Surrogate-Key`, `Cache-Tag`) of the cached answers
+             *     this change makes stale: purge them from a CDN.
+             * @example [
+             *       "article-0192f0c4-8e1a-7d2b-9c3e-4f5a6b7c8d9e",
+             *       "articles"
+             *     ]
+             */
+            surrogate_keys: string[];
         };
         /** @description Every webhook. */
         WebhookList: {
@@ -3859,9 +3868,17 @@ export interface operations {
             /** @description A page of articles */
             200: {
                 headers: {
+                    /** @description Without a token: `public, max-age=…, s-maxage=…, stale-while-revalidate=…` (`CMS_CACHE_*`); with one: `private, no-store` */
+                    "Cache-Control"?: string;
+                    /** @description The same keys, comma-separated */
+                    "Cache-Tag"?: string;
                     ETag: components["headers"]["ETag"];
                     /** @description `<url>; rel="next"` when there is a next page */
                     Link?: string;
+                    /** @description `articles` and `article-<id>` of each item, space-separated */
+                    "Surrogate-Key"?: string;
+                    /** @description Includes `Authorization` */
+                    Vary?: string;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3951,7 +3968,15 @@ export interface operations {
             /** @description The article */
             200: {
                 headers: {
+                    /** @description Without a token: `public, max-age=…, s-maxage=…, stale-while-revalidate=…` (`CMS_CACHE_*`); with one: `private, no-store` */
+                    "Cache-Control"?: string;
+                    /** @description The same keys, comma-separated */
+                    "Cache-Tag"?: string;
                     ETag: components["headers"]["ETag"];
+                    /** @description What the article shows, space-separated: `article-<id>`, `tag-<id>`, `author-<id>`, `section-<id>`, `media-<id>` (purge by these) */
+                    "Surrogate-Key"?: string;
+                    /** @description Includes `Authorization` */
+                    Vary?: string;
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };

@@ -58,6 +58,10 @@ pub struct WebhookData {
     /// The change feed's cursor just before this change: `GET
     /// /api/v1/changes?cursor=` with it starts at this change.
     pub cursor: String,
+    /// The surrogate keys (`Surrogate-Key`, `Cache-Tag`) of the cached answers
+    /// this change makes stale: purge them from a CDN.
+    #[schema(example = json!(["article-0192f0c4-8e1a-7d2b-9c3e-4f5a6b7c8d9e", "articles"]))]
+    pub surrogate_keys: Vec<String>,
 }
 
 #[derive(QueryableByName)]
@@ -108,6 +112,10 @@ impl Claimed {
                 version: self.version,
                 url: format!("/api/v1/{path}/{}", self.resource_id),
                 cursor: encode_cursor(&(self.seq - 1)),
+                surrogate_keys: vec![
+                    format!("{}-{}", &path[..path.len() - 1], self.resource_id),
+                    path.to_string(),
+                ],
             },
         }
     }
