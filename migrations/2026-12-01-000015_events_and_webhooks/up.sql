@@ -123,14 +123,24 @@ $$;
 -- public at once), published, unpublished, archived or updated. Their tags come
 -- first: `tag.created` for a tag that has no event yet, `tag.updated` for one the
 -- public now sees or no longer sees (a tag is public while a published article
--- carries it). Scheduled articles get their announce_at.
+-- carries it). The other articles of their translation groups list them (slug,
+-- title, language, and whether the public sees them) and get `article.updated`
+-- too. Scheduled articles get their announce_at.
 CREATE FUNCTION record_article_events(ids uuid[], kind text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     seqs bigint[];
     kinds text[];
+    others uuid[];
 BEGIN
     PERFORM pg_advisory_xact_lock(7216311001);
+    -- (Not for those very updates: they change no other article.)
+    IF kind IS DISTINCT FROM 'article.updated' THEN
+        SELECT array_agg(DISTINCT m.id) INTO others
+        FROM articles a JOIN articles m ON m.translation_group = a.translation_group
+        WHERE a.id = ANY (ids) AND a.translation_group IS NOT NULL AND NOT m.id = ANY (ids)
+          AND m.pending_for IS NULL AND m.trashed_at IS NULL;
+    END IF;
     WITH tagged AS (
         SELECT DISTINCT t.id, t.slug, t.version FROM article_tags at
         JOIN tags t ON t.id = at.tag_id WHERE at.article_id = ANY (ids)
@@ -190,6 +200,11 @@ BEGIN
     SELECT array_agg(seq), array_agg(type) INTO seqs, kinds FROM inserted;
     IF seqs IS NOT NULL THEN
         PERFORM deliver_events(seqs, kinds);
+    END IF;
+
+    -- Their translations read differently (their own state is unchanged).
+    IF others IS NOT NULL THEN
+        PERFORM record_article_events(others, 'article.updated');
     END IF;
 
     UPDATE articles a SET announce_at = CASE

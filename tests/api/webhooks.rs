@@ -858,3 +858,40 @@ async fn a_builder_replaying_the_public_feed_gets_exactly_the_public_content() {
         assert_eq!(&built[id], article, "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_change_to_one_translation_is_a_change_to_the_others() {
+    let app = TestApp::spawn().await;
+    let past = Utc::now() - chrono::Duration::days(1);
+    let english = app
+        .create_article(
+            json!({"title": "Korea Week", "slug": "korea-week", "status": "published",
+            "published_at": past}),
+        )
+        .await;
+    app.create_article(
+        json!({"title": "Солонгосын долоо хоног", "slug": "korea-week-mn",
+        "language": "mn", "translation_of": "korea-week", "status": "published",
+        "published_at": past}),
+    )
+    .await;
+    let before = read_feed(&app, true, 100).await;
+    app.patch_json(
+        "/api/v1/articles/korea-week-mn",
+        &json!({"title": "Солонгос 7 хоног"}),
+    )
+    .await
+    .expect::<Value>(200)
+    .await;
+    let after = read_feed(&app, true, 100).await;
+    let new: Vec<&Value> = after[before.len()..].iter().collect();
+    let english_change = new
+        .iter()
+        .find(|i| i["id"] == english["id"])
+        .expect("the English article changed too: it lists the new title");
+    assert_eq!(english_change["type"], "article.updated");
+    assert_eq!(
+        english_change["article"]["translations"][0]["title"],
+        "Солонгос 7 хоног"
+    );
+}
