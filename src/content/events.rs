@@ -13,8 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::content::article_access::Audience;
-use crate::content::article_status::StoredStatus;
-use crate::db::schema::{article_tags, articles, events};
+use crate::db::schema::{articles, events};
 use crate::error::{AppError, AppResult};
 
 /// Every event type, as webhooks subscribe to them.
@@ -89,27 +88,16 @@ pub(crate) async fn articles_changed(
 }
 
 /// Records a change to a tag (`tag.created`, `tag.updated`, `tag.deleted`), in the
-/// caller's transaction. The public sees the tag when a published article carries
-/// it.
+/// caller's transaction, as its last write; `public`: whether the public sees the
+/// tag after it.
 pub(crate) async fn tag_changed(
     conn: &mut AsyncPgConnection,
     kind: &str,
     id: Uuid,
     slug: &str,
     version: i32,
+    public: bool,
 ) -> AppResult<()> {
-    let public = kind != "tag.deleted"
-        && diesel::select(diesel::dsl::exists(
-            article_tags::table
-                .inner_join(articles::table)
-                .filter(article_tags::tag_id.eq(id))
-                .filter(articles::trashed_at.is_null())
-                .filter(articles::pending_for.is_null())
-                .filter(articles::status.eq(StoredStatus::Published))
-                .filter(articles::published_at.le(Utc::now())),
-        ))
-        .get_result::<bool>(conn)
-        .await?;
     diesel::sql_query("SELECT record_events('tag', $1, $2, $3, $4, $5)")
         .bind::<Array<diesel::sql_types::Uuid>, _>(&[id][..])
         .bind::<Array<Text>, _>(&[kind][..])

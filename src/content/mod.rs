@@ -7,6 +7,7 @@ pub mod article_status;
 pub mod article_tags;
 pub mod articles;
 pub mod authors;
+pub mod changes;
 pub mod citations;
 pub mod events;
 pub mod housekeeping;

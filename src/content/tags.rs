@@ -298,10 +298,22 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &NewTag, write: &Write)
             .get_result(conn)
             .await
             .map_err(on_clash(&record))?;
-        events::tag_changed(conn, "tag.created", tag.id, &tag.slug, tag.version).await?;
+        // No article carries it yet: not public.
+        events::tag_changed(conn, "tag.created", tag.id, &tag.slug, tag.version, false).await?;
         Ok(tag)
     })
     .await
+}
+
+/// Whether the public sees the tag (a published article carries it).
+async fn is_public(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        tags::table
+            .filter(tags::id.eq(id))
+            .filter(visible_to(Audience::Public)),
+    ))
+    .get_result(conn)
+    .await?)
 }
 
 /// The tags among `ids` that `audience` may see, in no particular order.
@@ -532,7 +544,8 @@ pub async fn update(
             .await
             .map_err(on_clash(&record))?;
         record_revisions(conn, &touched, write.actor).await?;
-        events::tag_changed(conn, "tag.updated", tag.id, &tag.slug, tag.version).await?;
+        let public = is_public(conn, tag.id).await?;
+        events::tag_changed(conn, "tag.updated", tag.id, &tag.slug, tag.version, public).await?;
         Ok(tag)
     })
     .await
@@ -572,7 +585,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, key: &TagKey, write: &Write) -
             .await?;
         record_revisions(conn, &touched, write.actor).await?;
         let (id, slug, version) = (current.id, &current.slug, current.version + 1);
-        events::tag_changed(conn, "tag.deleted", id, slug, version).await
+        events::tag_changed(conn, "tag.deleted", id, slug, version, false).await
     })
     .await
 }

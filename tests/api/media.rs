@@ -450,6 +450,24 @@ async fn a_body_shows_media_it_names_and_they_stay_until_deleted_with_force() {
         );
     }
 
+    // At most 200 images a body (each is a lookup and a row to keep).
+    let many: String = (0..201)
+        .map(|_| format!("![](media:{}) ", uuid::Uuid::now_v7()))
+        .collect();
+    let refused = problem(
+        app.patch_json("/api/v1/articles/pictured", &json!({"body": many}))
+            .await,
+        422,
+    )
+    .await;
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 200"),
+        "{refused}"
+    );
+
     // The image's alt text is in the rendered body: changing it renders it again.
     app.patch_json(&format!("/api/v1/media/{id}"), &json!({"alt": "Grassland"}))
         .await

@@ -341,6 +341,13 @@ async fn a_webhook_gets_each_event_it_wants_signed_per_standard_webhooks() {
     .expect::<Value>(202)
     .await;
     let received = receiver.wait_for("the redelivery", |r| r.len() == 2).await;
+    let unknown = app
+        .post(&format!(
+            "/api/v1/webhooks/{id}/deliveries/{}/redeliver",
+            uuid::Uuid::now_v7()
+        ))
+        .await;
+    problem(unknown, 404).await;
     assert_eq!(received[1].id(), event.id());
     assert_eq!(received[1].body, event.body);
 }
@@ -894,4 +901,30 @@ async fn a_change_to_one_translation_is_a_change_to_the_others() {
         english_change["article"]["translations"][0]["title"],
         "Солонгос 7 хоног"
     );
+}
+
+#[tokio::test]
+async fn a_feed_page_carries_at_most_4_mib_of_bodies() {
+    let app = TestApp::spawn().await;
+    // Six articles of about 1 MiB each (Markdown and its HTML).
+    let paragraph = "word ".repeat(100_000);
+    for n in 0..6 {
+        app.create_article(json!({"title": format!("Long {n}"), "body": paragraph}))
+            .await;
+    }
+    let first: Value = app.get("/api/v1/changes?limit=100").await.expect(200).await;
+    let carried = first["items"].as_array().unwrap().len();
+    assert!(
+        (1..6).contains(&carried),
+        "{carried} changes in the first page"
+    );
+    assert_eq!(first["has_more"], true);
+    // The rest follows on the next pages, nothing lost.
+    let all = read_feed(&app, false, 100).await;
+    assert_eq!(all.len(), 6);
+    assert!(all
+        .iter()
+        .all(|i| i["article"]["body"].as_str().unwrap().len() == 500_000));
+    let body = problem(app.get("/api/v1/changes?limit=101").await, 400).await;
+    assert!(body["detail"].as_str().unwrap().contains("limit"));
 }

@@ -330,7 +330,8 @@ pub struct RenderedBody {
     pub lead: String,
     /// Words in the text as read ([`word_count`]).
     pub word_count: i32,
-    /// The media its `media:` images name and that were found, each once.
+    /// The media its `media:` images name and that were found, each once (in
+    /// id order).
     pub media: Vec<Uuid>,
 }
 
@@ -340,11 +341,9 @@ pub const LEAD_CHARS: usize = 1000;
 impl RenderedBody {
     pub fn of(body: &str, images: &BodyImages) -> RenderedBody {
         let (lead, word_count) = lead_and_word_count(body);
-        let media = media_references(body)
-            .iter()
-            .filter_map(|named| Uuid::parse_str(named).ok())
-            .filter(|id| images.contains_key(id))
-            .collect();
+        // `images` holds what this body names and was found (nothing else).
+        let mut media: Vec<Uuid> = images.keys().copied().collect();
+        media.sort();
         RenderedBody {
             html: render(body, images),
             lead,

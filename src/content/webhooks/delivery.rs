@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::{check_target, signature, PublicOnly, WebhookSettings};
+use super::{sendable, signature, PublicOnly, WebhookSettings};
 use crate::content::events::ResourceType;
 use crate::content::pagination::encode_cursor;
 use crate::db::DbPool;
@@ -98,9 +98,11 @@ struct Claimed {
 
 impl Claimed {
     fn payload(&self) -> WebhookPayload {
-        let (resource, path) = match self.resource_type.as_str() {
-            "tag" => (ResourceType::Tag, "tags"),
-            _ => (ResourceType::Article, "articles"),
+        // The resource, its collection (in URLs and the lists' surrogate key), and
+        // its own surrogate key's prefix.
+        let (resource, collection, key) = match self.resource_type.as_str() {
+            "tag" => (ResourceType::Tag, "tags", "tag"),
+            _ => (ResourceType::Article, "articles", "article"),
         };
         WebhookPayload {
             kind: self.event_type.clone(),
@@ -110,11 +112,11 @@ impl Claimed {
                 resource,
                 slug: self.slug.clone(),
                 version: self.version,
-                url: format!("/api/v1/{path}/{}", self.resource_id),
+                url: format!("/api/v1/{collection}/{}", self.resource_id),
                 cursor: encode_cursor(&(self.seq - 1)),
                 surrogate_keys: vec![
-                    format!("{}-{}", &path[..path.len() - 1], self.resource_id),
-                    path.to_string(),
+                    format!("{key}-{}", self.resource_id),
+                    collection.to_string(),
                 ],
             },
         }
@@ -275,9 +277,10 @@ async fn attempt(
         excerpt: None,
         error: Some(error),
     };
-    // Checked again: the name may resolve elsewhere since the webhook was written.
-    if let Err(error) = check_target(&delivery.url, settings.allow_private_targets).await {
-        return failed(format!("target refused: {error}"));
+    // The allowed addresses may have changed since the webhook was written (a
+    // name is checked as the client resolves it: `PublicOnly`).
+    if !sendable(&delivery.url, settings.allow_private_targets) {
+        return failed("target refused: not a public address".into());
     }
     let body = match serde_json::to_vec(&delivery.payload()) {
         Ok(body) => body,

@@ -20,7 +20,7 @@ use crate::content::precondition::{EntityState, Write};
 use crate::content::text::{self, Line};
 use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhooks};
 use crate::error::{AppError, AppResult, FieldError};
-pub use target::{check_target, PublicOnly};
+pub use target::{check_target, sendable, PublicOnly};
 
 /// How webhooks are sent (from the `CMS_WEBHOOK_*` settings).
 #[derive(Debug, Clone)]
@@ -435,6 +435,27 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a delivery is read as (with its event's id and type).
+const DELIVERY_COLUMNS: (
+    webhook_deliveries::id,
+    webhook_deliveries::webhook_id,
+    events::id,
+    events::type_,
+    webhook_deliveries::status,
+    webhook_deliveries::next_attempt_at,
+    webhook_deliveries::created_at,
+    webhook_deliveries::updated_at,
+) = (
+    webhook_deliveries::id,
+    webhook_deliveries::webhook_id,
+    events::id,
+    events::type_,
+    webhook_deliveries::status,
+    webhook_deliveries::next_attempt_at,
+    webhook_deliveries::created_at,
+    webhook_deliveries::updated_at,
+);
+
 type DeliveryRow = (
     Uuid,
     Uuid,
@@ -463,16 +484,7 @@ pub async fn deliveries(
             webhook_deliveries::id.desc(),
         ))
         .limit(page.limit + 1)
-        .select((
-            webhook_deliveries::id,
-            webhook_deliveries::webhook_id,
-            events::id,
-            events::type_,
-            webhook_deliveries::status,
-            webhook_deliveries::next_attempt_at,
-            webhook_deliveries::created_at,
-            webhook_deliveries::updated_at,
-        ))
+        .select(DELIVERY_COLUMNS)
         .into_boxed();
     if let Some(status) = status {
         query = query.filter(webhook_deliveries::status.eq(status.as_str()));
@@ -585,16 +597,7 @@ pub async fn redeliver(
     let rows: Vec<DeliveryRow> = webhook_deliveries::table
         .inner_join(events::table)
         .filter(webhook_deliveries::id.eq(delivery))
-        .select((
-            webhook_deliveries::id,
-            webhook_deliveries::webhook_id,
-            events::id,
-            events::type_,
-            webhook_deliveries::status,
-            webhook_deliveries::next_attempt_at,
-            webhook_deliveries::created_at,
-            webhook_deliveries::updated_at,
-        ))
+        .select(DELIVERY_COLUMNS)
         .load(conn)
         .await?;
     with_attempts(conn, rows)

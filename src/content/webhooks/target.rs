@@ -2,10 +2,10 @@
 //! address. Private, loopback, link-local and other special addresses are refused
 //! unless the setting allows them (a hostname is resolved, and every address it
 //! has must be public), so that nobody with an admin token can make the server
-//! probe the network it runs in. Checked when a webhook is written and again
-//! before each attempt; and the sender connects only to public addresses
-//! ([`PublicOnly`]), so a name that resolves elsewhere the second time (DNS
-//! rebinding) reaches nothing private.
+//! probe the network it runs in. Checked when a webhook is written; at each
+//! attempt the sender connects only to public addresses ([`PublicOnly`] for
+//! names, so one that resolves elsewhere the second time (DNS rebinding) reaches
+//! nothing private; [`sendable`] for addresses written as such).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -70,6 +70,18 @@ pub async fn check_target(url: &str, allow_private: bool) -> AppResult<String> {
         }
     }
     Ok(parsed.to_string())
+}
+
+/// Whether an attempt may go to `url` without resolving it: a host written as an
+/// address must be public (unless allowed); a name is judged as it is resolved.
+pub fn sendable(url: &str, allow_private: bool) -> bool {
+    match Url::parse(url).ok().as_ref().and_then(Url::host) {
+        _ if allow_private => true,
+        Some(url::Host::Ipv4(v4)) => is_public(&IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => is_public(&IpAddr::V6(v6)),
+        Some(url::Host::Domain(_)) => true,
+        None => false,
+    }
 }
 
 /// Whether an address is on the public internet.
@@ -180,5 +192,9 @@ mod tests {
             .await
             .is_ok());
         assert!(check_target("ftp://127.0.0.1/", true).await.is_err());
+        assert!(!sendable("http://10.0.0.1/", false));
+        assert!(!sendable("http://[64:ff9b::a00:1]/", false));
+        assert!(sendable("http://93.184.215.14/", false));
+        assert!(sendable("http://10.0.0.1/", true));
     }
 }
